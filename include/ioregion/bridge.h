@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libioregion bridge: the kernel's half of the protocol, in the VMM, for
+ * kernels without KVM_SET_IOREGION (and as the failure path on kernels with
+ * it). An ordinary KVM_EXIT_MMIO / KVM_EXIT_IO in a registered range becomes
+ * exactly the command the kernel would send; the bridge waits, bounded, for
+ * the response and fills kvm_run. No libev here.
+ *
+ * Threading: every function is thread-safe. Accesses on one fd are
+ * serialized by a lock per fd (like the kernel's), so several vCPU threads
+ * may share regions. Regions on the same open file share one lock.
+ */
+#ifndef IOREGION_BRIDGE_H
+#define IOREGION_BRIDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ioregion/desc.h"
+#include "ioregion/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kvm_run;
+struct ioregion_bridge;
+
+/** Per-region counters kept by the bridge. */
+struct ioregion_bridge_stats {
+	uint64_t reads;
+	uint64_t writes;
+	uint64_t posted_writes;
+	uint64_t errors;	/**< timeouts, EOF, malformed responses */
+};
+
+/**
+ * Create a bridge with an empty table.
+ * @retval -EINVAL NULL; -ENOMEM
+ */
+int ioregion_bridge_new(struct ioregion_bridge **bridgep);
+
+/** Take a reference. @return @p bridge */
+struct ioregion_bridge *ioregion_bridge_ref(struct ioregion_bridge *bridge);
+
+/** Drop a reference; the last frees the bridge and closes its fds.
+ * @return NULL, always. */
+struct ioregion_bridge *ioregion_bridge_unref(struct ioregion_bridge *bridge);
+
+/** Set the log handler (NULL: none); default: ERROR to stderr. */
+void ioregion_bridge_set_log_handler(struct ioregion_bridge *bridge,
+				     ioregion_log_handler_fn *handler,
+				     void *data);
+
+/** Set the lowest priority passed to the log handler. */
+void ioregion_bridge_set_log_priority(struct ioregion_bridge *bridge,
+				      enum ioregion_log_priority priority);
+
+/**
+ * Bound the wait for a response (and for a blocked send). Default 1000 ms.
+ * @retval -EINVAL ms is 0
+ */
+int ioregion_bridge_set_timeout(struct ioregion_bridge *bridge,
+				unsigned int ms);
+
+/**
+ * Route the range of @p desc to @p fd. The bridge duplicates @p fd (the
+ * caller keeps its own). Regions whose fds are the same open file share
+ * one lock.
+ *
+ * @return 0
+ * @retval -EINVAL invalid desc (ioregion_desc_validate)
+ * @retval -EBADF bad fd
+ * @retval -EEXIST overlaps a range already in the table (same space)
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_bridge_add(struct ioregion_bridge *bridge,
+			const struct ioregion_desc *desc, int fd);
+
+/**
+ * Remove the region that starts at desc->addr in desc's space (PIO flag)
+ * with desc->size. @retval -ENOENT no such region
+ */
+int ioregion_bridge_remove(struct ioregion_bridge *bridge,
+			   const struct ioregion_desc *desc);
+
+/**
+ * Give an existing region (same addr/size/space) a new fd, e.g. a restarted
+ * device process; clears its failed state.
+ * @retval -ENOENT no such region; -EBADF bad fd
+ */
+int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
+			       const struct ioregion_desc *desc, int fd);
+
+/**
+ * Serve one KVM_EXIT_MMIO or KVM_EXIT_IO (including string PIO,
+ * io.count > 1: one command per element). Reads fill kvm_run; on an error
+ * a read is filled with all-ones so the VMM may still resume the guest.
+ *
+ * @return 1 handled, 0 not in any registered range (or another exit reason)
+ * @retval -ETIMEDOUT no response within the timeout; the fd is then marked
+ *         failed (a late answer would be taken for the next one) and later
+ *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
+ * @retval -ECONNRESET the device hung up (EOF) or the fd failed
+ * @retval -EBADMSG a response of the wrong size
+ * @retval -ENOTCONN the fd failed earlier
+ * @retval -EINVAL NULL
+ */
+int ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
+				struct kvm_run *run);
+
+/**
+ * One access without KVM (scripted drivers, tests, the demo without
+ * /dev/kvm): the same path as handle_exit.
+ *
+ * @param pio port I/O space instead of MMIO
+ * @param size 1, 2, 4 or 8
+ * @param[in,out] val the value written, or the value read
+ * @return 1 handled, 0 not ours, negative errno as handle_exit
+ */
+int ioregion_bridge_access(struct ioregion_bridge *bridge, bool pio,
+			   uint64_t addr, bool is_write, unsigned size,
+			   uint64_t *val);
+
+/**
+ * Counters of the region containing @p addr in the given space.
+ * @retval -ENOENT no region there
+ */
+int ioregion_bridge_get_stats(struct ioregion_bridge *bridge, bool pio,
+			      uint64_t addr,
+			      struct ioregion_bridge_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOREGION_BRIDGE_H */

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* libioregion umbrella header: everything. VMM-side code that must not see
+ * libev includes the component headers (wire, desc, kvm, bridge, handoff)
+ * instead. */
+#ifndef IOREGION_IOREGION_H
+#define IOREGION_IOREGION_H
+
+#include "ioregion/wire.h"
+#include "ioregion/desc.h"
+#include "ioregion/log.h"
+#include "ioregion/server.h"
+#include "ioregion/kvm.h"
+#include "ioregion/bridge.h"
+#include "ioregion/handoff.h"
+
+#endif /* IOREGION_IOREGION_H */

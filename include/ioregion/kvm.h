@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libioregion KVM side: KVM_SET_IOREGION (RFC v3 ABI) registration and a
+ * detection that cannot be fooled. No libev here.
+ *
+ * The ioctl and its struct are in no released kernel header, so they are
+ * defined here, under the library's prefix. The capability number was
+ * never stable (191, 195, 206, 207 in known ports, each naming another
+ * capability in mainline), so presence is detected from the ioctl's own
+ * errno on a deliberately invalid argument: ENOTTY = absent, EINVAL = present.
+ */
+#ifndef IOREGION_KVM_H
+#define IOREGION_KVM_H
+
+#include <stdint.h>
+#include <linux/ioctl.h>
+
+#include "ioregion/desc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The kernel's struct kvm_ioregion (RFC v3), 64 bytes. */
+struct ioregion_kvm_ioregion {
+	uint64_t guest_paddr;	/**< guest physical address, or base port */
+	uint64_t memory_size;	/**< bytes; 0 only with POSTED_WRITES */
+	uint64_t user_data;
+	int32_t read_fd;	/**< KVM reads responses from it (v1/v2: rfd) */
+	int32_t write_fd;	/**< KVM writes commands to it (v1/v2: wfd) */
+	uint32_t flags;		/**< IOREGION_KVM_* */
+	uint8_t pad[28];
+};
+
+#define IOREGION_KVM_PIO (1u << 0)
+#define IOREGION_KVM_POSTED_WRITES (1u << 1)
+#define IOREGION_KVM_DEASSIGN (1u << 2)	/**< v3 only */
+
+/** KVMIO is 0xAE; _IOW(KVMIO, 0x49, struct kvm_ioregion) = 0x4040ae49. */
+#define IOREGION_KVM_SET_IOREGION _IOW(0xAE, 0x49, struct ioregion_kvm_ioregion)
+
+/**
+ * Does this VM's kernel have KVM_SET_IOREGION? Issues the ioctl with a
+ * deliberately invalid argument (size 0 without posted writes), which
+ * changes nothing. If the build set a capability hint (meson option
+ * kvm_cap_ioregionfd), KVM_CHECK_EXTENSION must agree too; alone it is
+ * never trusted.
+ *
+ * @return 1 present, 0 absent
+ * @retval -EBADF @p vm_fd is not a KVM VM fd
+ * @retval -EPROTO the kernel answered neither ENOTTY nor EINVAL
+ */
+int ioregion_kvm_probe(int vm_fd);
+
+/**
+ * Like ioregion_kvm_probe(), on a scratch VM created and destroyed here.
+ * @return 1 present, 0 absent
+ * @retval -ENOENT no /dev/kvm; other negative errno from open/KVM_CREATE_VM
+ */
+int ioregion_kvm_probe_system(void);
+
+/**
+ * Register @p desc with KVM, with @p fd as both read and write fd (a
+ * blocking socket end). The dialect of @p desc only matters for removal.
+ *
+ * @return 0
+ * @retval -EINVAL invalid desc (see ioregion_desc_validate) or rejected
+ * @retval -EBADF bad fd
+ * @retval -EEXIST overlaps another ioregion or an ioeventfd
+ * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
+ * @retval -ENOMEM, -ENOSPC kernel limits
+ */
+int ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc,
+			  int fd);
+
+/**
+ * Remove a region registered with ioregion_kvm_register(): with
+ * KVM_IOREGION_DEASSIGN for v3 kernels, with both fds -1 for info-dialect
+ * (v1/v2) kernels, following desc->dialect.
+ *
+ * @return 0
+ * @retval -ENOENT no such region
+ * @retval -EINVAL invalid desc
+ * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
+ */
+int ioregion_kvm_unregister(int vm_fd, const struct ioregion_desc *desc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOREGION_KVM_H */

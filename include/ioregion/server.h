@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libioregion device server: the device process's side of ioregionfd.
+ *
+ * A context runs on a libev loop. It owns channels (an fd pair speaking the
+ * wire protocol of wire.h); a channel carries any number of regions, told
+ * apart by a library-assigned user_data. The library reads commands,
+ * validates every byte, calls the region's read/write callbacks and answers.
+ *
+ * Ownership: the context owns its channels, a channel owns its regions.
+ * ioregion_ctx_unref() of the last reference destroys every channel and
+ * region still alive (their handles become invalid; no close handler is
+ * called during that teardown). ioregion_channel_destroy() destroys the
+ * channel's regions. Destroying a region or channel from inside one of its
+ * own callbacks is allowed: the memory is released after the callback.
+ *
+ * Threading: a context and everything in it belong to the thread running
+ * its loop; callbacks run in that thread, from ev_run() or
+ * ioregion_ctx_dispatch().
+ */
+#ifndef IOREGION_SERVER_H
+#define IOREGION_SERVER_H
+
+#include <stdint.h>
+
+#include "ioregion/desc.h"
+#include "ioregion/log.h"
+#include "ioregion/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ev_loop;
+struct ioregion_ctx;
+struct ioregion_channel;
+struct ioregion_region;
+
+/**
+ * Returned by a read callback that will answer later with
+ * ioregion_region_complete_read().
+ */
+#define IOREGION_DEFERRED 1
+
+/** Allowed access widths, a bit per size in bytes (the default is all). */
+#define IOREGION_WIDTH_1 (1u << 0)
+#define IOREGION_WIDTH_2 (1u << 1)
+#define IOREGION_WIDTH_4 (1u << 2)
+#define IOREGION_WIDTH_8 (1u << 3)
+#define IOREGION_WIDTH_ALL 0x0fu
+
+/**
+ * Region callbacks. Both may be NULL: a read then answers all-ones and a
+ * write is dropped, both counted as errors.
+ */
+struct ioregion_region_ops {
+	/**
+	 * Read @p size bytes at @p offset into @p *val (low bytes).
+	 * @return 0 with *val set; IOREGION_DEFERRED to answer later;
+	 * a negative errno: the guest reads all-ones and an error is counted.
+	 */
+	int (*read)(struct ioregion_region *region, uint64_t offset,
+		    unsigned size, uint64_t *val);
+	/**
+	 * Write @p val (masked to @p size bytes) at @p offset.
+	 * @return 0, or a negative errno: counted and logged; a non-posted
+	 * write is answered all the same.
+	 */
+	int (*write)(struct ioregion_region *region, uint64_t offset,
+		     unsigned size, uint64_t val);
+};
+
+/**
+ * What a device asks for when it creates a region. Zero-initialise it;
+ * reserved fields must stay zero (they are for later versions).
+ */
+struct ioregion_region_config {
+	uint64_t addr;		/**< guest physical address or base port */
+	uint64_t size;		/**< bytes; 0 = doorbell: posted writes only */
+	uint32_t flags;		/**< IOREGION_F_PIO, IOREGION_F_POSTED_WRITES */
+	uint32_t widths;	/**< IOREGION_WIDTH_* mask, 0 = all */
+	const struct ioregion_region_ops *ops;
+	void *userdata;		/**< for the callbacks: ioregion_region_get_userdata() */
+	uint64_t reserved[4];
+};
+
+/** Per-region counters. */
+struct ioregion_region_stats {
+	uint64_t reads;		/**< reads answered by the device */
+	uint64_t writes;	/**< non-posted writes applied */
+	uint64_t posted_writes;	/**< posted writes applied */
+	uint64_t errors;	/**< accesses refused: bad offset, width, callback error */
+};
+
+/** Per-channel counters. */
+struct ioregion_channel_stats {
+	uint64_t commands;	/**< well-formed commands received */
+	uint64_t responses;	/**< responses sent */
+	uint64_t malformed;	/**< bad packets: size, command, reserved bits */
+	uint64_t unknown_region;	/**< user_data naming no live region */
+	uint64_t batches;	/**< wake-ups that read at least one command */
+};
+
+/* ---- context ---------------------------------------------------------- */
+
+/**
+ * Create a context on @p loop, or, with NULL, on a new private loop owned by
+ * the context (never the process-wide default loop).
+ *
+ * @param[out] ctxp the new context, one reference
+ * @return 0
+ * @retval -EINVAL ctxp is NULL
+ * @retval -ENOMEM out of memory or no loop could be created
+ */
+int ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp);
+
+/** Take a reference. @return @p ctx */
+struct ioregion_ctx *ioregion_ctx_ref(struct ioregion_ctx *ctx);
+
+/**
+ * Drop a reference; the last one destroys the context with all its channels
+ * and regions (and its private loop). @return NULL, always.
+ */
+struct ioregion_ctx *ioregion_ctx_unref(struct ioregion_ctx *ctx);
+
+/**
+ * Set the log handler (NULL: no logging) and the lowest priority passed on.
+ * The default writes ERROR messages to stderr.
+ */
+void ioregion_ctx_set_log_handler(struct ioregion_ctx *ctx,
+				  ioregion_log_handler_fn *handler, void *data);
+
+/** Set the lowest priority passed to the log handler. */
+void ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
+				   enum ioregion_log_priority priority);
+
+/**
+ * Bound the time a deferred read may stay unanswered; when it passes the
+ * guest reads all-ones and an error is counted, so no vCPU waits forever.
+ * Default 1000 ms. @retval -EINVAL @p ms is 0
+ */
+int ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx,
+				      unsigned int ms);
+
+/** The loop the context runs on. */
+struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
+
+/**
+ * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
+ * callers whose main loop is not libev (the loop's epoll fd).
+ *
+ * @return the fd (owned by the context)
+ * @retval -EOPNOTSUPP the loop's backend has no such fd (use EVBACKEND_EPOLL)
+ */
+int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
+
+/**
+ * Handle everything that is ready, without blocking. Deferred-read timeouts
+ * are checked here too: callers of get_fd/dispatch that use deferred reads
+ * call this at least as often as their deferred timeout.
+ *
+ * @return 0
+ * @retval -EINVAL ctx is NULL
+ */
+int ioregion_ctx_dispatch(struct ioregion_ctx *ctx);
+
+/* ---- channels --------------------------------------------------------- */
+
+/**
+ * Create a channel on a new socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC).
+ * The server keeps one end (non-blocking); the other, blocking, end is the
+ * peer fd to give to KVM or the VMM: ioregion_channel_take_peer_fd().
+ *
+ * @return 0
+ * @retval -EINVAL bad argument or unknown dialect
+ * @retval -EMFILE, -ENFILE out of file descriptors
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_channel_new(struct ioregion_ctx *ctx,
+			 enum ioregion_wire_dialect dialect,
+			 struct ioregion_channel **chp);
+
+/**
+ * Create a channel from fds the caller opened: a socket (SEQPACKET or
+ * STREAM) used both ways (@p read_fd == @p write_fd), or the read end of
+ * one pipe and the write end of another. The channel takes ownership of the
+ * fds, also on failure, and makes them non-blocking (this changes the
+ * open file description: don't share it with a blocking user).
+ *
+ * @return 0
+ * @retval -EINVAL bad argument, unknown dialect, or a datagram socket
+ * @retval -EBADF an fd is not open
+ * @retval -ENOTSOCK an fd is neither a socket nor a pipe/FIFO
+ */
+int ioregion_channel_new_from_fds(struct ioregion_ctx *ctx, int read_fd,
+				  int write_fd,
+				  enum ioregion_wire_dialect dialect,
+				  struct ioregion_channel **chp);
+
+/**
+ * Destroy a channel: its regions are destroyed, its fds closed (a peer fd
+ * not taken yet too). NULL is allowed. Safe inside the channel's callbacks.
+ */
+void ioregion_channel_destroy(struct ioregion_channel *ch);
+
+/**
+ * The peer end of a channel made by ioregion_channel_new(), still owned by
+ * the channel.
+ * @return the fd
+ * @retval -ENOENT no peer end (channel from caller fds, or taken already)
+ */
+int ioregion_channel_peer_fd(struct ioregion_channel *ch);
+
+/**
+ * Take ownership of the peer end: the caller closes it (e.g. right after
+ * handing it to the VMM, so that the VMM's exit shows up as EOF here).
+ * @return the fd
+ * @retval -ENOENT no peer end, or taken already
+ */
+int ioregion_channel_take_peer_fd(struct ioregion_channel *ch);
+
+/** The channel's dialect. */
+enum ioregion_wire_dialect
+ioregion_channel_get_dialect(struct ioregion_channel *ch);
+
+/**
+ * Called once when the channel closes by itself: @p error is 0 for EOF
+ * (the peer hung up) or a negative errno. The channel's regions stay valid
+ * but receive nothing more; destroying the channel here is allowed.
+ */
+typedef void ioregion_channel_close_fn(struct ioregion_channel *ch,
+				       int error, void *data);
+
+/** Set the close handler of @p ch (NULL for none). */
+void ioregion_channel_set_close_handler(struct ioregion_channel *ch,
+					ioregion_channel_close_fn *fn,
+					void *data);
+
+/**
+ * Whether the channel is open: 1 open, 0 closed after EOF or an error.
+ * @retval -EINVAL ch is NULL
+ */
+int ioregion_channel_is_open(struct ioregion_channel *ch);
+
+/** Copy the channel's counters into @p stats. @retval -EINVAL NULL */
+int ioregion_channel_get_stats(struct ioregion_channel *ch,
+			       struct ioregion_channel_stats *stats);
+
+/* ---- regions ---------------------------------------------------------- */
+
+/**
+ * Add a region to a channel. The library assigns its user_data.
+ *
+ * @return 0
+ * @retval -EINVAL NULL, unknown flags or widths, size 0 without posted
+ *         writes, a range that wraps around (or leaves PIO space), a
+ *         reserved field not zero
+ * @retval -EEXIST overlaps a region of the same space on this channel
+ * @retval -ENOTCONN the channel is closed
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_region_new(struct ioregion_channel *ch,
+			const struct ioregion_region_config *config,
+			struct ioregion_region **regionp);
+
+/**
+ * Remove and free a region: commands naming it afterwards are answered as
+ * unknown. NULL is allowed. Safe inside its own callbacks.
+ */
+void ioregion_region_destroy(struct ioregion_region *region);
+
+/** The userdata given in the region's config. */
+void *ioregion_region_get_userdata(struct ioregion_region *region);
+
+/** The channel the region belongs to. */
+struct ioregion_channel *
+ioregion_region_get_channel(struct ioregion_region *region);
+
+/**
+ * The region as the VMM must register it: address, size, flags, the
+ * library-assigned user_data and the channel's dialect.
+ * @retval -EINVAL NULL
+ */
+int ioregion_region_get_desc(struct ioregion_region *region,
+			     struct ioregion_desc *desc);
+
+/** Copy the region's counters into @p stats. @retval -EINVAL NULL */
+int ioregion_region_get_stats(struct ioregion_region *region,
+			      struct ioregion_region_stats *stats);
+
+/**
+ * Answer the read this region's read callback deferred (returned
+ * IOREGION_DEFERRED for). Commands that arrived behind it are handled next,
+ * from the loop.
+ *
+ * @return 0
+ * @retval -EINVAL region is NULL
+ * @retval -ENOENT no deferred read of this region is waiting (answered,
+ *         timed out, or never deferred)
+ * @retval -ENOTCONN the channel closed meanwhile
+ */
+int ioregion_region_complete_read(struct ioregion_region *region,
+				  uint64_t val);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOREGION_SERVER_H */

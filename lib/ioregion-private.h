@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal helpers shared by the library's components. Not installed. */
+#ifndef IOREGION_PRIVATE_H
+#define IOREGION_PRIVATE_H
+
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "ioregion/log.h"
+
+#define IOREGION_EXPORT __attribute__((visibility("default")))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x) __builtin_expect(!!(x), 1)
+
+static inline uint64_t
+load_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+load_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void
+store_u64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void
+store_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Monotonic time in nanoseconds (vDSO, no syscall on x86-64). */
+static inline uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Logging sink embedded in every object that logs (context, bridge). */
+struct ioregion_log {
+	ioregion_log_handler_fn *handler;
+	void *data;
+	enum ioregion_log_priority priority;
+	/* rate limit for messages a peer or guest can trigger */
+	uint64_t window_start_ns;
+	unsigned window_count;
+	unsigned suppressed;
+};
+
+void log_init(struct ioregion_log *log);
+void log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
+	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Like log_msg at ERROR, but at most a burst per second: use for anything a
+ * peer (guest, kernel, VMM, fuzzer) can trigger at will. */
+void log_peer(struct ioregion_log *log, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_debug(l, ...) log_msg((l), IOREGION_LOG_DEBUG, __VA_ARGS__)
+#define log_info(l, ...) log_msg((l), IOREGION_LOG_INFO, __VA_ARGS__)
+#define log_error(l, ...) log_msg((l), IOREGION_LOG_ERROR, __VA_ARGS__)
+#define log_bug_client(l, ...) log_msg((l), IOREGION_LOG_ERROR, "client bug: " __VA_ARGS__)
+
+#endif /* IOREGION_PRIVATE_H */

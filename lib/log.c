@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging: a per-object handler and priority, stderr at ERROR by default,
+ * and a rate limit for messages a peer can trigger. */
+#include "ioregion-private.h"
+
+#include <stdio.h>
+
+#define RATELIMIT_INTERVAL_NS 1000000000ull
+#define RATELIMIT_BURST 10
+
+static void
+log_stderr(void *data, enum ioregion_log_priority prio, const char *fmt,
+	   va_list args)
+{
+	const char *tag = prio >= IOREGION_LOG_ERROR ? "error" :
+			  prio >= IOREGION_LOG_INFO ? "info" : "debug";
+
+	fprintf(stderr, "ioregion %s: ", tag);
+	vfprintf(stderr, fmt, args);
+}
+
+void
+log_init(struct ioregion_log *log)
+{
+	memset(log, 0, sizeof(*log));
+	log->handler = log_stderr;
+	log->priority = IOREGION_LOG_ERROR;
+}
+
+static void
+log_va(struct ioregion_log *log, enum ioregion_log_priority prio,
+       const char *fmt, va_list args)
+{
+	if (log->handler && prio >= log->priority)
+		log->handler(log->data, prio, fmt, args);
+}
+
+static void
+log_call(struct ioregion_log *log, enum ioregion_log_priority prio,
+	 const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	log_va(log, prio, fmt, args);
+	va_end(args);
+}
+
+void
+log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
+	const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	log_va(log, prio, fmt, args);
+	va_end(args);
+}
+
+void
+log_peer(struct ioregion_log *log, const char *fmt, ...)
+{
+	uint64_t now = now_ns();
+	va_list args;
+
+	if (now - log->window_start_ns >= RATELIMIT_INTERVAL_NS) {
+		if (log->suppressed)
+			log_call(log, IOREGION_LOG_ERROR,
+				 "%u similar messages suppressed\n",
+				 log->suppressed);
+		log->window_start_ns = now;
+		log->window_count = 0;
+		log->suppressed = 0;
+	}
+	if (log->window_count >= RATELIMIT_BURST) {
+		log->suppressed++;
+		return;
+	}
+	log->window_count++;
+	va_start(args, fmt);
+	log_va(log, IOREGION_LOG_ERROR, fmt, args);
+	va_end(args);
+}
