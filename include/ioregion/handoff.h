@@ -21,6 +21,47 @@ extern "C" {
 #define IOREGION_HANDOFF_NAME_MAX 32
 
 /**
+ * The message, version 1: 96 bytes, host byte order (both ends are on one
+ * host), no implicit padding. A region message carries exactly one fd
+ * (SCM_RIGHTS); the end marker carries none and all its fields after
+ * type are zero.
+ *
+ *   offset size name       meaning
+ *   0      4    magic      IOREGION_HANDOFF_MAGIC ("IORH" in memory)
+ *   4      2    version    IOREGION_HANDOFF_VERSION
+ *   6      2    type       IOREGION_HANDOFF_REGION or IOREGION_HANDOFF_END
+ *   8      8    addr       struct ioregion_desc, field by field
+ *   16     8    size
+ *   24     8    user_data
+ *   32     4    flags
+ *   36     4    dialect
+ *   40     32   name       NUL-terminated, zero after the NUL
+ *   72     24   reserved   zero
+ *
+ * Sockets: SOCK_SEQPACKET (recommended: one message per packet) or
+ * SOCK_STREAM (the receiver reads exactly 96 bytes per message).
+ */
+struct ioregion_handoff_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint64_t addr;
+	uint64_t size;
+	uint64_t user_data;
+	uint32_t flags;
+	uint32_t dialect;
+	char name[IOREGION_HANDOFF_NAME_MAX];
+	uint8_t reserved[24];
+};
+
+#define IOREGION_HANDOFF_MAGIC 0x48524f49u	/* 'I' 'O' 'R' 'H' little-endian */
+#define IOREGION_HANDOFF_VERSION 1
+#define IOREGION_HANDOFF_MSG_SIZE 96
+/** Message types; 0 is invalid. */
+#define IOREGION_HANDOFF_REGION 1
+#define IOREGION_HANDOFF_END 2
+
+/**
  * Send one region and its fd. @p name (may be NULL) labels it for the
  * VMM's logs and statistics; it is cut to IOREGION_HANDOFF_NAME_MAX - 1.
  *
@@ -31,28 +72,38 @@ extern "C" {
 int ioregion_handoff_send(int sock, const struct ioregion_desc *desc, int fd,
 			  const char *name);
 
-/** Send the end marker: no more regions from this sender. */
+/**
+ * Send the end marker: no more regions from this sender.
+ * @return 0
+ * @retval -EPIPE, -ECONNRESET the receiver is gone
+ */
 int ioregion_handoff_send_end(int sock);
 
 /**
  * Receive one message. On a region the fd is new (close-on-exec) and
  * owned by the caller; @p name, if not NULL, receives the NUL-terminated
- * label (IOREGION_HANDOFF_NAME_MAX bytes).
+ * label (IOREGION_HANDOFF_NAME_MAX bytes). On any error no fd is left
+ * open (received fds are closed) and *fd is -1.
  *
  * @return 1 a region (desc and fd filled), 0 the end marker
  * @retval -ECONNRESET EOF before the end marker
- * @retval -EBADMSG wrong length, magic, flags, desc, no fd or too many
- *         fds with a region (all received fds are closed), or an fd with
- *         the end marker
+ * @retval -EBADMSG wrong length, magic, type, nonzero reserved bytes,
+ *         invalid desc (ioregion_desc_validate), unterminated name, no fd
+ *         or too many fds with a region, fds lost to a truncated control
+ *         buffer, or an fd with the end marker
  * @retval -EPROTO a version this library does not speak
+ * @retval -EAGAIN a non-blocking socket has no message yet
+ * @retval -EINVAL NULL desc or fd
  */
 int ioregion_handoff_recv(int sock, struct ioregion_desc *desc, int *fd,
 			  char *name);
 
 /**
- * Check the peer of a connected UNIX socket (SO_PEERCRED).
+ * Check the peer of a connected UNIX socket (SO_PEERCRED: the credentials
+ * at connect() or socketpair() time).
  * @return 0 if the peer's uid is @p uid
  * @retval -EACCES another uid
+ * @retval -ENOTSOCK, -EBADF not a socket; other negative errno
  */
 int ioregion_handoff_check_peer(int sock, uid_t uid);
 

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of lib/kvm.c reachable by tests (static library). Not
+ * installed, not exported. */
+#ifndef IOREGION_KVM_PRIVATE_H
+#define IOREGION_KVM_PRIVATE_H
+
+/* ioregion_kvm_probe() with an explicit capability hint instead of the
+ * build's IOREGION_KVM_CAP_HINT (0: none). */
+int kvm_probe_with_hint(int vm_fd, unsigned int cap_hint);
+
+#endif /* IOREGION_KVM_PRIVATE_H */
