@@ -1,1 +1,178 @@
 /* SPDX-License-Identifier: MIT */
+/* Device server context: the loop, logging, teardown, get_fd/dispatch. */
+#include "server-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define DEFERRED_TIMEOUT_MS_DEFAULT 1000
+
+static void
+ctx_free(struct ioregion_ctx *ctx)
+{
+	while (ctx->channels)
+		channel_free_now(ctx->channels);
+	if (ctx->notify_fd >= 0)
+		close(ctx->notify_fd);
+	if (ctx->own_loop)
+		ev_loop_destroy(ctx->loop);
+	free(ctx);
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp)
+{
+	struct ioregion_ctx *ctx;
+
+	if (!ctxp)
+		return -EINVAL;
+	*ctxp = NULL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->refcount = 1;
+	ctx->notify_fd = -1;
+	ctx->deferred_timeout_ms = DEFERRED_TIMEOUT_MS_DEFAULT;
+	log_init(&ctx->log);
+	if (loop) {
+		ctx->loop = loop;
+	} else {
+		/* A private loop, never EV_DEFAULT: no global state. */
+		ctx->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+		if (!ctx->loop)
+			ctx->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
+		if (!ctx->loop) {
+			free(ctx);
+			return -ENOMEM;
+		}
+		ctx->own_loop = true;
+	}
+	*ctxp = ctx;
+	return 0;
+}
+
+IOREGION_EXPORT struct ioregion_ctx *
+ioregion_ctx_ref(struct ioregion_ctx *ctx)
+{
+	if (ctx)
+		ctx->refcount++;
+	return ctx;
+}
+
+IOREGION_EXPORT struct ioregion_ctx *
+ioregion_ctx_unref(struct ioregion_ctx *ctx)
+{
+	if (!ctx || --ctx->refcount > 0)
+		return NULL;
+	if (ctx->busy) {
+		/* From inside one of our callbacks: finish when it returns. */
+		ctx->dead = true;
+		return NULL;
+	}
+	ctx_free(ctx);
+	return NULL;
+}
+
+void
+ctx_enter(struct ioregion_ctx *ctx)
+{
+	ctx->busy++;
+}
+
+void
+ctx_leave(struct ioregion_ctx *ctx)
+{
+	if (--ctx->busy == 0 && ctx->dead)
+		ctx_free(ctx);
+}
+
+IOREGION_EXPORT void
+ioregion_ctx_set_log_handler(struct ioregion_ctx *ctx,
+			     ioregion_log_handler_fn *handler, void *data)
+{
+	if (!ctx)
+		return;
+	ctx->log.handler = handler;
+	ctx->log.data = data;
+}
+
+IOREGION_EXPORT void
+ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
+			      enum ioregion_log_priority priority)
+{
+	if (ctx)
+		ctx->log.priority = priority;
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx, unsigned int ms)
+{
+	if (!ctx || ms == 0)
+		return -EINVAL;
+	ctx->deferred_timeout_ms = ms;
+	return 0;
+}
+
+IOREGION_EXPORT struct ev_loop *
+ioregion_ctx_get_loop(struct ioregion_ctx *ctx)
+{
+	return ctx ? ctx->loop : NULL;
+}
+
+void
+ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (ctx->notify_fd < 0 || fd < 0)
+		return;
+	if (epoll_ctl(ctx->notify_fd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+	    errno == EEXIST)
+		epoll_ctl(ctx->notify_fd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void
+ctx_notify_del(struct ioregion_ctx *ctx, int fd)
+{
+	if (ctx->notify_fd >= 0 && fd >= 0)
+		epoll_ctl(ctx->notify_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/*
+ * libev does not expose its backend fd, so get_fd returns an epoll fd of
+ * our own that watches the channels' fds (level-triggered): it is readable
+ * whenever ioregion_ctx_dispatch() has input or output work. Made on first
+ * use, so contexts that run on libev pay nothing for it.
+ */
+IOREGION_EXPORT int
+ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
+{
+	struct ioregion_channel *ch;
+
+	if (!ctx)
+		return -EINVAL;
+	if (ctx->notify_fd >= 0)
+		return ctx->notify_fd;
+	ctx->notify_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctx->notify_fd < 0)
+		return -errno;
+	for (ch = ctx->channels; ch; ch = ch->next) {
+		if (!ch->open)
+			continue;
+		ctx_notify_add(ctx, ch->rfd, EPOLLIN);
+		if (ev_is_active(&ch->wio))
+			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
+	}
+	return ctx->notify_fd;
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_dispatch(struct ioregion_ctx *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	ev_run(ctx->loop, EVRUN_NOWAIT);
+	return 0;
+}

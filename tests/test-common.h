@@ -17,6 +17,8 @@
 #define ior_assert_int_ne(a, b) ck_assert_int_ne((a), (b))
 #define ior_assert_int_ge(a, b) ck_assert_int_ge((a), (b))
 #define ior_assert_int_gt(a, b) ck_assert_int_gt((a), (b))
+#define ior_assert_int_le(a, b) ck_assert_int_le((a), (b))
+#define ior_assert_int_lt(a, b) ck_assert_int_lt((a), (b))
 #define ior_assert_uint_eq(a, b) ck_assert_uint_eq((a), (b))
 #define ior_assert_ptr_null(p) ck_assert_ptr_null(p)
 #define ior_assert_ptr_nonnull(p) ck_assert_ptr_nonnull(p)

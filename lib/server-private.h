@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* Device server internals shared by ctx.c, channel.c and region.c. */
+#ifndef IOREGION_SERVER_PRIVATE_H
+#define IOREGION_SERVER_PRIVATE_H
+
+#include "ioregion-private.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "ioregion/server.h"
+
+/* Commands handled per read: one recvmmsg or one read() of this many. */
+#define BATCH_MAX 64
+/* Per-packet receive buffer on SEQPACKET: larger than a message, so a
+ * packet that is too long is seen as such (and MSG_TRUNC beyond it). */
+#define PKT_BUF 40
+#define MSG_SIZE IOREGION_WIRE_MSG_SIZE
+
+struct ioregion_ctx {
+	int refcount;
+	struct ev_loop *loop;
+	bool own_loop;
+	struct ioregion_log log;
+	unsigned int deferred_timeout_ms;
+	struct ioregion_channel *channels;	/* doubly linked */
+	int notify_fd;				/* epoll fd for get_fd, or -1 */
+	unsigned int busy;			/* inside a callback */
+	bool dead;				/* last unref while busy */
+};
+
+struct ioregion_region {
+	struct ioregion_channel *ch;
+	uint64_t addr;
+	uint64_t size;
+	uint64_t user_data;
+	uint32_t flags;
+	uint32_t widths;
+	const struct ioregion_region_ops *ops;
+	void *userdata;
+	struct ioregion_region_stats stats;
+	struct ioregion_region *next_zombie;
+};
+
+struct region_slot {
+	struct ioregion_region *region;	/* NULL when free */
+	uint32_t gen;			/* bumped at every reuse */
+};
+
+struct ioregion_channel {
+	struct ioregion_ctx *ctx;
+	struct ioregion_channel *prev, *next;
+	int dialect;
+	bool seqpacket;			/* else a byte stream (socket or pipe) */
+	bool is_socket;			/* write end takes send(MSG_NOSIGNAL) */
+	bool open;
+	bool destroy_requested;
+	unsigned int busy;
+	int rfd, wfd, peer_fd;
+
+	ev_io rio;
+	ev_io wio;
+	ev_timer deferred_timer;
+
+	ioregion_channel_close_fn *close_fn;
+	void *close_data;
+
+	struct region_slot *slots;
+	uint32_t nslots;
+	struct ioregion_region *zombies;	/* destroyed while busy */
+
+	/* Input. SEQPACKET: in_count packets, next one at in_next. Stream:
+	 * in_len bytes in inbuf from in_off. */
+	unsigned int in_count, in_next;
+	size_t in_len, in_off;
+	struct mmsghdr msgs[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	uint8_t pkt[BATCH_MAX][PKT_BUF];
+	uint8_t inbuf[BATCH_MAX * MSG_SIZE];
+
+	/* Output: out_count responses in out, out_done bytes already sent. */
+	unsigned int out_count;
+	size_t out_done;
+	struct mmsghdr omsgs[BATCH_MAX];
+	struct iovec oiov[BATCH_MAX];
+	uint8_t out[BATCH_MAX * MSG_SIZE];
+
+	/* The deferred read waiting for ioregion_region_complete_read(). */
+	struct ioregion_region *pending;
+	unsigned int pending_size;
+
+	struct ioregion_channel_stats stats;
+};
+
+/* region.c */
+struct ioregion_region *region_lookup(struct ioregion_channel *ch,
+				      uint64_t user_data);
+void region_free_all(struct ioregion_channel *ch);
+void region_reap(struct ioregion_channel *ch);
+
+/* channel.c */
+void channel_respond(struct ioregion_channel *ch, uint64_t val);
+void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
+			     bool ok);
+void channel_enter(struct ioregion_channel *ch);
+bool channel_leave(struct ioregion_channel *ch);
+void channel_free_now(struct ioregion_channel *ch);
+
+/* ctx.c */
+void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
+void ctx_notify_del(struct ioregion_ctx *ctx, int fd);
+void ctx_enter(struct ioregion_ctx *ctx);
+void ctx_leave(struct ioregion_ctx *ctx);
+
+#endif /* IOREGION_SERVER_PRIVATE_H */
