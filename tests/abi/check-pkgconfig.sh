@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install into a scratch DESTDIR and build an outside program with nothing
+# but `pkg-config --cflags --libs libioregion` (and --static).
+# usage: check-pkgconfig.sh BUILDDIR SRCDIR CC
+set -eu
+build=$1
+src=$2
+cc=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log" 2>&1 ||
+	{ cat "$tmp/install.log"; exit 1; }
+pc=$(find "$tmp/root" -name libioregion.pc)
+[ -n "$pc" ] || { echo "FAIL: no libioregion.pc installed"; exit 1; }
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+flags=$(pkg-config --cflags --libs libioregion)
+# shellcheck disable=SC2086
+$cc -Wall -Wextra -Werror -o "$tmp/consumer" "$src/tests/abi/consumer.c" $flags
+libdir=$(dirname "$PKG_CONFIG_PATH")
+LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
+sflags=$(pkg-config --static --cflags --libs libioregion)
+case "$sflags" in
+*-lev*) ;;
+*) echo "FAIL: --static lacks -lev: $sflags"; exit 1 ;;
+esac
+# shellcheck disable=SC2086
+$cc -o "$tmp/consumer-static" "$src/tests/abi/consumer.c" \
+	$(pkg-config --cflags libioregion) "$libdir/libioregion.a" \
+	$(pkg-config --static --libs-only-other --libs-only-l libioregion | sed 's/-lioregion//')
+"$tmp/consumer-static"
+echo "ok: pkg-config: $flags"
