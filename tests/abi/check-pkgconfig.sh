@@ -30,4 +30,10 @@ $cc -o "$tmp/consumer-static" "$src/tests/abi/consumer.c" \
 	$(pkg-config --cflags libioregion) "$libdir/libioregion.a" \
 	$(pkg-config --static --libs-only-other --libs-only-l libioregion | sed 's/-lioregion//')
 "$tmp/consumer-static"
-echo "ok: pkg-config: $flags"
+# The README's minimal device must build the way the README says.
+awk '/^## A complete minimal device/ { on = 1 } on && /^```c/ { code = 1; next }
+     code && /^```/ { exit } code { print }' "$src/README.md" >"$tmp/readme-dev.c"
+[ -s "$tmp/readme-dev.c" ] || { echo "FAIL: no minimal device in README.md"; exit 1; }
+# shellcheck disable=SC2086
+$cc -Wall -Werror -o "$tmp/readme-dev" "$tmp/readme-dev.c" $flags -lev
+echo "ok: pkg-config: $flags; README example builds"
