@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * No allocation on the per-access path: malloc, calloc, realloc and
+ * friends are interposed for the whole process (libev and libc included),
+ * and 10,000 accesses of each kind must allocate nothing, on the device
+ * server's side and on the bridge's side.
+ *
+ * Not built with sanitizers (they own malloc); see tests/meson.build.
+ */
+#include "test-common.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "ioregion/bridge.h"
+#include "ioregion/server.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static volatile int counting;
+static volatile unsigned long allocations;
+
+void *malloc(size_t n);
+void *calloc(size_t n, size_t m);
+void *realloc(void *p, size_t n);
+void *aligned_alloc(size_t a, size_t n);
+int posix_memalign(void **p, size_t a, size_t n);
+void free(void *p);
+
+void *
+malloc(size_t n)
+{
+	if (counting)
+		allocations++;
+	return __libc_malloc(n);
+}
+
+void *
+calloc(size_t n, size_t m)
+{
+	if (counting)
+		allocations++;
+	return __libc_calloc(n, m);
+}
+
+void *
+realloc(void *p, size_t n)
+{
+	if (counting)
+		allocations++;
+	return __libc_realloc(p, n);
+}
+
+void *
+aligned_alloc(size_t a, size_t n)
+{
+	if (counting)
+		allocations++;
+	return __libc_memalign(a, n);
+}
+
+int
+posix_memalign(void **p, size_t a, size_t n)
+{
+	if (counting)
+		allocations++;
+	*p = __libc_memalign(a, n);
+	return *p ? 0 : ENOMEM;
+}
+
+void
+free(void *p)
+{
+	__libc_free(p);
+}
+
+#define N 10000
+
+static uint64_t reg[32];
+static struct ioregion_region *deferred_region;
+
+static int
+rd(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t *val)
+{
+	if (off == 0xf8) {		/* deferred: completed from the loop */
+		deferred_region = r;
+		return IOREGION_DEFERRED;
+	}
+	*val = reg[off / 8];
+	return 0;
+}
+
+static int
+wr(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
+{
+	reg[off / 8] = val;
+	return 0;
+}
+
+static void
+idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	if (deferred_region) {
+		struct ioregion_region *r = deferred_region;
+
+		deferred_region = NULL;
+		ioregion_region_complete_read(r, 0xdef);
+	}
+}
+
+/* The parent writes one byte to our stdin when the warm-up is done. */
+static void
+start_counting(struct ev_loop *loop, ev_io *w, int revents)
+{
+	char c;
+
+	if (read(w->fd, &c, 1) == 1)
+		counting = 1;
+	ev_io_stop(loop, w);
+}
+
+static void
+on_close(struct ioregion_channel *ch, int error, void *data)
+{
+	ev_break(data, EVBREAK_ALL);
+}
+
+/* The device process: serves until EOF; exit status = allocations seen
+ * while counting (capped), 0 = none. */
+static void
+device(int sock)
+{
+	static const struct ioregion_region_ops ops = { .read = rd, .write = wr };
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops,
+	};
+	struct ioregion_region_config posted = {
+		.addr = 0x2000, .size = 0x100, .ops = &ops,
+		.flags = IOREGION_F_POSTED_WRITES,
+	};
+	struct ioregion_ctx *ctx;
+	struct ioregion_channel *ch;
+	struct ioregion_region *r;
+	ev_idle idle;
+	ev_io go;
+
+	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
+	    ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
+	    ioregion_region_new(ch, &cfg, &r) < 0 ||
+	    ioregion_region_new(ch, &posted, &r) < 0)
+		_exit(100);
+	ioregion_channel_set_close_handler(ch, on_close, ioregion_ctx_get_loop(ctx));
+	ev_idle_init(&idle, idle_cb);
+	ev_idle_start(ioregion_ctx_get_loop(ctx), &idle);
+	/* the warm-up (one access of each kind) is served by the loop
+	 * before the parent's byte on stdin starts the count */
+	ev_io_init(&go, start_counting, STDIN_FILENO, EV_READ);
+	ev_io_start(ioregion_ctx_get_loop(ctx), &go);
+	ev_run(ioregion_ctx_get_loop(ctx), 0);
+	counting = 0;
+	ioregion_ctx_unref(ctx);
+	_exit(allocations > 99 ? 99 : (int)allocations);
+}
+
+START_TEST(test_noalloc_10k_accesses_of_each_kind_allocate_nothing)
+{
+	struct ioregion_bridge *b;
+	struct ioregion_desc d0 = { .addr = 0x1000, .size = 0x100,
+		.dialect = IOREGION_WIRE_V3, .user_data = 1ull << 32 | 0 };
+	struct ioregion_desc d1 = { .addr = 0x2000, .size = 0x100,
+		.flags = IOREGION_F_POSTED_WRITES, .dialect = IOREGION_WIRE_V3,
+		.user_data = 1ull << 32 | 1 };
+	int sv[2], go[2], status;
+	uint64_t v;
+	pid_t pid;
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	ior_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ior_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(sv[1]);
+		close(go[1]);
+		dup2(go[0], STDIN_FILENO);
+		device(sv[0]);
+	}
+	close(sv[0]);
+	close(go[0]);
+	ior_assert_int_eq(ioregion_bridge_new(&b), 0);
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 2000), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d0, sv[1]), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d1, sv[1]), 0);
+	close(sv[1]);
+	/* warm-up: one of each kind, queued before the device starts */
+	v = 1;
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x2000, true, 8, &v), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, true, 8, &v), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 8, &v), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x10f8, false, 8, &v), 1);
+	ior_assert_uint_eq(v, 0xdef);
+	ior_assert_int_eq(write(go[1], "g", 1), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 8, &v), 1);
+
+	counting = 1;
+	for (uint64_t i = 0; i < N; i++) {
+		v = i;
+		ioregion_bridge_access(b, false, 0x1000 + 8 * (i % 16), true, 8, &v);
+		ioregion_bridge_access(b, false, 0x2000 + 8 * (i % 16), true, 4, &v);
+		ioregion_bridge_access(b, false, 0x1000 + 8 * (i % 16), false, 8, &v);
+		if (v != i)
+			break;
+		ioregion_bridge_access(b, false, 0x10f8, false, 2, &v);
+		if (v != 0xdef)
+			break;
+	}
+	counting = 0;
+	ior_assert_uint_eq(v, 0xdef);
+	ior_assert_uint_eq(allocations, 0);		/* the bridge's side */
+	b = ioregion_bridge_unref(b);
+	close(go[1]);
+	ior_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ior_assert(WIFEXITED(status));
+	ior_assert_int_eq(WEXITSTATUS(status), 0);	/* the server's side */
+}
+END_TEST
+
+static Suite *
+noalloc_suite(void)
+{
+	Suite *s = suite_create("noalloc");
+
+	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
+	return s;
+}
+
+IOR_TEST_MAIN(noalloc_suite)
