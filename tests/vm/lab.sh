@@ -22,7 +22,7 @@ LAB_FLAVOUR=amd64
 LAB_ABI_META=linux-headers-$LAB_FLAVOUR
 # Debian packages the lab needs on the host (the runner needs only these;
 # the kernel lab adds linux-source / linux-headers of the same ABI).
-LAB_PACKAGES="qemu-system-x86 busybox-static cpio gzip binutils kmod libc-bin"
+LAB_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod libc-bin"
 # Stock modules, in load order (each only depends on earlier ones).
 LAB_MODULES="irqbypass ccp kvm kvm-amd"
 

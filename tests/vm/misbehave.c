@@ -10,8 +10,12 @@
  *   hang              sleep forever (the guest-side per-test timeout must fire)
  *   env NAME VALUE    exit 0 iff getenv(NAME) equals VALUE
  *   file PATH         exit 0 iff PATH is a readable regular file
+ *   kmsg TEXT         write TEXT into the kernel log (/dev/kmsg), exit 0: the
+ *                     runner must notice a "WARNING:" there
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +60,21 @@ int main(int argc, char **argv)
 		printf("vm-misbehave: %s: %s\n", argv[2], ok ? "present" : "missing");
 		return ok ? 0 : 1;
 	}
-	fprintf(stderr, "usage: %s pass|fail|skip|segv|hang|env NAME VALUE|file PATH\n",
+	if (strcmp(mode, "kmsg") == 0 && argc == 3) {
+		char rec[512];
+		int n = snprintf(rec, sizeof(rec), "<4>%s\n", argv[2]);
+		/* one write() per record; dprintf() fails: /dev/kmsg cannot lseek */
+		int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+		int ok = fd >= 0 && n > 0 && (size_t)n < sizeof(rec) &&
+			 write(fd, rec, (size_t)n) == n;
+
+		printf("vm-misbehave: kernel log <- '%s': %s\n", argv[2],
+		       ok ? "written" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ok ? 0 : 1;
+	}
+	fprintf(stderr, "usage: %s pass|fail|skip|segv|hang|env NAME VALUE|file PATH|kmsg TEXT\n",
 		argv[0]);
 	return 2;
 }
