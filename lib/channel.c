@@ -425,24 +425,53 @@ input_buffered(const struct ioregion_channel *ch)
 			     : ch->in_len - ch->in_off >= MSG_SIZE;
 }
 
-/* The channel's work loop: commands already buffered first, then the fd,
- * while it keeps coming back full. */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/*
+ * The channel's work loop: commands already buffered first, then the fd,
+ * again while it comes back full. With adaptive polling, an empty fd is
+ * retried without sleeping until the polling window passes.
+ */
 static void
 run(struct ioregion_channel *ch)
 {
-	bool full = true;
+	uint64_t poll_ns = ch->ctx->poll_ns, deadline = 0;
 
-	while (ch->open && !ch->pending && full) {
+	while (ch->open && !ch->pending) {
+		bool full = true;
+
 		if (!input_buffered(ch)) {
 			int n = fill(ch, &full);
 
-			if (n <= 0)
-				break;
+			if (n < 0)
+				return;		/* closed */
+			if (n == 0) {
+				uint64_t t;
+
+				if (!poll_ns)
+					break;
+				t = now_ns();
+				if (!deadline)
+					deadline = t + poll_ns;
+				else if (t >= deadline)
+					break;
+				cpu_relax();
+				continue;
+			}
 			ch->stats.batches++;
+			deadline = 0;
 		}
 		process_input(ch);
 		if (ch->out_count && flush(ch) <= 0)
 			return;		/* blocked or closed */
+		if (!full && !poll_ns)
+			break;		/* the fd is drained: one read per batch */
 	}
 	if (ch->open && ch->out_count)
 		flush(ch);

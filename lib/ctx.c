@@ -115,6 +115,15 @@ ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx, unsigned int ms)
 	return 0;
 }
 
+IOREGION_EXPORT int
+ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us)
+{
+	if (!ctx || us > IOREGION_POLL_US_MAX)
+		return -EINVAL;
+	ctx->poll_ns = (uint64_t)us * 1000;
+	return 0;
+}
+
 IOREGION_EXPORT struct ev_loop *
 ioregion_ctx_get_loop(struct ioregion_ctx *ctx)
 {

@@ -24,6 +24,7 @@ struct ioregion_ctx {
 	bool own_loop;
 	struct ioregion_log log;
 	unsigned int deferred_timeout_ms;
+	uint64_t poll_ns;			/* adaptive polling, 0 = off */
 	struct ioregion_channel *channels;	/* doubly linked */
 	int notify_fd;				/* epoll fd for get_fd, or -1 */
 	unsigned int busy;			/* inside a callback */

@@ -142,6 +142,22 @@ void ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
 int ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx,
 				      unsigned int ms);
 
+/** Longest adaptive-polling window, in microseconds. */
+#define IOREGION_POLL_US_MAX 1000000u
+
+/**
+ * Adaptive polling: after handling a batch, keep reading the channel
+ * without sleeping for up to @p us microseconds (re-armed by each command
+ * that arrives) before going back to the loop. It trades a CPU core, busy
+ * while the guest is quiet, for the cost of waking a sleeping process
+ * (tens of microseconds across CPUs); other channels of the context wait
+ * meanwhile. 0 (the default) turns it off.
+ *
+ * @return 0
+ * @retval -EINVAL ctx is NULL or @p us > IOREGION_POLL_US_MAX
+ */
+int ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us);
+
 /** The loop the context runs on. */
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
 
