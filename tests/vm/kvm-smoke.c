@@ -16,7 +16,9 @@
  * Environment:
  *   IOREGION_KVM_DEV  KVM device path (default /dev/kvm)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

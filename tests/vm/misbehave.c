@@ -13,7 +13,9 @@
  *   kmsg TEXT         write TEXT into the kernel log (/dev/kmsg), exit 0: the
  *                     runner must notice a "WARNING:" there
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
