@@ -26,7 +26,6 @@
  * Values: kvm_run carries guest memory bytes; the guest is x86, so the low
  * size bytes of a value are its first bytes (little-endian).
  */
-#define _GNU_SOURCE
 #include "ioregion-private.h"
 
 #include <errno.h>

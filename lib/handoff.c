@@ -9,7 +9,6 @@
  * length, magic, version, type, reserved bytes, the desc and the name. On
  * any error every received fd is closed. No libev.
  */
-#define _GNU_SOURCE
 #include "ioregion-private.h"
 
 #include <errno.h>

@@ -13,7 +13,6 @@
  * KVM_CAP_CHECK_EXTENSION_VM) and refuses KVM_GET_API_VERSION, which only
  * the system fd serves; a vCPU fd or any other file refuses the former.
  */
-#define _GNU_SOURCE
 #include "ioregion-private.h"
 
 #include <errno.h>
