@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * example-test: runs tinyvmm with the example devices and guests and
+ * checks the outcome: the guest's UART output byte for byte, exit
+ * statuses, a device killed mid-run. One C program (not a shell script) so
+ * that the QEMU lab runner can copy it into its VM with its libraries.
+ *
+ *   example-test --tinyvmm P --uart P --regbank P --guests DIR MODE
+ *
+ * Exit 0 pass, 1 fail, 77 skip (tinyvmm found no KVM).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SKIP 77
+#define HARNESS_LIMIT_MS 45000
+#define KILL_BOUND_MS 5000
+#define VMM_EXIT_ERROR 125
+
+struct paths {
+	const char *tinyvmm;
+	const char *uart;
+	const char *regbank;
+	const char *guests;
+};
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+struct run {
+	const char *argv[24];
+	int argc;
+	const char *stdin_data;		/* NULL: /dev/null */
+	const char *env;		/* one NAME=VALUE, or NULL */
+	bool kill_device;		/* SIGKILL the first device mid-run */
+	/* results */
+	int status;			/* exit status, or -1 */
+	struct buf out;
+	struct buf err;
+	long kill_to_exit_ms;		/* -1 if never killed */
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+buf_append(struct buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *d = realloc(b->data, cap);
+
+		if (!d) {
+			fprintf(stderr, "example-test: out of memory\n");
+			exit(1);
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void
+arg(struct run *r, const char *a)
+{
+	if (r->argc < (int)(sizeof(r->argv) / sizeof(r->argv[0])) - 1)
+		r->argv[r->argc++] = a;
+}
+
+/* The pid tinyvmm printed for its first spawned device, or 0. */
+static pid_t
+spawned_pid(const struct buf *err)
+{
+	const char *p = err->data ? strstr(err->data, "spawned pid ") : NULL;
+
+	return p ? (pid_t)atoi(p + strlen("spawned pid ")) : 0;
+}
+
+static int
+run_vmm(struct run *r)
+{
+	int out[2], err[2], in[2];
+	long start = now_ms(), killed_at = -1;
+	bool out_open = true, err_open = true, exited = false;
+	pid_t pid;
+	int wstatus;
+
+	r->status = -1;
+	r->kill_to_exit_ms = -1;
+	r->argv[r->argc] = NULL;
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+	    pipe2(in, O_CLOEXEC)) {
+		perror("example-test: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("example-test: fork");
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		if (r->env)
+			putenv((char *)r->env);
+		execv(r->argv[0], (char **)r->argv);
+		fprintf(stderr, "exec %s: %s\n", r->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	if (r->stdin_data &&
+	    write(in[1], r->stdin_data, strlen(r->stdin_data)) < 0)
+		perror("example-test: write stdin");
+	close(in[1]);
+
+	while (out_open || err_open || !exited) {
+		struct pollfd pfd[2] = {
+			{ .fd = out_open ? out[0] : -1, .events = POLLIN },
+			{ .fd = err_open ? err[0] : -1, .events = POLLIN },
+		};
+		char tmp[4096];
+		ssize_t n;
+
+		if (now_ms() - start > HARNESS_LIMIT_MS) {
+			fprintf(stderr, "example-test: tinyvmm still running "
+				"after %d ms: killing it\n", HARNESS_LIMIT_MS);
+			kill(pid, SIGKILL);
+			waitpid(pid, &wstatus, 0);
+			r->status = -1;
+			exited = true;
+			break;
+		}
+		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
+			exited = true;
+			if (killed_at >= 0)
+				r->kill_to_exit_ms = now_ms() - killed_at;
+			r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+						       : -1;
+		}
+		if (r->kill_device && killed_at < 0 && err_open &&
+		    strstr(r->err.data ? r->err.data : "", "running ")) {
+			pid_t dev = spawned_pid(&r->err);
+
+			usleep(300 * 1000);	/* let the guest get going */
+			if (dev > 0 && kill(dev, SIGKILL) == 0) {
+				killed_at = now_ms();
+				fprintf(stderr, "example-test: killed device "
+					"pid %d\n", (int)dev);
+			}
+		}
+		if (poll(pfd, 2, 20) <= 0)
+			continue;
+		if (pfd[0].revents) {
+			n = read(out[0], tmp, sizeof(tmp));
+			if (n > 0)
+				buf_append(&r->out, tmp, (size_t)n);
+			else
+				out_open = false;
+		}
+		if (pfd[1].revents) {
+			n = read(err[0], tmp, sizeof(tmp));
+			if (n > 0)
+				buf_append(&r->err, tmp, (size_t)n);
+			else
+				err_open = false;
+		}
+	}
+	close(out[0]);
+	close(err[0]);
+	/* Show what the VMM said, for the test log. */
+	fprintf(stderr, "---- tinyvmm stderr ----\n%s---- (exit %d) ----\n",
+		r->err.data ? r->err.data : "", r->status);
+	return 0;
+}
+
+static char *
+guest(const struct paths *p, const char *name)
+{
+	size_t n = strlen(p->guests) + strlen(name) + 8;
+	char *s = malloc(n);
+
+	if (!s)
+		exit(1);
+	snprintf(s, n, "%s/%s.bin", p->guests, name);
+	return s;
+}
+
+static char *
+cmd(const char *prog, const char *args)
+{
+	size_t n = strlen(prog) + strlen(args) + 2;
+	char *s = malloc(n);
+
+	if (!s)
+		exit(1);
+	snprintf(s, n, "%s%s%s", prog, *args ? " " : "", args);
+	return s;
+}
+
+static int
+expect_output(const struct run *r, const char *want, size_t want_len)
+{
+	size_t n = r->out.len < want_len ? r->out.len : want_len;
+	size_t i;
+
+	if (r->out.len == want_len && !memcmp(r->out.data, want, want_len))
+		return 0;
+	for (i = 0; i < n && r->out.data[i] == want[i]; i++)
+		;
+	fprintf(stderr, "example-test: UART output differs at byte %zu "
+		"(got %zu bytes, want %zu)\n---- got ----\n%.*s\n---- want "
+		"----\n%.*s\n", i, r->out.len, want_len, (int)r->out.len,
+		r->out.data ? r->out.data : "", (int)want_len, want);
+	return 1;
+}
+
+/* Common verdict on the exit status: returns -1 to go on checking. */
+static int
+status_verdict(const struct run *r, int want)
+{
+	if (r->status == SKIP) {
+		fprintf(stderr, "example-test: SKIP: no KVM\n");
+		return SKIP;
+	}
+	if (r->status != want) {
+		fprintf(stderr, "example-test: tinyvmm exit %d, want %d\n",
+			r->status, want);
+		return 1;
+	}
+	return -1;
+}
+
+static int
+base_run(struct run *r, const struct paths *p, const char *g)
+{
+	memset(r, 0, sizeof(*r));
+	arg(r, p->tinyvmm);
+	arg(r, "--guest");
+	arg(r, guest(p, g));
+	arg(r, "--timeout-ms");
+	arg(r, "20000");
+	return 0;
+}
+
+static int
+test_hello(const struct paths *p)
+{
+	static const char want[] =
+		"Hello from the guest via ioregion UART\n"
+		"rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz "
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
+	struct run r;
+	int v;
+
+	base_run(&r, p, "hello");
+	arg(&r, "--spawn");
+	arg(&r, cmd(p->uart, "--no-stdin"));
+	if (run_vmm(&r) < 0)
+		return 1;
+	v = status_verdict(&r, 0);
+	if (v >= 0)
+		return v;
+	if (!strstr(r.err.data, "path: ")) {
+		fprintf(stderr, "example-test: tinyvmm did not say its path\n");
+		return 1;
+	}
+	return expect_output(&r, want, sizeof(want) - 1);
+}
+
+static int
+test_string_pio(const struct paths *p)
+{
+	static const char ping[] = "ping from the host, through RBR\n";
+	char *want;
+	size_t len = 0, cap = 80 * 64 + 64 + sizeof(ping);
+	struct run r;
+	int v;
+
+	want = malloc(cap);
+	if (!want)
+		return 1;
+	for (int line = 0; line < 80; line++) {
+		len += (size_t)sprintf(want + len, "%04d:", line);
+		for (int i = 0; i < 58; i++)
+			want[len++] = (char)('a' + (line + i) % 26);
+		want[len++] = '\n';
+	}
+	len += (size_t)sprintf(want + len, "echo: %s", ping);
+
+	base_run(&r, p, "stringio");
+	arg(&r, "--spawn");
+	arg(&r, cmd(p->uart, ""));
+	r.stdin_data = ping;
+	if (run_vmm(&r) < 0)
+		return 1;
+	v = status_verdict(&r, 0);
+	if (v >= 0)
+		return v;
+	return expect_output(&r, want, len);
+}
+
+static int
+test_selftest(const struct paths *p, const char *dialect)
+{
+	static const char want[] = "selftest: PASS\n";
+	char extra[32];
+	struct run r;
+	int v;
+
+	snprintf(extra, sizeof(extra), "--dialect %s", dialect);
+	base_run(&r, p, "selftest");
+	arg(&r, "--spawn");
+	arg(&r, cmd(p->uart, "--no-stdin"));
+	arg(&r, "--spawn");
+	arg(&r, cmd(p->regbank, extra));
+	if (run_vmm(&r) < 0)
+		return 1;
+	v = status_verdict(&r, 0);
+	if (v >= 0) {
+		if (r.out.len)
+			fprintf(stderr, "guest said: %s", r.out.data);
+		return v;
+	}
+	return expect_output(&r, want, sizeof(want) - 1);
+}
+
+static int
+test_hammer(const struct paths *p)
+{
+	struct run r;
+	int v;
+
+	base_run(&r, p, "hammer");
+	arg(&r, "--vcpus");
+	arg(&r, "2");
+	arg(&r, "--spawn");
+	arg(&r, p->regbank);
+	if (run_vmm(&r) < 0)
+		return 1;
+	v = status_verdict(&r, 0);
+	if (v >= 0)
+		return v;
+	/* Both vCPUs wrote: 2 x 2000 non-posted and 2 x 2000 posted. */
+	if (!strstr(r.err.data, "writes 4000 ") ||
+	    !strstr(r.err.data, "posted 4000 ")) {
+		fprintf(stderr, "example-test: the bridge did not count "
+			"4000 writes and 4000 posted writes\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+test_device_killed(const struct paths *p)
+{
+	struct run r;
+	int v;
+
+	base_run(&r, p, "spin");
+	arg(&r, "--bridge-timeout-ms");
+	arg(&r, "2000");
+	arg(&r, "--spawn");
+	arg(&r, p->regbank);
+	r.kill_device = true;
+	if (run_vmm(&r) < 0)
+		return 1;
+	v = status_verdict(&r, VMM_EXIT_ERROR);
+	if (v >= 0)
+		return v;
+	if (r.kill_to_exit_ms < 0 || r.kill_to_exit_ms > KILL_BOUND_MS) {
+		fprintf(stderr, "example-test: tinyvmm took %ld ms after the "
+			"kill (bound %d)\n", r.kill_to_exit_ms, KILL_BOUND_MS);
+		return 1;
+	}
+	if (!strstr(r.err.data, "device error")) {
+		fprintf(stderr, "example-test: no 'device error' message\n");
+		return 1;
+	}
+	fprintf(stderr, "example-test: tinyvmm stopped %ld ms after the "
+		"kill\n", r.kill_to_exit_ms);
+	return 0;
+}
+
+static int
+test_no_kvm(const struct paths *p)
+{
+	struct run r;
+
+	base_run(&r, p, "hello");
+	arg(&r, "--spawn");
+	arg(&r, cmd(p->uart, "--no-stdin"));
+	r.env = "IOREGION_KVM_DEV=/nonexistent/kvm";
+	if (run_vmm(&r) < 0)
+		return 1;
+	if (r.status != SKIP || !strstr(r.err.data, "no KVM") ||
+	    strstr(r.err.data, "spawned")) {
+		fprintf(stderr, "example-test: want exit 77, a 'no KVM' "
+			"message and no device started\n");
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "tinyvmm", required_argument, NULL, 't' },
+		{ "uart", required_argument, NULL, 'u' },
+		{ "regbank", required_argument, NULL, 'r' },
+		{ "guests", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paths p = { 0 };
+	const char *mode;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 't': p.tinyvmm = optarg; break;
+		case 'u': p.uart = optarg; break;
+		case 'r': p.regbank = optarg; break;
+		case 'g': p.guests = optarg; break;
+		default: return 1;
+		}
+	}
+	if (optind != argc - 1 || !p.tinyvmm || !p.uart || !p.regbank ||
+	    !p.guests) {
+		fprintf(stderr, "usage: example-test --tinyvmm P --uart P "
+			"--regbank P --guests DIR MODE\nmodes: hello "
+			"string-pio selftest selftest-info hammer "
+			"device-killed no-kvm\n");
+		return 1;
+	}
+	mode = argv[optind];
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!strcmp(mode, "hello"))
+		return test_hello(&p);
+	if (!strcmp(mode, "string-pio"))
+		return test_string_pio(&p);
+	if (!strcmp(mode, "selftest"))
+		return test_selftest(&p, "v3");
+	if (!strcmp(mode, "selftest-info"))
+		return test_selftest(&p, "info");
+	if (!strcmp(mode, "hammer"))
+		return test_hammer(&p);
+	if (!strcmp(mode, "device-killed"))
+		return test_device_killed(&p);
+	if (!strcmp(mode, "no-kvm"))
+		return test_no_kvm(&p);
+	fprintf(stderr, "example-test: unknown mode '%s'\n", mode);
+	return 1;
+}
