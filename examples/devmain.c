@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,19 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Library messages, labelled with the program they come from. */
+static void
+log_to_stderr(void *data, enum ioregion_log_priority priority,
+	      const char *format, va_list args)
+{
+	const struct devmain *dm = data;
+
+	fprintf(stderr, "%s: ioregion %s: ", dm->prog,
+		priority >= IOREGION_LOG_ERROR ? "error" :
+		priority >= IOREGION_LOG_INFO ? "info" : "debug");
+	vfprintf(stderr, format, args);
+}
+
 static void
 on_close(struct ioregion_channel *ch, int error, void *data)
 {
@@ -193,6 +207,7 @@ devmain_init(struct devmain *dm)
 	rc = ioregion_ctx_new(dm->loop, &dm->ctx);
 	if (rc < 0)
 		return rc;
+	ioregion_ctx_set_log_handler(dm->ctx, log_to_stderr, dm);
 	if (dm->opts.verbose)
 		ioregion_ctx_set_log_priority(dm->ctx, IOREGION_LOG_DEBUG);
 	rc = ioregion_channel_new(dm->ctx, dm->opts.dialect, &dm->ch);

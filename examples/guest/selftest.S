@@ -237,7 +237,7 @@ log_loop:
 	out	%al, %dx
 	mov	$(COM1 + UART_LSR), %dx
 	in	%dx, %al
-	and	$UART_LSR_DR, %al
+	and	$UART_LSR_DR, %eax
 	expect	%rax, UART_LSR_DR
 	mov	$(COM1 + UART_RX), %dx
 	in	%dx, %al
@@ -245,7 +245,7 @@ log_loop:
 	/* MSR: CTS <- RTS, DSR <- DTR, DCD <- OUT2 (RI <- OUT1 is off). */
 	mov	$(COM1 + UART_MSR), %dx
 	in	%dx, %al
-	and	$0xf0, %al
+	and	$0xf0, %eax
 	expect	%rax, 0xb0
 
 	/* 36-38: string PIO through the loopback FIFO. */
@@ -255,7 +255,7 @@ log_loop:
 	rep outsb
 	mov	$(COM1 + UART_LSR), %dx
 	in	%dx, %al
-	and	$UART_LSR_DR, %al
+	and	$UART_LSR_DR, %eax
 	expect	%rax, UART_LSR_DR
 	mov	$BUF, %edi
 	mov	$(pattern_end - pattern), %ecx
@@ -268,7 +268,7 @@ log_loop:
 	inc	%r15
 	mov	$(COM1 + UART_LSR), %dx
 	in	%dx, %al
-	and	$UART_LSR_DR, %al
+	and	$UART_LSR_DR, %eax
 	expect	%rax, 0
 	mov	$(COM1 + UART_MCR), %dx
 	xor	%eax, %eax
