@@ -58,15 +58,25 @@ void ioregion_bridge_set_log_priority(struct ioregion_bridge *bridge,
 
 /**
  * Bound the wait for a response (and for a blocked send). Default 1000 ms.
+ * One bound per access: send and response together.
+ * @return 0
  * @retval -EINVAL ms is 0
  */
 int ioregion_bridge_set_timeout(struct ioregion_bridge *bridge,
 				unsigned int ms);
 
 /**
- * Route the range of @p desc to @p fd. The bridge duplicates @p fd (the
- * caller keeps its own). Regions whose fds are the same open file share
- * one lock.
+ * Route the range of @p desc to @p fd. The bridge duplicates @p fd with
+ * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must carry both
+ * directions: a SOCK_SEQPACKET (one response per packet; any other length
+ * is -EBADMSG) or SOCK_STREAM socket end (partial responses are put
+ * together). It may be blocking or not (even changed later): every wait
+ * is a bounded poll(). Regions whose fds are the same open file (same
+ * st_dev/st_ino) share one channel: one lock, one failed state.
+ *
+ * A doorbell (size 0, posted writes) occupies its one address: writes of
+ * any size starting there are sent as a 1-byte write of 0 at offset 0;
+ * reads there are not its (handle_exit returns 0).
  *
  * @return 0
  * @retval -EINVAL invalid desc (ioregion_desc_validate)
@@ -79,32 +89,44 @@ int ioregion_bridge_add(struct ioregion_bridge *bridge,
 
 /**
  * Remove the region that starts at desc->addr in desc's space (PIO flag)
- * with desc->size. @retval -ENOENT no such region
+ * with desc->size. Its fd is closed when no other region uses it.
+ * @return 0
+ * @retval -ENOENT no such region
+ * @retval -EINVAL NULL
  */
 int ioregion_bridge_remove(struct ioregion_bridge *bridge,
 			   const struct ioregion_desc *desc);
 
 /**
  * Give an existing region (same addr/size/space) a new fd, e.g. a restarted
- * device process; clears its failed state.
- * @retval -ENOENT no such region; -EBADF bad fd
+ * device process; clears its failed state. Other regions on the old fd
+ * keep it (and its failed state).
+ * @return 0
+ * @retval -ENOENT no such region; -EBADF bad fd; -ENOMEM
  */
 int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 			       const struct ioregion_desc *desc, int fd);
 
 /**
  * Serve one KVM_EXIT_MMIO or KVM_EXIT_IO (including string PIO,
- * io.count > 1: one command per element). Reads fill kvm_run; on an error
- * a read is filled with all-ones so the VMM may still resume the guest.
+ * io.count > 1: one command per element, in order, at the same port;
+ * data at io.data_offset in the run page). Reads fill kvm_run; on an error
+ * a read is filled with all-ones so the VMM may still resume the guest
+ * (string reads: the failed element and all after it). Values are the
+ * guest's little-endian bytes. An access that starts in a region but
+ * runs past its end is not ours, as in the kernel.
  *
  * @return 1 handled, 0 not in any registered range (or another exit reason)
  * @retval -ETIMEDOUT no response within the timeout; the fd is then marked
  *         failed (a late answer would be taken for the next one) and later
  *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
- * @retval -ECONNRESET the device hung up (EOF) or the fd failed
- * @retval -EBADMSG a response of the wrong size
+ * @retval -ECONNRESET the device hung up (EOF, EPIPE) or the fd failed;
+ *         the fd is marked failed as for -ETIMEDOUT
+ * @retval -EBADMSG a response of the wrong size (SEQPACKET); fd marked
+ *         failed
  * @retval -ENOTCONN the fd failed earlier
- * @retval -EINVAL NULL
+ * @retval -EOPNOTSUPP an MMIO length other than 1, 2, 4, 8 in a region
+ * @retval -EINVAL NULL, or a PIO exit larger than its one-page data area
  */
 int ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
 				struct kvm_run *run);

@@ -41,31 +41,41 @@ struct ioregion_kvm_ioregion {
 
 /**
  * Does this VM's kernel have KVM_SET_IOREGION? Issues the ioctl with a
- * deliberately invalid argument (size 0 without posted writes), which
- * changes nothing. If the build set a capability hint (meson option
- * kvm_cap_ioregionfd), KVM_CHECK_EXTENSION must agree too; alone it is
- * never trusted.
+ * deliberately invalid argument (size 0 without posted writes, fds -1),
+ * which changes nothing: ENOTTY = absent, EINVAL = present. If the build
+ * set a capability hint (meson option kvm_cap_ioregionfd),
+ * KVM_CHECK_EXTENSION(hint) must be > 0 too; alone it is never trusted.
+ *
+ * First checks that @p vm_fd is a VM fd (it answers KVM_CHECK_EXTENSION
+ * and refuses KVM_GET_API_VERSION): the /dev/kvm fd itself answers every
+ * unknown ioctl with EINVAL and would otherwise read as "present".
  *
  * @return 1 present, 0 absent
- * @retval -EBADF @p vm_fd is not a KVM VM fd
+ * @retval -EBADF @p vm_fd is not a KVM VM fd (closed, another file, the
+ *         /dev/kvm system fd, a vCPU fd)
  * @retval -EPROTO the kernel answered neither ENOTTY nor EINVAL
  */
 int ioregion_kvm_probe(int vm_fd);
 
 /**
  * Like ioregion_kvm_probe(), on a scratch VM created and destroyed here.
+ * The device is /dev/kvm, or the path in the environment variable
+ * IOREGION_KVM_DEV (ignored in set-uid programs; for tests).
  * @return 1 present, 0 absent
- * @retval -ENOENT no /dev/kvm; other negative errno from open/KVM_CREATE_VM
+ * @retval -ENOENT no /dev/kvm
+ * @retval -EACCES no permission; other negative errno from open or
+ *         KVM_CREATE_VM
  */
 int ioregion_kvm_probe_system(void);
 
 /**
  * Register @p desc with KVM, with @p fd as both read and write fd (a
  * blocking socket end). The dialect of @p desc only matters for removal.
+ * Flags passed: PIO and POSTED_WRITES from desc->flags (same values).
  *
  * @return 0
  * @retval -EINVAL invalid desc (see ioregion_desc_validate) or rejected
- * @retval -EBADF bad fd
+ * @retval -EBADF bad fd or vm_fd (negative ones are refused here)
  * @retval -EEXIST overlaps another ioregion or an ioeventfd
  * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
  * @retval -ENOMEM, -ENOSPC kernel limits
@@ -74,9 +84,10 @@ int ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc,
 			  int fd);
 
 /**
- * Remove a region registered with ioregion_kvm_register(): with
- * KVM_IOREGION_DEASSIGN for v3 kernels, with both fds -1 for info-dialect
- * (v1/v2) kernels, following desc->dialect.
+ * Remove a region registered with ioregion_kvm_register(): the same
+ * address, size and flags, both fds -1, plus KVM_IOREGION_DEASSIGN for v3
+ * kernels (info-dialect, v1/v2, kernels know no such flag and read fds -1
+ * as removal), following desc->dialect.
  *
  * @return 0
  * @retval -ENOENT no such region
