@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,17 @@ run_script(struct script_ctx *s)
 	return uart_puts(s, "bridge-script: PASS\n");
 }
 
+/* Library messages, labelled with the program they come from. */
+static void
+log_to_stderr(void *data, enum ioregion_log_priority priority,
+	      const char *format, va_list args)
+{
+	fprintf(stderr, "%s: ioregion %s: ", (const char *)data,
+		priority >= IOREGION_LOG_ERROR ? "error" :
+		priority >= IOREGION_LOG_INFO ? "info" : "debug");
+	vfprintf(stderr, format, args);
+}
+
 static void
 print_stats(struct script_ctx *s, const struct devhost *h)
 {
@@ -282,6 +294,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: bridge: %s\n", s.prog, strerror(-rc));
 		return EXIT_ERROR;
 	}
+	ioregion_bridge_set_log_handler(s.bridge, log_to_stderr,
+					(void *)s.prog);
 	rc = devhost_listen(&host, s.prog, socket_path);
 	if (rc < 0)
 		goto out;

@@ -316,6 +316,17 @@ vcpu_create(struct vmm *vm, struct vcpu *v)
 
 /* ---- devices --------------------------------------------------------------- */
 
+/* Library messages, labelled with the program they come from. */
+static void
+log_to_stderr(void *data, enum ioregion_log_priority priority,
+	      const char *format, va_list args)
+{
+	fprintf(stderr, "%s: ioregion %s: ", (const char *)data,
+		priority >= IOREGION_LOG_ERROR ? "error" :
+		priority >= IOREGION_LOG_INFO ? "info" : "debug");
+	vfprintf(stderr, format, args);
+}
+
 static int
 vmm_attach_devices(struct vmm *vm)
 {
@@ -326,6 +337,8 @@ vmm_attach_devices(struct vmm *vm)
 		fprintf(stderr, "%s: bridge: %s\n", vm->prog, strerror(-rc));
 		return -TINYVMM_EXIT_ERROR;
 	}
+	ioregion_bridge_set_log_handler(vm->bridge, log_to_stderr,
+					(void *)vm->prog);
 	if (vm->opts.bridge_timeout_ms)
 		ioregion_bridge_set_timeout(vm->bridge,
 					    vm->opts.bridge_timeout_ms);
