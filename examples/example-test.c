@@ -43,6 +43,8 @@ struct buf {
 struct run {
 	const char *argv[24];
 	int argc;
+	char *owned[8];			/* allocated argv strings */
+	int nowned;
 	const char *stdin_data;		/* NULL: /dev/null */
 	const char *env;		/* one NAME=VALUE, or NULL */
 	bool kill_device;		/* SIGKILL the first device mid-run */
@@ -86,6 +88,27 @@ arg(struct run *r, const char *a)
 {
 	if (r->argc < (int)(sizeof(r->argv) / sizeof(r->argv[0])) - 1)
 		r->argv[r->argc++] = a;
+}
+
+/* An argument the run frees. */
+static void
+arg_owned(struct run *r, char *a)
+{
+	if (r->nowned < (int)(sizeof(r->owned) / sizeof(r->owned[0])))
+		r->owned[r->nowned++] = a;
+	else
+		exit(1);
+	arg(r, a);
+}
+
+static void
+run_free(struct run *r)
+{
+	for (int i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->out.data);
+	free(r->err.data);
+	memset(r, 0, sizeof(*r));
 }
 
 /* The pid tinyvmm printed for its first spawned device, or 0. */
@@ -260,44 +283,42 @@ base_run(struct run *r, const struct paths *p, const char *g)
 	memset(r, 0, sizeof(*r));
 	arg(r, p->tinyvmm);
 	arg(r, "--guest");
-	arg(r, guest(p, g));
+	arg_owned(r, guest(p, g));
 	arg(r, "--timeout-ms");
 	arg(r, "20000");
 	return 0;
 }
 
 static int
-test_hello(const struct paths *p)
+test_hello(const struct paths *p, struct run *r)
 {
 	static const char want[] =
 		"Hello from the guest via ioregion UART\n"
 		"rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz "
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
-	struct run r;
 	int v;
 
-	base_run(&r, p, "hello");
-	arg(&r, "--spawn");
-	arg(&r, cmd(p->uart, "--no-stdin"));
-	if (run_vmm(&r) < 0)
+	base_run(r, p, "hello");
+	arg(r, "--spawn");
+	arg_owned(r, cmd(p->uart, "--no-stdin"));
+	if (run_vmm(r) < 0)
 		return 1;
-	v = status_verdict(&r, 0);
+	v = status_verdict(r, 0);
 	if (v >= 0)
 		return v;
-	if (!strstr(r.err.data, "path: ")) {
+	if (!strstr(r->err.data, "path: ")) {
 		fprintf(stderr, "example-test: tinyvmm did not say its path\n");
 		return 1;
 	}
-	return expect_output(&r, want, sizeof(want) - 1);
+	return expect_output(r, want, sizeof(want) - 1);
 }
 
 static int
-test_string_pio(const struct paths *p)
+test_string_pio(const struct paths *p, struct run *r)
 {
 	static const char ping[] = "ping from the host, through RBR\n";
 	char *want;
 	size_t len = 0, cap = 80 * 64 + 64 + sizeof(ping);
-	struct run r;
 	int v;
 
 	want = malloc(cap);
@@ -311,62 +332,59 @@ test_string_pio(const struct paths *p)
 	}
 	len += (size_t)sprintf(want + len, "echo: %s", ping);
 
-	base_run(&r, p, "stringio");
-	arg(&r, "--spawn");
-	arg(&r, cmd(p->uart, ""));
-	r.stdin_data = ping;
-	if (run_vmm(&r) < 0)
-		return 1;
-	v = status_verdict(&r, 0);
-	if (v >= 0)
-		return v;
-	return expect_output(&r, want, len);
+	base_run(r, p, "stringio");
+	arg(r, "--spawn");
+	arg_owned(r, cmd(p->uart, ""));
+	r->stdin_data = ping;
+	v = run_vmm(r) < 0 ? 1 : status_verdict(r, 0);
+	if (v < 0)
+		v = expect_output(r, want, len);
+	free(want);
+	return v;
 }
 
 static int
-test_selftest(const struct paths *p, const char *dialect)
+test_selftest(const struct paths *p, struct run *r, const char *dialect)
 {
 	static const char want[] = "selftest: PASS\n";
 	char extra[32];
-	struct run r;
 	int v;
 
 	snprintf(extra, sizeof(extra), "--dialect %s", dialect);
-	base_run(&r, p, "selftest");
-	arg(&r, "--spawn");
-	arg(&r, cmd(p->uart, "--no-stdin"));
-	arg(&r, "--spawn");
-	arg(&r, cmd(p->regbank, extra));
-	if (run_vmm(&r) < 0)
+	base_run(r, p, "selftest");
+	arg(r, "--spawn");
+	arg_owned(r, cmd(p->uart, "--no-stdin"));
+	arg(r, "--spawn");
+	arg_owned(r, cmd(p->regbank, extra));
+	if (run_vmm(r) < 0)
 		return 1;
-	v = status_verdict(&r, 0);
+	v = status_verdict(r, 0);
 	if (v >= 0) {
-		if (r.out.len)
-			fprintf(stderr, "guest said: %s", r.out.data);
+		if (r->out.len)
+			fprintf(stderr, "guest said: %s", r->out.data);
 		return v;
 	}
-	return expect_output(&r, want, sizeof(want) - 1);
+	return expect_output(r, want, sizeof(want) - 1);
 }
 
 static int
-test_hammer(const struct paths *p)
+test_hammer(const struct paths *p, struct run *r)
 {
-	struct run r;
 	int v;
 
-	base_run(&r, p, "hammer");
-	arg(&r, "--vcpus");
-	arg(&r, "2");
-	arg(&r, "--spawn");
-	arg(&r, p->regbank);
-	if (run_vmm(&r) < 0)
+	base_run(r, p, "hammer");
+	arg(r, "--vcpus");
+	arg(r, "2");
+	arg(r, "--spawn");
+	arg(r, p->regbank);
+	if (run_vmm(r) < 0)
 		return 1;
-	v = status_verdict(&r, 0);
+	v = status_verdict(r, 0);
 	if (v >= 0)
 		return v;
 	/* Both vCPUs wrote: 2 x 2000 non-posted and 2 x 2000 posted. */
-	if (!strstr(r.err.data, "writes 4000 ") ||
-	    !strstr(r.err.data, "posted 4000 ")) {
+	if (!strstr(r->err.data, "writes 4000 ") ||
+	    !strstr(r->err.data, "posted 4000 ")) {
 		fprintf(stderr, "example-test: the bridge did not count "
 			"4000 writes and 4000 posted writes\n");
 		return 1;
@@ -375,49 +393,47 @@ test_hammer(const struct paths *p)
 }
 
 static int
-test_device_killed(const struct paths *p)
+test_device_killed(const struct paths *p, struct run *r)
 {
-	struct run r;
 	int v;
 
-	base_run(&r, p, "spin");
-	arg(&r, "--bridge-timeout-ms");
-	arg(&r, "2000");
-	arg(&r, "--spawn");
-	arg(&r, p->regbank);
-	r.kill_device = true;
-	if (run_vmm(&r) < 0)
+	base_run(r, p, "spin");
+	arg(r, "--bridge-timeout-ms");
+	arg(r, "2000");
+	arg(r, "--spawn");
+	arg(r, p->regbank);
+	r->kill_device = true;
+	if (run_vmm(r) < 0)
 		return 1;
-	v = status_verdict(&r, VMM_EXIT_ERROR);
+	v = status_verdict(r, VMM_EXIT_ERROR);
 	if (v >= 0)
 		return v;
-	if (r.kill_to_exit_ms < 0 || r.kill_to_exit_ms > KILL_BOUND_MS) {
+	if (r->kill_to_exit_ms < 0 || r->kill_to_exit_ms > KILL_BOUND_MS) {
 		fprintf(stderr, "example-test: tinyvmm took %ld ms after the "
-			"kill (bound %d)\n", r.kill_to_exit_ms, KILL_BOUND_MS);
+			"kill (bound %d)\n", r->kill_to_exit_ms, KILL_BOUND_MS);
 		return 1;
 	}
-	if (!strstr(r.err.data, "device error")) {
+	if (!strstr(r->err.data, "device error")) {
 		fprintf(stderr, "example-test: no 'device error' message\n");
 		return 1;
 	}
 	fprintf(stderr, "example-test: tinyvmm stopped %ld ms after the "
-		"kill\n", r.kill_to_exit_ms);
+		"kill\n", r->kill_to_exit_ms);
 	return 0;
 }
 
 static int
-test_no_kvm(const struct paths *p)
+test_no_kvm(const struct paths *p, struct run *r)
 {
-	struct run r;
 
-	base_run(&r, p, "hello");
-	arg(&r, "--spawn");
-	arg(&r, cmd(p->uart, "--no-stdin"));
-	r.env = "IOREGION_KVM_DEV=/nonexistent/kvm";
-	if (run_vmm(&r) < 0)
+	base_run(r, p, "hello");
+	arg(r, "--spawn");
+	arg_owned(r, cmd(p->uart, "--no-stdin"));
+	r->env = "IOREGION_KVM_DEV=/nonexistent/kvm";
+	if (run_vmm(r) < 0)
 		return 1;
-	if (r.status != SKIP || !strstr(r.err.data, "no KVM") ||
-	    strstr(r.err.data, "spawned")) {
+	if (r->status != SKIP || !strstr(r->err.data, "no KVM") ||
+	    strstr(r->err.data, "spawned")) {
 		fprintf(stderr, "example-test: want exit 77, a 'no KVM' "
 			"message and no device started\n");
 		return 1;
@@ -436,8 +452,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paths p = { 0 };
+	struct run r = { 0 };
 	const char *mode;
-	int c;
+	int c, rc = 1;
 
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
@@ -460,19 +477,21 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (!strcmp(mode, "hello"))
-		return test_hello(&p);
-	if (!strcmp(mode, "string-pio"))
-		return test_string_pio(&p);
-	if (!strcmp(mode, "selftest"))
-		return test_selftest(&p, "v3");
-	if (!strcmp(mode, "selftest-info"))
-		return test_selftest(&p, "info");
-	if (!strcmp(mode, "hammer"))
-		return test_hammer(&p);
-	if (!strcmp(mode, "device-killed"))
-		return test_device_killed(&p);
-	if (!strcmp(mode, "no-kvm"))
-		return test_no_kvm(&p);
-	fprintf(stderr, "example-test: unknown mode '%s'\n", mode);
-	return 1;
+		rc = test_hello(&p, &r);
+	else if (!strcmp(mode, "string-pio"))
+		rc = test_string_pio(&p, &r);
+	else if (!strcmp(mode, "selftest"))
+		rc = test_selftest(&p, &r, "v3");
+	else if (!strcmp(mode, "selftest-info"))
+		rc = test_selftest(&p, &r, "info");
+	else if (!strcmp(mode, "hammer"))
+		rc = test_hammer(&p, &r);
+	else if (!strcmp(mode, "device-killed"))
+		rc = test_device_killed(&p, &r);
+	else if (!strcmp(mode, "no-kvm"))
+		rc = test_no_kvm(&p, &r);
+	else
+		fprintf(stderr, "example-test: unknown mode '%s'\n", mode);
+	run_free(&r);
+	return rc;
 }
