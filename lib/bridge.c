@@ -74,6 +74,7 @@ struct space {
 struct ioregion_bridge {
 	unsigned int refcount;
 	unsigned int timeout_ms;	/* atomic */
+	uint64_t poll_ns;		/* atomic; adaptive polling, 0 = off */
 	pthread_rwlock_t table_lock;
 	struct space mmio, pio;
 	struct chan *chans;
@@ -316,8 +317,12 @@ send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 	return 0;
 }
 
+/*
+ * Until @p spin_until (adaptive polling) the socket is retried without
+ * sleeping; after it, each try first waits in poll() up to @p deadline.
+ */
 static int
-recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline)
+recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 {
 	size_t got = 0;
 
@@ -325,9 +330,13 @@ recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline)
 		ssize_t n;
 		int rc;
 
-		rc = wait_fd(c->fd, POLLIN, deadline);
-		if (rc < 0)
-			return rc;
+		if (spin_until && now_ns() < spin_until) {
+			cpu_relax();
+		} else {
+			rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc < 0)
+				return rc;
+		}
 		if (c->is_message)
 			/* MSG_TRUNC: the packet's real length */
 			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
@@ -430,9 +439,12 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 			   (uint64_t)__atomic_load_n(&bridge->timeout_ms,
 						     __ATOMIC_RELAXED) *
 			   1000000ull;
+		uint64_t spin = __atomic_load_n(&bridge->poll_ns, __ATOMIC_RELAXED);
+
 		rc = send_cmd(c, buf, deadline);
 		if (rc == 0 && cmd.resp)
-			rc = recv_resp(c, buf, deadline);
+			rc = recv_resp(c, buf, deadline,
+				       spin ? now_ns() + spin : 0);
 		if (rc < 0)
 			c->failed = true;
 	}
@@ -558,6 +570,15 @@ ioregion_bridge_set_timeout(struct ioregion_bridge *bridge, unsigned int ms)
 	if (!bridge || ms == 0)
 		return -EINVAL;
 	__atomic_store_n(&bridge->timeout_ms, ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+IOREGION_EXPORT int
+ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge, unsigned int us)
+{
+	if (!bridge || us > IOREGION_BRIDGE_POLL_US_MAX)
+		return -EINVAL;
+	__atomic_store_n(&bridge->poll_ns, (uint64_t)us * 1000, __ATOMIC_RELAXED);
 	return 0;
 }
 

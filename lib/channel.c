@@ -425,14 +425,6 @@ input_buffered(const struct ioregion_channel *ch)
 			     : ch->in_len - ch->in_off >= MSG_SIZE;
 }
 
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /*
  * The channel's work loop: commands already buffered first, then the fd,
  * again while it comes back full. With adaptive polling, an empty fd is

@@ -59,6 +59,15 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Busy-wait hint for adaptive polling. */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 /* Logging sink embedded in every object that logs (context, bridge). */
 struct ioregion_log {
 	ioregion_log_handler_fn *handler;

@@ -8,7 +8,7 @@
 #define RATELIMIT_INTERVAL_NS 1000000000ull
 #define RATELIMIT_BURST 10
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_stderr(void *data, enum ioregion_log_priority prio, const char *fmt,
 	   va_list args)
 {
@@ -27,7 +27,7 @@ log_init(struct ioregion_log *log)
 	log->priority = IOREGION_LOG_ERROR;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_va(struct ioregion_log *log, enum ioregion_log_priority prio,
        const char *fmt, va_list args)
 {

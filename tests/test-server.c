@@ -38,7 +38,7 @@ static struct dev dev;
 static int log_errors;
 static bool expect_errors;
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 test_log(void *data, enum ioregion_log_priority prio, const char *fmt,
 	 va_list args)
 {

@@ -65,6 +65,21 @@ void ioregion_bridge_set_log_priority(struct ioregion_bridge *bridge,
 int ioregion_bridge_set_timeout(struct ioregion_bridge *bridge,
 				unsigned int ms);
 
+/** Longest adaptive-polling window, in microseconds. */
+#define IOREGION_BRIDGE_POLL_US_MAX 1000000u
+
+/**
+ * Adaptive polling: after sending a command that expects a response, try
+ * to read it without sleeping for up to @p us microseconds before blocking
+ * in poll(). It burns the vCPU thread's CPU for the cost of a wake-up
+ * (tens of microseconds across CPUs). 0 (the default) turns it off.
+ *
+ * @return 0
+ * @retval -EINVAL bridge is NULL or @p us > IOREGION_BRIDGE_POLL_US_MAX
+ */
+int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
+				unsigned int us);
+
 /**
  * Route the range of @p desc to @p fd. The bridge duplicates @p fd with
  * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must carry both
