@@ -342,6 +342,7 @@ devhost_finish(struct devhost *h, int timeout_ms)
 	}
 	failures = reap(h, timeout_ms, false);
 	signal_children(h, SIGTERM);
+	signal_children(h, SIGCONT);	/* a stopped device must see it */
 	failures += reap(h, 1000, true);
 	signal_children(h, SIGKILL);
 	failures += reap(h, 1000, true);

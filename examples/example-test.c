@@ -24,7 +24,8 @@
 
 #define SKIP 77
 #define HARNESS_LIMIT_MS 45000
-#define KILL_BOUND_MS 5000
+#define KILL_BOUND_MS 5000	/* signal to tinyvmm's exit */
+#define REPORT_BOUND_MS 2000	/* signal to "device error" (bridge: 500) */
 #define VMM_EXIT_ERROR 125
 
 struct paths {
@@ -47,12 +48,13 @@ struct run {
 	int nowned;
 	const char *stdin_data;		/* NULL: /dev/null */
 	const char *env;		/* one NAME=VALUE, or NULL */
-	bool kill_device;		/* SIGKILL the first device mid-run */
+	int kill_device;		/* signal for the first device mid-run */
 	/* results */
 	int status;			/* exit status, or -1 */
 	struct buf out;
 	struct buf err;
 	long kill_to_exit_ms;		/* -1 if never killed */
+	long kill_to_report_ms;		/* until "device error", or -1 */
 };
 
 static long
@@ -131,6 +133,7 @@ run_vmm(struct run *r)
 
 	r->status = -1;
 	r->kill_to_exit_ms = -1;
+	r->kill_to_report_ms = -1;
 	r->argv[r->argc] = NULL;
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
 	    pipe2(in, O_CLOEXEC)) {
@@ -184,15 +187,19 @@ run_vmm(struct run *r)
 			r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 						       : -1;
 		}
+		if (killed_at >= 0 && r->kill_to_report_ms < 0 &&
+		    strstr(r->err.data ? r->err.data : "", "device error"))
+			r->kill_to_report_ms = now_ms() - killed_at;
 		if (r->kill_device && killed_at < 0 && err_open &&
 		    strstr(r->err.data ? r->err.data : "", "running ")) {
 			pid_t dev = spawned_pid(&r->err);
 
 			usleep(300 * 1000);	/* let the guest get going */
-			if (dev > 0 && kill(dev, SIGKILL) == 0) {
+			if (dev > 0 && kill(dev, r->kill_device) == 0) {
 				killed_at = now_ms();
-				fprintf(stderr, "example-test: killed device "
-					"pid %d\n", (int)dev);
+				fprintf(stderr, "example-test: sent %s to "
+					"device pid %d\n",
+					strsignal(r->kill_device), (int)dev);
 			}
 		}
 		if (poll(pfd, 2, 20) <= 0)
@@ -392,33 +399,43 @@ test_hammer(const struct paths *p, struct run *r)
 	return 0;
 }
 
+/* A device that dies (SIGKILL: EOF) or stops answering (SIGSTOP: the
+ * bridge's bound) mid-run: tinyvmm reports it and exits 125 in time. */
 static int
-test_device_killed(const struct paths *p, struct run *r)
+test_device_fails(const struct paths *p, struct run *r, int sig,
+		  const char *why)
 {
 	int v;
 
 	base_run(r, p, "spin");
 	arg(r, "--bridge-timeout-ms");
-	arg(r, "2000");
+	arg(r, "500");
 	arg(r, "--spawn");
 	arg(r, p->regbank);
-	r->kill_device = true;
+	r->kill_device = sig;
 	if (run_vmm(r) < 0)
 		return 1;
 	v = status_verdict(r, VMM_EXIT_ERROR);
 	if (v >= 0)
 		return v;
-	if (r->kill_to_exit_ms < 0 || r->kill_to_exit_ms > KILL_BOUND_MS) {
-		fprintf(stderr, "example-test: tinyvmm took %ld ms after the "
-			"kill (bound %d)\n", r->kill_to_exit_ms, KILL_BOUND_MS);
+	if (r->kill_to_report_ms < 0 ||
+	    r->kill_to_report_ms > REPORT_BOUND_MS ||
+	    r->kill_to_exit_ms < 0 || r->kill_to_exit_ms > KILL_BOUND_MS) {
+		fprintf(stderr, "example-test: after the signal tinyvmm took "
+			"%ld ms to report (bound %d), %ld ms to exit (bound "
+			"%d)\n", r->kill_to_report_ms, REPORT_BOUND_MS,
+			r->kill_to_exit_ms, KILL_BOUND_MS);
 		return 1;
 	}
-	if (!strstr(r->err.data, "device error")) {
-		fprintf(stderr, "example-test: no 'device error' message\n");
+	if (!strstr(r->err.data, "device error") ||
+	    !strstr(r->err.data, why)) {
+		fprintf(stderr, "example-test: no 'device error ... %s'\n",
+			why);
 		return 1;
 	}
-	fprintf(stderr, "example-test: tinyvmm stopped %ld ms after the "
-		"kill\n", r->kill_to_exit_ms);
+	fprintf(stderr, "example-test: tinyvmm reported the device %ld ms "
+		"and exited %ld ms after the signal\n", r->kill_to_report_ms,
+		r->kill_to_exit_ms);
 	return 0;
 }
 
@@ -470,7 +487,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: example-test --tinyvmm P --uart P "
 			"--regbank P --guests DIR MODE\nmodes: hello "
 			"string-pio selftest selftest-info hammer "
-			"device-killed no-kvm\n");
+			"device-killed device-stopped no-kvm\n");
 		return 1;
 	}
 	mode = argv[optind];
@@ -487,7 +504,10 @@ main(int argc, char **argv)
 	else if (!strcmp(mode, "hammer"))
 		rc = test_hammer(&p, &r);
 	else if (!strcmp(mode, "device-killed"))
-		rc = test_device_killed(&p, &r);
+		rc = test_device_fails(&p, &r, SIGKILL,
+				       strerror(ECONNRESET));
+	else if (!strcmp(mode, "device-stopped"))
+		rc = test_device_fails(&p, &r, SIGSTOP, strerror(ETIMEDOUT));
 	else if (!strcmp(mode, "no-kvm"))
 		rc = test_no_kvm(&p, &r);
 	else
