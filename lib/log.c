@@ -35,7 +35,7 @@ log_va(struct ioregion_log *log, enum ioregion_log_priority prio,
 		log->handler(log->data, prio, fmt, args);
 }
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 log_call(struct ioregion_log *log, enum ioregion_log_priority prio,
 	 const char *fmt, ...)
 {
