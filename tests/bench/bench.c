@@ -453,20 +453,66 @@ polling_trial(const void *p)
 	return t;
 }
 
+/* Reference floor: both sides of a raw socket busy-polling (no library). */
+static double
+raw_spin_trial(const void *p)
+{
+	const int n = *(const int *)p;
+	uint8_t buf[MSG] = { 0 };
+	double t0, t;
+	int sv[2], status;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair");
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		pin(1);
+		for (;;) {
+			ssize_t r = recv(sv[1], buf, MSG, MSG_DONTWAIT);
+
+			if (r < 0 && errno == EAGAIN)
+				continue;
+			if (r <= 0 || send(sv[1], buf, MSG, 0) != MSG)
+				_exit(0);
+		}
+	}
+	close(sv[1]);
+	pin(0);
+	t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		if (send(sv[0], buf, MSG, 0) != MSG)
+			die("send");
+		while (recv(sv[0], buf, MSG, MSG_DONTWAIT) != MSG)
+			;
+	}
+	t = (now_s() - t0) * 1e6 / n;
+	close(sv[0]);
+	waitpid(pid, &status, 0);
+	pin(-1);
+	return t;
+}
+
 static void
 bench_polling(void)
 {
 	struct poll_cfg off = { 0, 4000 }, on = { 200, 40000 };
-	struct comparison c;
+	struct comparison c, floor;
+	int n = 40000;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
 		printf("polling: needs 2 CPUs\n");
 		exit(77);
 	}
 	c = compare(polling_trial, &off, polling_trial, &on);
-	printf("%-36s %10s\n", "cross-CPU round trip (bridge+server)", "us/rt");
-	printf("%-36s %10.2f\n", "blocking (polling off)", c.a);
-	printf("%-36s %10.2f\n", "adaptive polling 200 us, both sides", c.b);
+	floor = compare(raw_spin_trial, &n, polling_trial, &on);
+	printf("%-40s %10s\n", "cross-CPU round trip (bridge+server)", "us/rt");
+	printf("%-40s %10.2f\n", "blocking (polling off)", c.a);
+	printf("%-40s %10.2f\n", "adaptive polling 200 us, both sides", c.b);
+	printf("%-40s %10.2f\n", "reference: raw sockets, both busy-poll", floor.a);
+	printf("RESULT polling-raw-spin %.2f us\n", floor.a);
+	printf("RATIO polling-vs-raw-spin %.3f\n", floor.ratio);
 	printf("RESULT polling-off %.2f us\n", c.a);
 	printf("RESULT polling-on %.2f us\n", c.b);
 	printf("RESULT polling-speedup %.2f x\n", 1 / c.ratio);
