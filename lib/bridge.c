@@ -678,6 +678,9 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 
 	if (!bridge || !desc)
 		return -EINVAL;
+	rc = ioregion_desc_validate(desc);
+	if (rc < 0)
+		return rc;
 	if (fd < 0)
 		return -EBADF;
 	pthread_rwlock_wrlock(&bridge->table_lock);
@@ -695,6 +698,13 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 	c->failed = false;
 	chan_put(bridge, r->chan);
 	r->chan = c;
+	/* A restarted device may number its regions differently (another
+	 * user_data), speak another dialect or post its writes or not: the
+	 * region is what the new device says. Address, size and space are
+	 * the same (find_exact). */
+	r->desc.user_data = desc->user_data;
+	r->desc.dialect = desc->dialect;
+	r->desc.flags = desc->flags;
 out:
 	pthread_rwlock_unlock(&bridge->table_lock);
 	return rc;

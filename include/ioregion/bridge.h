@@ -114,9 +114,12 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
 
 /**
  * Give an existing region (same addr/size/space) a new fd, e.g. a restarted
- * device process; clears its failed state. Other regions on the old fd
- * keep it (and its failed state).
+ * device process; clears its failed state. The region takes user_data,
+ * dialect and the posted-writes flag from @p desc: a restarted device may
+ * number its regions differently (pass the desc it handed over). Other
+ * regions on the old fd keep it (and its failed state).
  * @return 0
+ * @retval -EINVAL invalid desc (ioregion_desc_validate)
  * @retval -ENOENT no such region; -EBADF bad fd; -ENOMEM
  */
 int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
