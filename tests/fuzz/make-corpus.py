@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+# Writes the seed corpora in tests/fuzz/corpus/<target>/ from valid
+# messages (the formats are described at the top of each fuzz-*.c).
+# Re-run after changing an input format: python3 tests/fuzz/make-corpus.py
+import os
+import struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(here, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(bytes(data))
+
+
+# ---- server -------------------------------------------------------------
+V3, INFO = 0, 1                       # byte 0 of the input
+UD = [1 << 32 | k for k in range(6)]  # user_data of a fresh channel's slots
+
+
+def v3_cmd(cmd, size_exp, resp, ud, off, data):
+    return struct.pack("<BB6xQQQ", cmd, size_exp | (0x10 if resp else 0),
+                       ud, off, data)
+
+
+def info_cmd(cmd, size_exp, resp, ud, off, data):
+    info = cmd | size_exp << 4 | (0x40 if resp else 0)
+    return struct.pack("<I4xQQQ", info, ud, off, data)
+
+
+def raw(ch, payload):                 # op 0/1: raw bytes to A (0) or B (1)
+    return bytes([ch, len(payload)]) + payload
+
+
+def structured(ch, sel, cmd, exp_resp, off, data):   # op 2
+    return bytes([2 | ch << 3, sel, cmd, exp_resp, off]) + struct.pack("<Q", data)
+
+
+DISPATCH = bytes([3])
+
+
+def complete(ch, val):                # op 4
+    return bytes([4 | ch << 3]) + struct.pack("<Q", val)
+
+
+s = bytes([V3])
+for ch in (0, 1):
+    s += structured(ch, 0, 1, 2 | 4, 0x10, 0x11223344)   # write 4, resp
+    s += structured(ch, 0, 0, 2, 0x10, 0)                # read 4
+    s += structured(ch, 1, 1, 2, 0x8, 0xabcdef)          # posted write
+    s += structured(ch, 2, 0, 1, 2, 0)                   # PIO read 2
+    s += structured(ch, 3, 1, 0, 0, 0)                   # doorbell
+    s += structured(ch, 4, 0, 2, 0, 0)                   # deferred read
+    s += DISPATCH + complete(ch, 0x55) + DISPATCH
+write("server", "structured-v3", s)
+
+s = bytes([INFO])
+for ch in (0, 1):
+    s += structured(ch, 0, 1, 3 | 4, 0x20, 0x0102030405060708)
+    s += structured(ch, 0, 0, 3, 0x20, 0)
+    s += structured(ch, 5, 0, 2, 0, 0)                   # stale user_data
+    s += DISPATCH
+write("server", "structured-info", s)
+
+# Raw packets on SEQPACKET: exact, short, long; a read of every width.
+s = bytes([V3])
+for e in range(4):
+    s += raw(0, v3_cmd(0, e, True, UD[0], 8, 0))
+s += raw(0, v3_cmd(0, 2, True, UD[0], 8, 0)[:16])
+s += raw(0, v3_cmd(1, 2, True, UD[0], 8, 7) + b"\0" * 8)
+s += raw(0, v3_cmd(0, 5, True, UD[0], 0, 0))             # bad size
+s += raw(0, v3_cmd(7, 0, True, UD[0], 0, 0))             # unknown cmd
+s += DISPATCH
+write("server", "raw-seqpacket-v3", s)
+
+# A stream cut at odd places, then EOF in the middle of a command.
+cmds = b"".join(v3_cmd(0, 3, True, UD[0], 8 * k, 0) for k in range(4))
+s = bytes([V3]) + raw(1, cmds[:7]) + DISPATCH + raw(1, cmds[7:70]) + \
+    DISPATCH + raw(1, cmds[70:]) + DISPATCH + raw(1, cmds[:20]) + bytes([6 | 1 << 3])
+write("server", "raw-stream-split-eof", s)
+
+s = bytes([INFO]) + raw(1, info_cmd(0, 2, True, UD[2], 0, 0) +
+                          info_cmd(1, 0, False, UD[3], 0, 0)) + DISPATCH
+s += raw(0, info_cmd(0, 1, False, UD[4], 0, 0)) + DISPATCH
+s += bytes([5, 4]) + DISPATCH          # destroy the deferring region on A
+write("server", "raw-info-deferred-destroy", s)
+
+# ---- bridge -------------------------------------------------------------
+# byte 0 flags (1 stream, 2 info, 4 polling), byte 1 op count, 12-byte ops,
+# then the device's script.
+
+
+def op(kind, write_, base, off, size_sel, b4=0, val=0):
+    return bytes([kind | (8 if write_ else 0), base, off & 0xff, size_sel, b4]) + \
+        struct.pack("<Q", val)[:7]
+
+
+def answer(v, split=None, extra=False):
+    t = 0 | (4 if split is not None else 0) | (8 if extra else 0)
+    return bytes([t]) + struct.pack("<Q", v) + (bytes([split]) if split is not None else b"")
+
+
+def raw_answer(b):
+    return bytes([1, len(b)]) + b
+
+
+SILENT, HANGUP = bytes([2]), bytes([3])
+
+ops = [op(0, False, 0, 0, 2), op(0, True, 0, 4, 2, val=0x1234),
+       op(0, True, 1, 0, 2, val=5), op(1, False, 2, 0, 0),
+       op(0, True, 3, 0, 0), op(2, False, 0, 8, 4),
+       op(3, False, 2, 0, 0, b4=4), op(3, True, 2, 0, 1, b4=3)]
+script = answer(0x11) + answer(0) + answer(0x22) + answer(0x33) + \
+    b"".join(answer(k) for k in range(4)) + answer(0) * 3
+for flags, name in ((0, "seqpacket-v3"), (1, "stream-v3"), (2, "seqpacket-info"),
+                    (5, "stream-polling")):
+    write("bridge", name, bytes([flags, len(ops)]) + b"".join(ops) + script)
+
+ops = [op(0, False, 0, 0, 3)] * 6
+script = answer(0xdead, split=5) + raw_answer(b"\x01" * 16) + \
+    raw_answer(b"\x02" * 40) + answer(7, extra=True) + SILENT + HANGUP
+write("bridge", "bad-answers-stream", bytes([1, len(ops)]) + b"".join(ops) + script)
+write("bridge", "bad-answers-seqpacket", bytes([0, len(ops)]) + b"".join(ops) + script)
+
+# ---- hand-off -----------------------------------------------------------
+# byte 0 flags (1 stream, 2 non-blocking), then chunks: fds (0-3), len, bytes
+MAGIC = 0x48524f49
+
+
+def handoff(type_, addr=0, size=0, ud=0, flags=0, dialect=0, name=b""):
+    return struct.pack("<IHHQQQII32s24x", MAGIC, 1, type_, addr, size, ud,
+                       flags, dialect, name)
+
+
+region = handoff(1, 0xd0000000, 0x1000, 1 << 32, 0, 3, b"scratch")
+pio = handoff(1, 0x3f8, 8, 1 << 32 | 1, 1, 5, b"uart")
+end = handoff(2)
+
+
+def chunk(nfds, b):
+    return bytes([nfds, len(b)]) + b
+
+
+write("handoff", "seqpacket-region-end",
+      bytes([0]) + chunk(1, region) + chunk(1, pio) + chunk(0, end))
+write("handoff", "stream-region-end",
+      bytes([1]) + chunk(1, region) + chunk(0, end))
+write("handoff", "stream-split",
+      bytes([3]) + chunk(1, region[:40]) + chunk(0, region[40:]) + chunk(0, end))
+write("handoff", "extra-fds-and-bad",
+      bytes([0]) + chunk(3, region) + chunk(0, region) + chunk(1, end) +
+      chunk(1, region[:50]) + chunk(1, b"\0" * 96))
