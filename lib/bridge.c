@@ -13,7 +13,9 @@
  * serializes accesses as the kernel serializes them per fd. A channel that
  * timed out, hung up or sent a malformed response is marked failed: a late
  * answer would be taken for the next one, so every later access on it
- * returns -ENOTCONN until its regions get a new fd (replace_fd).
+ * returns -ENOTCONN until its regions get a new fd (replace_fd). Before a
+ * command that expects an answer the fd must be empty (check_idle): data
+ * already there is an answer nobody asked for and fails the channel too.
  *
  * Lock order: table rwlock (read) -> channel mutex -> log mutex. The read
  * lock is held for the whole access, so a writer waits at most one timeout.
@@ -318,6 +320,44 @@ send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 }
 
 /*
+ * Before a command that expects an answer, nothing may be waiting in the
+ * fd. The wire has no request id: an answer nobody asked for (a buggy or
+ * hostile device, or the bytes after a too-long answer on a stream) would
+ * be taken for this command's, and every later answer would be one behind,
+ * silently. One non-blocking peek finds it: -EBADMSG (the caller marks the
+ * fd failed). EOF seen here is -ECONNRESET before anything is sent. Posted
+ * writes skip this (they read nothing); the next read finds what came in
+ * meanwhile. Data that arrives between this check and the answer cannot
+ * be told apart from the answer: only the device can cause that.
+ */
+static int
+check_idle(struct chan *c)
+{
+	uint8_t b;
+	ssize_t n;
+
+	if (!c->is_socket) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+			return -EBADMSG;
+		return 0;	/* a hang-up shows in the send or receive */
+	}
+	for (;;) {
+		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n > 0)
+			return -EBADMSG;
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -ECONNRESET;
+	}
+}
+
+/*
  * Until @p spin_until (adaptive polling) the socket is retried without
  * sleeping; after it, each try first waits in poll() up to @p deadline.
  */
@@ -389,6 +429,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 	struct region *r;
 	struct chan *c;
 	uint64_t deadline;
+	const char *why = NULL;
 	int rc;
 
 	r = lookup(space_of(bridge, pio), addr);
@@ -441,7 +482,11 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 			   1000000ull;
 		uint64_t spin = __atomic_load_n(&bridge->poll_ns, __ATOMIC_RELAXED);
 
-		rc = send_cmd(c, buf, deadline);
+		rc = cmd.resp ? check_idle(c) : 0;
+		if (rc == -EBADMSG)
+			why = "data nobody asked for waits in the fd";
+		if (rc == 0)
+			rc = send_cmd(c, buf, deadline);
 		if (rc == 0 && cmd.resp)
 			rc = recv_resp(c, buf, deadline,
 				       spin ? now_ns() + spin : 0);
@@ -462,7 +507,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 					(unsigned long long)r->desc.addr,
 					is_write ? "write" : "read",
 					(unsigned long long)cmd.offset,
-					strerror(-rc));
+					why ? why : strerror(-rc));
 		return rc;
 	}
 

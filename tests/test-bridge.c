@@ -32,6 +32,7 @@ enum peer_mode {
 	PEER_SHORT,		/* answers with a 16-byte packet */
 	PEER_LONG,		/* answers with a 40-byte packet */
 	PEER_PIECES,		/* answers in three pieces, 5 ms apart */
+	PEER_HALF_CLOSE,	/* answers 16 bytes, then closes its end */
 };
 
 struct peer {
@@ -168,6 +169,11 @@ peer_main(void *arg)
 		case PEER_LONG:
 			ior_write_all(p->fd, resp, 40);
 			break;
+		case PEER_HALF_CLOSE:
+			ior_write_all(p->fd, resp, 16);
+			close(p->fd);
+			p->fd = -1;
+			return NULL;
 		case PEER_PIECES:
 			ior_write_all(p->fd, resp, 10);
 			sleep_ms(5);
@@ -913,19 +919,43 @@ START_TEST(test_bridge_stream_eof_mid_response_returns_econnreset)
 	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
 					 IOREGION_WIRE_V3);
 	struct ioregion_bridge *b = new_bridge();
-	uint8_t cmd[32], half[16] = { 0 };
+	uint64_t v = 0;
+	struct peer p;
+
+	/* half a response to the command, then a hang-up */
+	add_with_peer(b, &d, &p, SOCK_STREAM, PEER_HALF_CLOSE);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ECONNRESET);
+	ior_assert_uint_eq(v, 0xffffffffull);
+	ior_assert_uint_eq(peer_wait(&p, 1), 1);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_data_waiting_before_read_returns_ebadmsg_unsent)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint8_t cmd[32], early[32] = { 0x42 };
 	uint64_t v = 0;
 	int sv[2];
 
-	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
 	close(sv[0]);
-	/* answer half a response in advance, then hang up */
-	ior_write_all(sv[1], half, sizeof(half));
-	shutdown(sv[1], SHUT_WR);
+	/* an answer nobody asked for: not taken for the read's */
+	ior_write_all(sv[1], early, sizeof(early));
 	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
-						&v), -ECONNRESET);
-	ior_assert_uint_eq(ior_read_timeout(sv[1], cmd, 32, 1000), 32);
+						&v), -EBADMSG);
+	ior_assert_uint_eq(v, 0xffffffffull);
+	ior_assert_uint_eq(log_count, 1);
+	/* nothing was sent, and the fd is failed now */
+	ior_assert(!ior_readable(sv[1], 0));
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ENOTCONN);
+	ior_assert_uint_eq(ior_read_timeout(sv[1], cmd, 32, 0), 0);
 	close(sv[1]);
 	ioregion_bridge_unref(b);
 }
@@ -1263,6 +1293,7 @@ bridge_suite(void)
 	ior_add_test(s, test_bridge_seqpacket_long_response_returns_ebadmsg);
 	ior_add_test(s, test_bridge_stream_response_in_pieces_is_reassembled);
 	ior_add_test(s, test_bridge_stream_eof_mid_response_returns_econnreset);
+	ior_add_test(s, test_bridge_data_waiting_before_read_returns_ebadmsg_unsent);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
 	ior_add_test(s, test_bridge_odd_mmio_length_returns_eopnotsupp);

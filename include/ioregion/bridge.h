@@ -140,8 +140,11 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
  *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
  * @retval -ECONNRESET the device hung up (EOF, EPIPE) or the fd failed;
  *         the fd is marked failed as for -ETIMEDOUT
- * @retval -EBADMSG a response of the wrong size (SEQPACKET); fd marked
- *         failed
+ * @retval -EBADMSG a response of the wrong size (SEQPACKET), or data
+ *         already waiting in the fd before a command that expects a
+ *         response (an answer nobody asked for: there is no request id,
+ *         so it would be taken for this one); fd marked failed. Posted
+ *         writes do not look; the next read does.
  * @retval -ENOTCONN the fd failed earlier
  * @retval -EOPNOTSUPP an MMIO length other than 1, 2, 4, 8 in a region
  * @retval -EINVAL NULL, or a PIO exit larger than its one-page data area
