@@ -1,11 +1,17 @@
 #!/bin/sh
 # Install into a scratch DESTDIR and build an outside program with nothing
 # but `pkg-config --cflags --libs libioregion` (and --static).
-# usage: check-pkgconfig.sh BUILDDIR SRCDIR CC
+# usage: check-pkgconfig.sh BUILDDIR SRCDIR CC [SANITIZE]
+# SANITIZE is the build's b_sanitize value: an instrumented library needs
+# an instrumented program (the runtime must come first).
 set -eu
 build=$1
 src=$2
 cc=$3
+case "${4:-none}" in
+none) ;;
+*) cc="$cc -fsanitize=$4" ;;
+esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log" 2>&1 ||
