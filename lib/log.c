@@ -35,17 +35,6 @@ log_va(struct ioregion_log *log, enum ioregion_log_priority prio,
 		log->handler(log->data, prio, fmt, args);
 }
 
-static void __attribute__((format(printf, 3, 4)))
-log_call(struct ioregion_log *log, enum ioregion_log_priority prio,
-	 const char *fmt, ...)
-{
-	va_list args;
-
-	va_start(args, fmt);
-	log_va(log, prio, fmt, args);
-	va_end(args);
-}
-
 void
 log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
 	const char *fmt, ...)
@@ -65,7 +54,7 @@ log_peer(struct ioregion_log *log, const char *fmt, ...)
 
 	if (now - log->window_start_ns >= RATELIMIT_INTERVAL_NS) {
 		if (log->suppressed)
-			log_call(log, IOREGION_LOG_ERROR,
+			log_msg(log, IOREGION_LOG_ERROR,
 				 "%u similar messages suppressed\n",
 				 log->suppressed);
 		log->window_start_ns = now;
