@@ -154,6 +154,14 @@ device_main(void *arg)
 
 static struct device devs[MAX_CONNS];
 
+/* The thread ends when the bridge's end closes (or it hung up itself). */
+static void
+finish_device(int i)
+{
+	pthread_join(devs[i].thread, NULL);
+	close(devs[i].fd);
+}
+
 static int
 connect_device(struct ioregion_bridge *b, int i, bool stream, int dialect,
 	       struct fuzz_in *script, bool replace)
@@ -179,17 +187,14 @@ connect_device(struct ioregion_bridge *b, int i, bool stream, int dialect,
 			FUZZ_CHECK(ioregion_bridge_add(b, &desc, sv[0]) == 0);
 	}
 	close(sv[0]);	/* the bridge has its own duplicate */
+	/* The old device's fd is closed by the bridge now: it ends, and
+	 * only then may the new one read the shared script. */
+	if (replace)
+		finish_device(i - 1);
 	FUZZ_CHECK(pthread_create(&d->thread, NULL, device_main, d) == 0);
 	return 0;
 }
 
-/* The thread ends when the bridge's end closes (or it hung up itself). */
-static void
-finish_device(int i)
-{
-	pthread_join(devs[i].thread, NULL);
-	close(devs[i].fd);
-}
 
 static bool
 rc_documented(int rc)
@@ -331,7 +336,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (conn + 1 == MAX_CONNS)
 			break;
 		connect_device(b, conn + 1, stream, dialect, &script, true);
-		finish_device(conn);	/* its fd is closed by the bridge now */
 		conn++;
 	}
 	FUZZ_CHECK(ioregion_bridge_get_stats(b, false, 0x1000, &st) == 0);
