@@ -13,12 +13,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -938,6 +941,59 @@ START_TEST(test_faults_bridge_unasked_response_is_not_taken_as_answer)
 }
 END_TEST
 
+/* ---- the hand-off listener refuses a peer with another uid ----------- */
+
+START_TEST(test_faults_handoff_peer_with_other_uid_is_refused)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int lsock, conn, status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		/* needs root to make a process of another uid */
+		printf("# skipped: not root, cannot create a peer of another uid\n");
+		return;
+	}
+	/* abstract namespace: no file system path to clean up */
+	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
+		 "libioregion-test-%d", (int)getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			  strlen(addr.sun_path + 1));
+	lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ior_assert_int_ge(lsock, 0);
+	ior_assert_int_eq(bind(lsock, (struct sockaddr *)&addr, len), 0);
+	ior_assert_int_eq(listen(lsock, 1), 0);
+	pid = fork();
+	ior_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ioregion_desc d = {
+			.addr = MMIO_BASE, .size = 8, .user_data = 1,
+			.dialect = IOREGION_WIRE_V3,
+		};
+		int s;
+
+		/* nobody: the credentials at connect() are what counts */
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (s < 0 || connect(s, (struct sockaddr *)&addr, len) < 0)
+			_exit(11);
+		ioregion_handoff_send(s, &d, s, "intruder");
+		_exit(0);
+	}
+	conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	ior_assert_int_ge(conn, 0);
+	ior_assert_errno(ioregion_handoff_check_peer(conn, getuid()), -EACCES);
+	ior_assert_int_eq(ioregion_handoff_check_peer(conn, 65534), 0);
+	close(conn);
+	close(lsock);
+	ior_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ior_assert(WIFEXITED(status));
+	ior_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -958,6 +1014,7 @@ faults_suite(void)
 	ior_add_test_timeout(s, test_faults_bridge_response_shorter_than_32_bytes, 30);
 	ior_add_test_timeout(s, test_faults_bridge_garbage_padding_is_ignored_value_masked, 30);
 	ior_add_test_timeout(s, test_faults_bridge_unasked_response_is_not_taken_as_answer, 30);
+	ior_add_test_timeout(s, test_faults_handoff_peer_with_other_uid_is_refused, 30);
 	return s;
 }
 
