@@ -18,8 +18,13 @@ status=0
 "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
 	"$work" >"$work.log" 2>&1 || status=$?
-# Keep the report short: the findings, progress and final stats only.
-grep -v '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\)' "$work.log" | tail -n 60
+# On success the final stats; on a finding the whole report (minus the
+# per-input progress lines).
+if [ "$status" -eq 0 ]; then
+	grep -E '^(Done|stat::)' "$work.log"
+else
+	grep -v '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' "$work.log"
+fi
 rm -f "$work.log"
 echo "$name: exit status $status"
 exit $status
