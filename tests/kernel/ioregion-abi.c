@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioregion-abi: kernel tests of KVM_SET_IOREGION (kernel/ patch), in the
+ * style of the KVM selftests: the ioctl's argument checks, and real-mode
+ * guests whose MMIO and PIO accesses KVM carries over a socket to a device
+ * thread (or child process) of this program.
+ *
+ * Every guest access to a region must arrive as the exact 32-byte command
+ * (wire v3, DESIGN section 3) and must NOT reach this program as a
+ * KVM_EXIT_MMIO/KVM_EXIT_IO, except where the patch falls back on purpose
+ * (non-blocking fd, hang-up, device killed).
+ *
+ * Usage: ioregion-abi [TEST...]   (default: all; --list names them)
+ * Exit status: 0 pass, 1 a check failed, 77 no /dev/kvm or no
+ * KVM_SET_IOREGION (ENOTTY: stock kvm modules).
+ * Environment: IOREGION_KVM_DEV (default /dev/kvm).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ioregion/kvm.h"
+
+#define EXIT_SKIP 77
+#define RAM_SIZE 0x10000u
+#define CODE_ADDR 0x1000u
+#define CMD_SIZE 32
+#define KVM_CAP_IOREGIONFD_PATCH 1024 /* kernel/ patch; informative only */
+
+#define MMIO_BASE 0xd0000u
+#define MMIO_POSTED 0xd1000u
+#define MMIO_DOORBELL 0xd2000u
+#define PIO_BASE 0x1230u
+#define PIO_POSTED 0x1260u
+#define PIO_DOORBELL 0x1270u
+
+#define UD_MMIO 0x1111u
+#define UD_PIO 0x2222u
+#define UD_MPOST 0x3333u
+#define UD_MBELL 0x4444u
+#define UD_PPOST 0x5555u
+#define UD_PBELL 0x6666u
+
+static int failures, checks;
+static const char *cur_test = "";
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	checks++;
+	if (!ok)
+		failures++;
+	printf("ioregion-abi: %-12s %s: ", cur_test, ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void die(const char *what)
+{
+	printf("ioregion-abi: %s FAIL: %s: %s\n", cur_test, what, strerror(errno));
+	exit(EXIT_FAILURE);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- wire v3 -------------------------------------------------------- */
+
+struct cmd {
+	uint8_t b[CMD_SIZE];
+};
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static struct cmd mkcmd(int write, unsigned size, int resp, uint64_t user_data,
+			uint64_t offset, uint64_t data)
+{
+	struct cmd c;
+	unsigned exp = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
+
+	memset(&c, 0, sizeof(c));
+	c.b[0] = (uint8_t)write;
+	c.b[1] = (uint8_t)(exp | (resp ? 0x10 : 0));
+	memcpy(c.b + 8, &user_data, 8);
+	memcpy(c.b + 16, &offset, 8);
+	memcpy(c.b + 24, &data, 8);
+	return c;
+}
+
+static void fmt_cmd(const struct cmd *c, char *out, size_t n)
+{
+	snprintf(out, n, "%s size %u%s ud 0x%" PRIx64 " off 0x%" PRIx64 " data 0x%" PRIx64
+		 " [%02x %02x]",
+		 c->b[0] ? "W" : "R", 1u << (c->b[1] & 0xf), (c->b[1] & 0x10) ? " resp" : "",
+		 get64(c->b + 8), get64(c->b + 16), get64(c->b + 24), c->b[0], c->b[1]);
+}
+
+/* A read's answer depends on the command, so a mismatched reply shows. */
+static uint64_t answer_for(const struct cmd *c)
+{
+	uint64_t ud = get64(c->b + 8), off = get64(c->b + 16);
+
+	if (ud == UD_MMIO || ud == UD_PIO)
+		return (ud << 16) | off;
+	return 0xfedcba9876543200ull | off;
+}
+
+/* ---- the VM --------------------------------------------------------- */
+
+struct vm {
+	int kvm, fd;
+	int vcpu[2];
+	struct kvm_run *run[2];
+	uint8_t *ram;
+	int nvcpu;
+};
+
+static int kvm_dev_fd = -1;
+
+static void vm_create(struct vm *v, const uint8_t *code, size_t len,
+		      const uint8_t *code1, size_t len1)
+{
+	struct kvm_userspace_memory_region region;
+	int runsz;
+
+	memset(v, 0, sizeof(*v));
+	v->kvm = kvm_dev_fd;
+	v->fd = ioctl(kvm_dev_fd, KVM_CREATE_VM, 0);
+	if (v->fd < 0)
+		die("KVM_CREATE_VM");
+	if (ioctl(v->fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
+		die("KVM_SET_TSS_ADDR");
+	v->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->ram == MAP_FAILED)
+		die("mmap guest RAM");
+	memset(v->ram, 0xf4, RAM_SIZE);
+	if (code)
+		memcpy(v->ram + CODE_ADDR, code, len);
+	if (code1)
+		memcpy(v->ram + CODE_ADDR + 0x100, code1, len1);
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = RAM_SIZE,
+		.userspace_addr = (uintptr_t)v->ram,
+	};
+	if (ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die("KVM_SET_USER_MEMORY_REGION");
+	runsz = ioctl(kvm_dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (runsz <= 0)
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	v->nvcpu = code ? (code1 ? 2 : 1) : 0;
+	for (int i = 0; i < v->nvcpu; i++) {
+		struct kvm_sregs sregs;
+		struct kvm_regs regs;
+
+		v->vcpu[i] = ioctl(v->fd, KVM_CREATE_VCPU, i);
+		if (v->vcpu[i] < 0)
+			die("KVM_CREATE_VCPU");
+		v->run[i] = mmap(NULL, (size_t)runsz, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, v->vcpu[i], 0);
+		if (v->run[i] == MAP_FAILED)
+			die("mmap kvm_run");
+		if (ioctl(v->vcpu[i], KVM_GET_SREGS, &sregs) < 0)
+			die("KVM_GET_SREGS");
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+		sregs.ds.base = 0;
+		sregs.ds.selector = 0;
+		if (ioctl(v->vcpu[i], KVM_SET_SREGS, &sregs) < 0)
+			die("KVM_SET_SREGS");
+		memset(&regs, 0, sizeof(regs));
+		regs.rip = CODE_ADDR + 0x100u * (unsigned)i;
+		regs.rflags = 0x2;
+		if (ioctl(v->vcpu[i], KVM_SET_REGS, &regs) < 0)
+			die("KVM_SET_REGS");
+	}
+}
+
+static void vm_destroy(struct vm *v)
+{
+	int runsz = ioctl(kvm_dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	for (int i = 0; i < v->nvcpu; i++) {
+		munmap(v->run[i], (size_t)runsz);
+		close(v->vcpu[i]);
+	}
+	munmap(v->ram, RAM_SIZE);
+	close(v->fd);
+}
+
+static int set_ioregion(int vm, uint64_t addr, uint64_t size, uint64_t ud,
+			int rfd, int wfd, uint32_t flags)
+{
+	struct ioregion_kvm_ioregion r;
+
+	memset(&r, 0, sizeof(r));
+	r.guest_paddr = addr;
+	r.memory_size = size;
+	r.user_data = ud;
+	r.read_fd = rfd;
+	r.write_fd = wfd;
+	r.flags = flags;
+	return ioctl(vm, IOREGION_KVM_SET_IOREGION, &r) < 0 ? -errno : 0;
+}
+
+static int set_ioeventfd(int vm, uint64_t addr, uint32_t len, int pio, int deassign)
+{
+	static int efd = -1;
+	struct kvm_ioeventfd e;
+
+	if (efd < 0) {
+		efd = eventfd(0, EFD_CLOEXEC);
+		if (efd < 0)
+			die("eventfd");
+	}
+	memset(&e, 0, sizeof(e));
+	e.addr = addr;
+	e.len = len;
+	e.fd = efd;
+	e.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+		  (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0);
+	return ioctl(vm, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+}
+
+static const char *errname(int e)
+{
+	switch (-e) {
+	case 0: return "0";
+	case EINVAL: return "EINVAL";
+	case EEXIST: return "EEXIST";
+	case ENOENT: return "ENOENT";
+	case EBADF: return "EBADF";
+	case ENOTTY: return "ENOTTY";
+	default: return strerror(-e);
+	}
+}
+
+#define EXPECT_RC(expr, want, what)                                              \
+	do {                                                                     \
+		int rc_ = (expr);                                                \
+		check(rc_ == (want), "%s: %s (want %s)", what, errname(rc_),     \
+		      errname(want));                                            \
+	} while (0)
+
+static void pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair");
+}
+
+/* 1 if fd has data (or EOF) within ms, else 0 */
+static int readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) > 0;
+}
+
+/* ---- device thread ---------------------------------------------------- */
+
+#define MAX_CMDS 2048
+
+struct device {
+	int fd;
+	pthread_t thread;
+	struct cmd cmds[MAX_CMDS];
+	int ncmds;
+	int answer_after;	/* answer only after this many commands (-1: always) */
+	int stop_after;		/* close fd after this many commands (0: never) */
+	int delay_us;
+	/* signal test */
+	pthread_t vcpu_thread;
+	int signals_per_read;
+	int intr_pipe[2];	/* vCPU thread -> device: one byte per EINTR seen */
+};
+
+static void *device_main(void *arg)
+{
+	struct device *d = arg;
+	struct cmd c;
+
+	for (;;) {
+		ssize_t n = recv(d->fd, &c, sizeof(c), 0);
+
+		if (n <= 0)
+			break;
+		if (n != CMD_SIZE || d->ncmds >= MAX_CMDS) {
+			printf("ioregion-abi: device: bad command size %zd\n", n);
+			break;
+		}
+		d->cmds[d->ncmds++] = c;
+		if (d->delay_us)
+			usleep((useconds_t)d->delay_us);
+		for (int i = 0; !c.b[0] && i < d->signals_per_read; i++) {
+			char b;
+
+			usleep(30000);	/* let the vCPU block on the reply */
+			pthread_kill(d->vcpu_thread, SIGUSR1);
+			if (read(d->intr_pipe[0], &b, 1) != 1)
+				break;
+		}
+		if (c.b[1] & 0x10) {
+			uint8_t resp[CMD_SIZE] = { 0 };
+			uint64_t v = answer_for(&c);
+
+			memcpy(resp, &v, 8);
+			if (send(d->fd, resp, sizeof(resp), MSG_NOSIGNAL) != CMD_SIZE)
+				break;
+		}
+		if (d->stop_after && d->ncmds >= d->stop_after)
+			break;
+	}
+	close(d->fd);
+	d->fd = -1;
+	return NULL;
+}
+
+static void device_start(struct device *d, int fd)
+{
+	d->fd = fd;
+	if (pthread_create(&d->thread, NULL, device_main, d))
+		die("pthread_create");
+}
+
+static void device_join(struct device *d)
+{
+	if (d->fd >= 0)
+		shutdown(d->fd, SHUT_RDWR);
+	pthread_join(d->thread, NULL);
+}
+
+/* ---- running a vCPU ------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct exits {
+	int mmio, io, intr;
+	uint64_t mmio_addr[8];
+	int mmio_write[8];
+	uint64_t mmio_wdata[8];
+};
+
+/*
+ * Run until HLT, serving stray MMIO exits with @mmio_answer (recorded in
+ * @ex), counting EINTRs; bounded by @limit_s. Returns 1 at HLT.
+ */
+static int run_vcpu(struct vm *v, int i, struct exits *ex, uint64_t mmio_answer,
+		    double limit_s, int intr_pipe)
+{
+	struct kvm_run *run = v->run[i];
+	double start = now_s();
+
+	for (;;) {
+		if (now_s() - start > limit_s) {
+			check(0, "vcpu%d: no HLT within %.0f s", i, limit_s);
+			return 0;
+		}
+		if (ioctl(v->vcpu[i], KVM_RUN, 0) < 0) {
+			if (errno != EINTR)
+				die("KVM_RUN");
+			ex->intr++;
+			if (run->exit_reason != KVM_EXIT_INTR)
+				check(0, "vcpu%d: EINTR with exit_reason %u, want KVM_EXIT_INTR",
+				      i, run->exit_reason);
+			if (intr_pipe >= 0) {
+				/* SIGUSR1 is blocked out here: eat it, as QEMU does */
+				struct timespec zero = { 0, 0 };
+				sigset_t usr1;
+
+				sigemptyset(&usr1);
+				sigaddset(&usr1, SIGUSR1);
+				while (sigtimedwait(&usr1, NULL, &zero) == SIGUSR1)
+					;
+				if (write(intr_pipe, "e", 1) != 1)
+					die("write intr pipe");
+			}
+			continue;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_HLT:
+			return 1;
+		case KVM_EXIT_MMIO:
+			if (ex->mmio < 8) {
+				ex->mmio_addr[ex->mmio] = run->mmio.phys_addr;
+				ex->mmio_write[ex->mmio] = run->mmio.is_write;
+				memcpy(&ex->mmio_wdata[ex->mmio], run->mmio.data, 8);
+			}
+			ex->mmio++;
+			if (!run->mmio.is_write)
+				memcpy(run->mmio.data, &mmio_answer, 8);
+			break;
+		case KVM_EXIT_IO:
+			ex->io++;
+			if (run->io.direction == KVM_EXIT_IO_IN)
+				memset((uint8_t *)run + run->io.data_offset, 0xee,
+				       (size_t)run->io.size * run->io.count);
+			break;
+		default:
+			check(0, "vcpu%d: unexpected exit %u", i, run->exit_reason);
+			return 0;
+		}
+	}
+}
+
+static struct kvm_regs get_regs(struct vm *v, int i)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(v->vcpu[i], KVM_GET_REGS, &regs) < 0)
+		die("KVM_GET_REGS");
+	return regs;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_args(void)
+{
+	struct vm v;
+	int sv[2], vm;
+
+	vm_create(&v, NULL, 0, NULL, 0);
+	vm = v.fd;
+	pair(sv);
+
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], sv[0], 1u << 3),
+		  -EINVAL, "unknown flag 1<<3");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], sv[0], 0x80000000u),
+		  -EINVAL, "unknown flag 1<<31");
+	{
+		struct ioregion_kvm_ioregion r;
+
+		memset(&r, 0, sizeof(r));
+		r.guest_paddr = MMIO_BASE;
+		r.memory_size = 0x100;
+		r.read_fd = r.write_fd = sv[0];
+		r.pad[27] = 1;
+		EXPECT_RC(ioctl(vm, IOREGION_KVM_SET_IOREGION, &r) < 0 ? -errno : 0,
+			  -EINVAL, "non-zero padding");
+	}
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0, 0, sv[0], sv[0], 0),
+		  -EINVAL, "size 0 without POSTED_WRITES");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0, 0, -1, -1, 0),
+		  -EINVAL, "size 0 without POSTED_WRITES, fds -1 (the library's probe)");
+	EXPECT_RC(set_ioregion(vm, 0xfffffffffffff000ull, 0x2000, 0, sv[0], sv[0], 0),
+		  -EINVAL, "MMIO wrap-around");
+	EXPECT_RC(set_ioregion(vm, 0xfffffffffffff000ull, 0x1000, 0, sv[0], sv[0], 0),
+		  -EINVAL, "MMIO ending at 2^64 (refused like ioeventfd does)");
+	EXPECT_RC(set_ioregion(vm, 0xffffffffffffe000ull, 0x1000, 0, sv[0], sv[0], 0),
+		  0, "MMIO ending just below 2^64");
+	EXPECT_RC(set_ioregion(vm, 0xfff0, 0x20, 0, sv[0], sv[0], IOREGION_KVM_PIO),
+		  -EINVAL, "PIO beyond port 0xffff");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, -1, sv[0], 0),
+		  -EBADF, "read_fd -1");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], 1000, 0),
+		  -EBADF, "write_fd not open");
+
+	/* overlaps between ioregions */
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], sv[0], 0), 0,
+		  "MMIO 0xd0000+0x100");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE + 0xff, 0x10, 0, sv[0], sv[0], 0), -EEXIST,
+		  "MMIO overlapping its last byte");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE - 0x10, 0x11, 0, sv[0], sv[0], 0), -EEXIST,
+		  "MMIO overlapping its first byte");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE + 0x80, 0, 0, sv[0], sv[0],
+			       IOREGION_KVM_POSTED_WRITES), -EEXIST,
+		  "MMIO doorbell inside it");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE + 0x100, 0x100, 0, sv[0], sv[0], 0), 0,
+		  "MMIO right after it");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], sv[0], IOREGION_KVM_PIO), -EINVAL,
+		  "PIO at 0xd0000 (beyond 0xffff)");
+	EXPECT_RC(set_ioregion(vm, 0x100, 0x100, 0, sv[0], sv[0], IOREGION_KVM_PIO), 0,
+		  "PIO 0x100+0x100 (other bus than MMIO 0x100)");
+	EXPECT_RC(set_ioregion(vm, 0x1ff, 1, 0, sv[0], sv[0], IOREGION_KVM_PIO), -EEXIST,
+		  "PIO overlapping");
+	EXPECT_RC(set_ioregion(vm, 0x100, 0x100, 0, sv[0], sv[0], 0), 0,
+		  "MMIO 0x100+0x100 (other bus than PIO 0x100)");
+
+	/* ioeventfd both ways */
+	EXPECT_RC(set_ioeventfd(vm, MMIO_BASE + 0x10, 4, 0, 0), -EEXIST,
+		  "ioeventfd inside an MMIO ioregion");
+	EXPECT_RC(set_ioeventfd(vm, MMIO_BASE + 0x10, 0, 0, 0), -EEXIST,
+		  "length-0 ioeventfd inside an MMIO ioregion");
+	EXPECT_RC(set_ioeventfd(vm, 0x180, 2, 1, 0), -EEXIST,
+		  "PIO ioeventfd inside a PIO ioregion");
+	EXPECT_RC(set_ioeventfd(vm, 0xe0000, 4, 0, 0), 0, "MMIO ioeventfd at 0xe0000");
+	EXPECT_RC(set_ioregion(vm, 0xe0000 - 0x10, 0x12, 0, sv[0], sv[0], 0), -EEXIST,
+		  "ioregion over an MMIO ioeventfd");
+	EXPECT_RC(set_ioregion(vm, 0xe0003, 0, 0, sv[0], sv[0], IOREGION_KVM_POSTED_WRITES),
+		  -EEXIST, "doorbell over an MMIO ioeventfd");
+	EXPECT_RC(set_ioregion(vm, 0xe0004, 4, 0, sv[0], sv[0], 0), 0,
+		  "ioregion right after the ioeventfd");
+	EXPECT_RC(set_ioeventfd(vm, 0x400, 1, 1, 0), 0, "PIO ioeventfd at 0x400");
+	EXPECT_RC(set_ioregion(vm, 0x3f0, 0x20, 0, sv[0], sv[0], IOREGION_KVM_PIO), -EEXIST,
+		  "PIO ioregion over a PIO ioeventfd");
+	EXPECT_RC(set_ioregion(vm, 0x3f0, 0x20, 0, sv[0], sv[0], 0), 0,
+		  "MMIO ioregion at the PIO ioeventfd's number");
+
+	/* removal */
+	EXPECT_RC(set_ioregion(vm, 0xf0000, 0x100, 0, -1, -1, IOREGION_KVM_DEASSIGN),
+		  -ENOENT, "DEASSIGN of a missing region");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x80, 0, -1, -1, IOREGION_KVM_DEASSIGN),
+		  -ENOENT, "DEASSIGN with the wrong size");
+	EXPECT_RC(set_ioregion(vm, 0x3f0, 0x20, 0, -1, -1,
+			       IOREGION_KVM_DEASSIGN | IOREGION_KVM_PIO),
+		  -ENOENT, "DEASSIGN on the wrong bus (MMIO 0x3f0 exists, PIO does not)");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, -1, -1,
+			       IOREGION_KVM_DEASSIGN | (1u << 5)),
+		  -EINVAL, "DEASSIGN with an unknown flag");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, -1, -1, IOREGION_KVM_DEASSIGN),
+		  0, "DEASSIGN");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, -1, -1, IOREGION_KVM_DEASSIGN),
+		  -ENOENT, "DEASSIGN again");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE + 0x10, 4, 0, sv[0], sv[0], 0), 0,
+		  "register in the freed range");
+	EXPECT_RC(set_ioeventfd(vm, MMIO_BASE + 0x20, 4, 0, 0), 0,
+		  "ioeventfd in the freed range");
+
+	check(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_IOREGIONFD_PATCH) == 1,
+	      "KVM_CHECK_EXTENSION(KVM_CAP_IOREGIONFD = %d) = 1 (informative: the "
+	      "library detects by errno)", KVM_CAP_IOREGIONFD_PATCH);
+	check(ioregion_kvm_probe(vm) == 1, "the library's ioregion_kvm_probe() = %d (want 1)",
+	      ioregion_kvm_probe(vm));
+	check(ioregion_kvm_probe_system() == 1, "ioregion_kvm_probe_system() = %d (want 1)",
+	      ioregion_kvm_probe_system());
+
+	close(sv[0]);
+	close(sv[1]);
+	vm_destroy(&v);
+}
+
+/* Files are released on removal and on VM destruction: the peer sees EOF. */
+static void test_release(void)
+{
+	struct vm v;
+	int a[2], b[2];
+
+	vm_create(&v, NULL, 0, NULL, 0);
+	pair(a);
+	pair(b);
+	EXPECT_RC(set_ioregion(v.fd, MMIO_BASE, 0x100, 0, a[0], a[0], 0), 0, "register A");
+	EXPECT_RC(set_ioregion(v.fd, 0x1230, 0x10, 0, b[0], b[0],
+			       IOREGION_KVM_PIO | IOREGION_KVM_POSTED_WRITES), 0,
+		  "register B (PIO, posted)");
+	close(a[0]);
+	close(b[0]);
+	check(!readable(a[1], 100), "A's peer: no EOF while registered (KVM holds the file)");
+	EXPECT_RC(set_ioregion(v.fd, MMIO_BASE, 0x100, 0, -1, -1, IOREGION_KVM_DEASSIGN), 0,
+		  "DEASSIGN A");
+	check(readable(a[1], 2000) && recv(a[1], &v.kvm, sizeof(v.kvm), MSG_DONTWAIT) == 0,
+	      "A's peer sees EOF after DEASSIGN (file released)");
+	check(!readable(b[1], 100), "B's peer: no EOF while the VM lives");
+	vm_destroy(&v);
+	check(readable(b[1], 2000) && recv(b[1], &v.kvm, sizeof(v.kvm), MSG_DONTWAIT) == 0,
+	      "B's peer sees EOF after the VM is destroyed (file released)");
+	close(a[1]);
+	close(b[1]);
+}
+
+/*
+ * The guest, 16-bit real mode at 0000:1000 (as --32, .code16):
+ *   mov $0xd000,%ax; mov %ax,%ds
+ *   movb $0xa1,0x10; movw $0xb2c3,0x20; movl $0xd4e5f607,0x30
+ *   mov 0x40,%al; mov %al,0x41; mov 0x42,%ax; mov %ax,0x44
+ *   mov 0x48,%eax; mov %eax,0x4c
+ *   movl $0x11223344,0x1000          (posted MMIO region at 0xd1000)
+ *   movb $0x55,0x2000                (MMIO doorbell at 0xd2000)
+ *   mov $0x1230,%dx; mov $0x11,%al; out %al,(%dx)
+ *   mov $0x1232,%dx; mov $0x2233,%ax; out %ax,(%dx)
+ *   mov $0x1234,%dx; mov $0x44556677,%eax; out %eax,(%dx)
+ *   mov $0x1240,%dx; in (%dx),%al; mov $0x1241,%dx; out %al,(%dx)
+ *   mov $0x1242,%dx; in (%dx),%ax; mov $0x1244,%dx; out %ax,(%dx)
+ *   mov $0x1248,%dx; in (%dx),%eax; mov $0x124c,%dx; out %eax,(%dx)
+ *   mov $0x1260,%dx; mov $0x77,%al; out %al,(%dx)   (posted PIO)
+ *   mov $0x1270,%dx; out %al,(%dx)                  (PIO doorbell)
+ *   hlt
+ */
+static const uint8_t guest_basic[] = {
+	0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0xc6, 0x06, 0x10, 0x00, 0xa1, 0xc7, 0x06,
+	0x20, 0x00, 0xc3, 0xb2, 0x66, 0xc7, 0x06, 0x30, 0x00, 0x07, 0xf6, 0xe5,
+	0xd4, 0xa0, 0x40, 0x00, 0xa2, 0x41, 0x00, 0xa1, 0x42, 0x00, 0xa3, 0x44,
+	0x00, 0x66, 0xa1, 0x48, 0x00, 0x66, 0xa3, 0x4c, 0x00, 0x66, 0xc7, 0x06,
+	0x00, 0x10, 0x44, 0x33, 0x22, 0x11, 0xc6, 0x06, 0x00, 0x20, 0x55, 0xba,
+	0x30, 0x12, 0xb0, 0x11, 0xee, 0xba, 0x32, 0x12, 0xb8, 0x33, 0x22, 0xef,
+	0xba, 0x34, 0x12, 0x66, 0xb8, 0x77, 0x66, 0x55, 0x44, 0x66, 0xef, 0xba,
+	0x40, 0x12, 0xec, 0xba, 0x41, 0x12, 0xee, 0xba, 0x42, 0x12, 0xed, 0xba,
+	0x44, 0x12, 0xef, 0xba, 0x48, 0x12, 0x66, 0xed, 0xba, 0x4c, 0x12, 0x66,
+	0xef, 0xba, 0x60, 0x12, 0xb0, 0x77, 0xee, 0xba, 0x70, 0x12, 0xee, 0xf4,
+};
+
+static void register_all(int vm, int fd)
+{
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, UD_MMIO, fd, fd, 0), 0, "MMIO region");
+	EXPECT_RC(set_ioregion(vm, MMIO_POSTED, 0x10, UD_MPOST, fd, fd,
+			       IOREGION_KVM_POSTED_WRITES), 0, "MMIO posted-write region");
+	EXPECT_RC(set_ioregion(vm, MMIO_DOORBELL, 0, UD_MBELL, fd, fd,
+			       IOREGION_KVM_POSTED_WRITES), 0, "MMIO doorbell (size 0)");
+	EXPECT_RC(set_ioregion(vm, PIO_BASE, 0x20, UD_PIO, fd, fd, IOREGION_KVM_PIO), 0,
+		  "PIO region");
+	EXPECT_RC(set_ioregion(vm, PIO_POSTED, 8, UD_PPOST, fd, fd,
+			       IOREGION_KVM_PIO | IOREGION_KVM_POSTED_WRITES), 0,
+		  "PIO posted-write region");
+	EXPECT_RC(set_ioregion(vm, PIO_DOORBELL, 0, UD_PBELL, fd, fd,
+			       IOREGION_KVM_PIO | IOREGION_KVM_POSTED_WRITES), 0,
+		  "PIO doorbell (size 0)");
+}
+
+static void test_guest(void)
+{
+	static struct device d;
+	struct exits ex = { 0 };
+	struct vm v;
+	int sv[2];
+	const struct cmd want[] = {
+		mkcmd(1, 1, 1, UD_MMIO, 0x10, 0xa1),
+		mkcmd(1, 2, 1, UD_MMIO, 0x20, 0xb2c3),
+		mkcmd(1, 4, 1, UD_MMIO, 0x30, 0xd4e5f607),
+		mkcmd(0, 1, 1, UD_MMIO, 0x40, 0),
+		mkcmd(1, 1, 1, UD_MMIO, 0x41, 0x40),
+		mkcmd(0, 2, 1, UD_MMIO, 0x42, 0),
+		mkcmd(1, 2, 1, UD_MMIO, 0x44, 0x0042),
+		mkcmd(0, 4, 1, UD_MMIO, 0x48, 0),
+		mkcmd(1, 4, 1, UD_MMIO, 0x4c, 0x11110048),
+		mkcmd(1, 4, 0, UD_MPOST, 0, 0x11223344),
+		mkcmd(1, 1, 0, UD_MBELL, 0, 0),
+		mkcmd(1, 1, 1, UD_PIO, 0, 0x11),
+		mkcmd(1, 2, 1, UD_PIO, 2, 0x2233),
+		mkcmd(1, 4, 1, UD_PIO, 4, 0x44556677),
+		mkcmd(0, 1, 1, UD_PIO, 0x10, 0),
+		mkcmd(1, 1, 1, UD_PIO, 0x11, 0x10),
+		mkcmd(0, 2, 1, UD_PIO, 0x12, 0),
+		mkcmd(1, 2, 1, UD_PIO, 0x14, 0x0012),
+		mkcmd(0, 4, 1, UD_PIO, 0x18, 0),
+		mkcmd(1, 4, 1, UD_PIO, 0x1c, 0x22220018),
+		mkcmd(1, 1, 0, UD_PPOST, 0, 0x77),
+		mkcmd(1, 1, 0, UD_PBELL, 0, 0),
+	};
+	const int nwant = (int)(sizeof(want) / sizeof(want[0]));
+	int halted;
+
+	vm_create(&v, guest_basic, sizeof(guest_basic), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	memset(&d, 0, sizeof(d));
+	device_start(&d, sv[1]);
+	halted = run_vcpu(&v, 0, &ex, 0, 30, -1);
+	check(halted, "guest reached HLT");
+	check(ex.mmio == 0 && ex.io == 0,
+	      "no KVM_EXIT_MMIO/KVM_EXIT_IO reached userspace (mmio %d, io %d)", ex.mmio, ex.io);
+	usleep(100000);
+	device_join(&d);
+	check(d.ncmds == nwant, "device received %d commands (want %d)", d.ncmds, nwant);
+	for (int i = 0; i < nwant && i < d.ncmds; i++) {
+		char got[160], exp[160];
+
+		fmt_cmd(&d.cmds[i], got, sizeof(got));
+		fmt_cmd(&want[i], exp, sizeof(exp));
+		check(memcmp(&d.cmds[i], &want[i], CMD_SIZE) == 0,
+		      "command %2d: exact 32 bytes: %s%s%s", i + 1, got,
+		      memcmp(&d.cmds[i], &want[i], CMD_SIZE) ? " want " : "",
+		      memcmp(&d.cmds[i], &want[i], CMD_SIZE) ? exp : "");
+	}
+	if (halted) {
+		struct kvm_regs r = get_regs(&v, 0);
+
+		check((uint32_t)r.rax == 0x22220077u || (uint8_t)r.rax == 0x77,
+		      "guest state at HLT: eax 0x%08x", (uint32_t)r.rax);
+	}
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+/*
+ *   mov $0xd000,%ax; mov %ax,%ds
+ *   mov 0x40,%eax; mov %eax,%ebx      (MMIO read)
+ *   mov $0x1248,%dx; in (%dx),%eax    (PIO read)
+ *   hlt
+ */
+static const uint8_t guest_intr[] = {
+	0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0x66, 0xa1, 0x40, 0x00, 0x66, 0x89, 0xc3,
+	0xba, 0x48, 0x12, 0x66, 0xed, 0xf4,
+};
+
+static void test_signal(void)
+{
+	static struct device d;
+	struct exits ex = { 0 };
+	sigset_t block, *unblocked;
+	struct kvm_signal_mask *mask;
+	struct vm v;
+	int sv[2], halted;
+
+	vm_create(&v, guest_intr, sizeof(guest_intr), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+
+	/*
+	 * SIGUSR1 is blocked in userspace and let in only inside KVM_RUN
+	 * (KVM_SET_SIGNAL_MASK), so a signal sent just before KVM_RUN is
+	 * re-entered is not lost.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	mask = calloc(1, sizeof(*mask) + 8);
+	mask->len = 8;
+	unblocked = (sigset_t *)mask->sigset;
+	pthread_sigmask(SIG_BLOCK, NULL, unblocked);
+	sigdelset(unblocked, SIGUSR1);
+	if (ioctl(v.vcpu[0], KVM_SET_SIGNAL_MASK, mask) < 0)
+		die("KVM_SET_SIGNAL_MASK");
+
+	memset(&d, 0, sizeof(d));
+	d.vcpu_thread = pthread_self();
+	d.signals_per_read = 2;
+	if (pipe(d.intr_pipe) < 0)
+		die("pipe");
+	device_start(&d, sv[1]);
+	halted = run_vcpu(&v, 0, &ex, 0, 30, d.intr_pipe[1]);
+	check(halted, "guest reached HLT");
+	check(ex.intr == 4, "KVM_RUN returned EINTR (KVM_EXIT_INTR) %d times (want 4: "
+	      "2 signals while each read waits, the second one during the resume)", ex.intr);
+	check(ex.mmio == 0 && ex.io == 0, "no MMIO/IO exit reached userspace (mmio %d, io %d)",
+	      ex.mmio, ex.io);
+	usleep(50000);
+	device_join(&d);
+	check(d.ncmds == 2, "device received %d commands (want 2: no resend after EINTR)",
+	      d.ncmds);
+	if (halted) {
+		struct kvm_regs r = get_regs(&v, 0);
+
+		check((uint32_t)r.rbx == 0x11110040u,
+		      "MMIO read resumed: ebx 0x%08x (want 0x11110040)", (uint32_t)r.rbx);
+		check((uint32_t)r.rax == 0x22220018u,
+		      "PIO read resumed: eax 0x%08x (want 0x22220018)", (uint32_t)r.rax);
+	}
+	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+	close(d.intr_pipe[0]);
+	close(d.intr_pipe[1]);
+	free(mask);
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+/*
+ *   mov $0xd000,%ax; mov %ax,%ds
+ *   mov 0x40,%eax; mov %eax,%ebx      (MMIO read)
+ *   movl $0xabcd,0x1000               (posted MMIO write)
+ *   movl $0x5678,0x44                 (MMIO write)
+ *   hlt
+ */
+static const uint8_t guest_fallback[] = {
+	0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0x66, 0xa1, 0x40, 0x00, 0x66, 0x89, 0xc3,
+	0x66, 0xc7, 0x06, 0x00, 0x10, 0xcd, 0xab, 0x00, 0x00, 0x66, 0xc7, 0x06,
+	0x44, 0x00, 0x78, 0x56, 0x00, 0x00, 0xf4,
+};
+
+/* O_NONBLOCK on KVM's file: reads fall back to an exit, nothing is sent. */
+static void test_nonblock(void)
+{
+	struct exits ex = { 0 };
+	struct cmd c;
+	struct vm v;
+	int sv[2], n = 0;
+
+	vm_create(&v, guest_fallback, sizeof(guest_fallback), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
+		die("fcntl O_NONBLOCK");
+	/* only the posted write may go over the fd: no device needed */
+	check(run_vcpu(&v, 0, &ex, 0x5a5a5a5a, 30, -1), "guest reached HLT");
+	check(ex.mmio == 2 && ex.mmio_addr[0] == MMIO_BASE + 0x40 && !ex.mmio_write[0] &&
+	      ex.mmio_addr[1] == MMIO_BASE + 0x44 && ex.mmio_write[1],
+	      "the read and the non-posted write fell back to KVM_EXIT_MMIO (%d exits, "
+	      "first 0x%" PRIx64 ")", ex.mmio, ex.mmio_addr[0]);
+	check((uint32_t)get_regs(&v, 0).rbx == 0x5a5a5a5a,
+	      "the read got the value userspace supplied");
+	while (recv(sv[1], &c, sizeof(c), MSG_DONTWAIT) == CMD_SIZE) {
+		n++;
+		check(get64(c.b + 8) == UD_MPOST && get64(c.b + 24) == 0xabcd,
+		      "only the posted write was sent over the non-blocking fd");
+	}
+	check(n == 1, "%d command(s) on the fd (want 1, the posted write)", n);
+	close(sv[0]);
+	close(sv[1]);
+	vm_destroy(&v);
+}
+
+/*
+ * KVM's fd closed by userspace while registered: still served. Then a
+ * device whose end is closed: every access falls back to an exit, and no
+ * SIGPIPE reaches this process (it would kill it).
+ */
+static void test_closed(void)
+{
+	static struct device d;
+	struct exits ex = { 0 };
+	struct vm v;
+	int sv[2];
+
+	vm_create(&v, guest_fallback, sizeof(guest_fallback), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	close(sv[0]);
+	memset(&d, 0, sizeof(d));
+	device_start(&d, sv[1]);
+	check(run_vcpu(&v, 0, &ex, 0x5a5a5a5a, 30, -1), "guest reached HLT");
+	device_join(&d);
+	check(ex.mmio == 0 && d.ncmds == 3 &&
+	      (uint32_t)get_regs(&v, 0).rbx == 0x11110040u,
+	      "all 3 accesses served over the fd userspace had closed (%d commands, "
+	      "%d exits, ebx 0x%08x)", d.ncmds, ex.mmio, (uint32_t)get_regs(&v, 0).rbx);
+	vm_destroy(&v);
+
+	memset(&ex, 0, sizeof(ex));
+	vm_create(&v, guest_fallback, sizeof(guest_fallback), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	close(sv[1]);
+	check(run_vcpu(&v, 0, &ex, 0x5a5a5a5a, 30, -1), "guest reached HLT (no SIGPIPE, no hang)");
+	check(ex.mmio == 3 && ex.mmio_addr[0] == MMIO_BASE + 0x40 && !ex.mmio_write[0] &&
+	      ex.mmio_addr[1] == MMIO_POSTED && ex.mmio_write[1] &&
+	      (uint32_t)ex.mmio_wdata[1] == 0xabcd &&
+	      ex.mmio_addr[2] == MMIO_BASE + 0x44 && (uint32_t)ex.mmio_wdata[2] == 0x5678,
+	      "device end closed: read, posted and non-posted write fell back to "
+	      "KVM_EXIT_MMIO (%d exits)", ex.mmio);
+	check((uint32_t)get_regs(&v, 0).rbx == 0x5a5a5a5a, "the read got userspace's value");
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+/* A device process killed while the vCPU waits for its reply. */
+static void test_killed(void)
+{
+	struct exits ex = { 0 };
+	struct vm v;
+	int sv[2], note[2], status;
+	double t0;
+	pid_t pid;
+
+	vm_create(&v, guest_intr, sizeof(guest_intr), NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	if (pipe(note) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		struct cmd c;
+
+		close(sv[0]);
+		if (recv(sv[1], &c, sizeof(c), 0) == CMD_SIZE &&
+		    write(note[1], "c", 1) == 1)
+			pause();	/* never answers */
+		_exit(0);
+	}
+	close(sv[1]);
+	close(note[1]);
+	if (fork() == 0) {	/* the killer: after the command arrived */
+		char b;
+
+		close(sv[0]);
+		if (read(note[0], &b, 1) == 1) {
+			usleep(100000);
+			kill(pid, SIGKILL);
+		}
+		_exit(0);
+	}
+	close(note[0]);
+	t0 = now_s();
+	check(run_vcpu(&v, 0, &ex, 0x5a5a5a5a, 30, -1), "guest reached HLT");
+	check(now_s() - t0 < 10, "no hang: %.2f s", now_s() - t0);
+	check(ex.mmio == 1 && ex.mmio_addr[0] == MMIO_BASE + 0x40 && ex.io == 1,
+	      "the read in flight and the next access fell back to exits (mmio %d, io %d)",
+	      ex.mmio, ex.io);
+	check((uint32_t)get_regs(&v, 0).rbx == 0x5a5a5a5a, "the read got userspace's value");
+	while (wait(&status) > 0)
+		;
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+/*
+ * Two vCPUs, one MMIO region and one PIO region on the same fd; each
+ * vCPU reads its region 300 times and checks the value, which depends on
+ * the command: a reply handed to the wrong vCPU stops it with cx != 0.
+ *   vcpu0: mov $0xd000,%ax; mov %ax,%ds; mov $300,%cx
+ *          1: mov 0x40,%eax; cmp $0x11110040,%eax; jne 2f; dec %cx; jnz 1b
+ *          2: hlt
+ *   vcpu1: mov $300,%cx; mov $0x1248,%dx
+ *          1: in (%dx),%eax; cmp $0x22220018,%eax; jne 2f; dec %cx; jnz 1b
+ *          2: hlt
+ */
+static const uint8_t guest_two0[] = {
+	0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0xb9, 0x2c, 0x01, 0x66, 0xa1, 0x40, 0x00,
+	0x66, 0x3d, 0x40, 0x00, 0x11, 0x11, 0x75, 0x03, 0x49, 0x75, 0xf1, 0xf4,
+};
+static const uint8_t guest_two1[] = {
+	0xb9, 0x2c, 0x01, 0xba, 0x48, 0x12, 0x66, 0xed,
+	0x66, 0x3d, 0x18, 0x00, 0x22, 0x22, 0x75, 0x03, 0x49, 0x75, 0xf3, 0xf4,
+};
+
+struct vcpu_arg {
+	struct vm *v;
+	int i, halted;
+	struct exits ex;
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_arg *a = arg;
+
+	a->halted = run_vcpu(a->v, a->i, &a->ex, 0, 60, -1);
+	return NULL;
+}
+
+static void test_two_vcpus(void)
+{
+	static struct device d;
+	struct vcpu_arg a[2];
+	pthread_t t[2];
+	struct vm v;
+	int sv[2];
+
+	vm_create(&v, guest_two0, sizeof(guest_two0), guest_two1, sizeof(guest_two1));
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	memset(&d, 0, sizeof(d));
+	d.delay_us = 50;
+	device_start(&d, sv[1]);
+	for (int i = 0; i < 2; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].v = &v;
+		a[i].i = i;
+		if (pthread_create(&t[i], NULL, vcpu_thread, &a[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		check(a[i].halted, "vcpu%d reached HLT", i);
+		check(a[i].ex.mmio == 0 && a[i].ex.io == 0, "vcpu%d: no exits to userspace", i);
+		check((uint16_t)get_regs(&v, i).rcx == 0,
+		      "vcpu%d: all 300 reads got their own reply (cx %u left)", i,
+		      (unsigned)(uint16_t)get_regs(&v, i).rcx);
+	}
+	device_join(&d);
+	check(d.ncmds == 600, "device served %d commands (want 600)", d.ncmds);
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "args", test_args },
+	{ "release", test_release },
+	{ "guest", test_guest },
+	{ "signal", test_signal },
+	{ "nonblock", test_nonblock },
+	{ "closed", test_closed },
+	{ "killed", test_killed },
+	{ "two-vcpus", test_two_vcpus },
+};
+#define NTESTS (sizeof(tests) / sizeof(tests[0]))
+
+int main(int argc, char **argv)
+{
+	const char *dev = getenv("IOREGION_KVM_DEV");
+	struct ioregion_kvm_ioregion probe;
+	struct sigaction sa;
+	int vm, rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+		for (size_t i = 0; i < NTESTS; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	if (!dev || !*dev)
+		dev = "/dev/kvm";
+	kvm_dev_fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (kvm_dev_fd < 0) {
+		printf("ioregion-abi: SKIP: cannot open %s: %s\n", dev, strerror(errno));
+		return EXIT_SKIP;
+	}
+	vm = ioctl(kvm_dev_fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	memset(&probe, 0, sizeof(probe));
+	probe.read_fd = probe.write_fd = -1;
+	rc = ioctl(vm, IOREGION_KVM_SET_IOREGION, &probe) < 0 ? errno : 0;
+	close(vm);
+	if (rc == ENOTTY) {
+		printf("ioregion-abi: SKIP: this kernel has no KVM_SET_IOREGION (ENOTTY): "
+		       "stock kvm modules, not the kernel/ patch\n");
+		return EXIT_SKIP;
+	}
+	if (rc != EINVAL) {
+		printf("ioregion-abi: FAIL: KVM_SET_IOREGION probe gave %s, want EINVAL\n",
+		       strerror(rc));
+		return EXIT_FAILURE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* interrupts KVM_RUN, no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_DFL);	/* a stray SIGPIPE must kill: shows up */
+
+	for (size_t i = 0; i < NTESTS; i++) {
+		int run = argc == 1;
+
+		for (int j = 1; j < argc; j++)
+			run |= strcmp(argv[j], tests[i].name) == 0;
+		if (!run)
+			continue;
+		cur_test = tests[i].name;
+		tests[i].fn();
+	}
+	printf("ioregion-abi: %s: %d checks, %d failed\n", failures ? "FAIL" : "PASS",
+	       checks, failures);
+	return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
