@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logging.h"
 #include "ioregion/bridge.h"
 
 #include "devhost.h"
@@ -204,17 +205,6 @@ run_script(struct script_ctx *s)
 		return -1;
 	}
 	return uart_puts(s, "bridge-script: PASS\n");
-}
-
-/* Library messages, labelled with the program they come from. */
-static void
-log_to_stderr(void *data, enum ioregion_log_priority priority,
-	      const char *format, va_list args)
-{
-	fprintf(stderr, "%s: ioregion %s: ", (const char *)data,
-		priority >= IOREGION_LOG_ERROR ? "error" :
-		priority >= IOREGION_LOG_INFO ? "info" : "debug");
-	vfprintf(stderr, format, args);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "logging.h"
 #include "ioregion/handoff.h"
 
 #include "devmain.h"
@@ -173,19 +174,6 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Library messages, labelled with the program they come from. */
-static void
-log_to_stderr(void *data, enum ioregion_log_priority priority,
-	      const char *format, va_list args)
-{
-	const struct devmain *dm = data;
-
-	fprintf(stderr, "%s: ioregion %s: ", dm->prog,
-		priority >= IOREGION_LOG_ERROR ? "error" :
-		priority >= IOREGION_LOG_INFO ? "info" : "debug");
-	vfprintf(stderr, format, args);
-}
-
 static void
 on_close(struct ioregion_channel *ch, int error, void *data)
 {
@@ -207,7 +195,7 @@ devmain_init(struct devmain *dm)
 	rc = ioregion_ctx_new(dm->loop, &dm->ctx);
 	if (rc < 0)
 		return rc;
-	ioregion_ctx_set_log_handler(dm->ctx, log_to_stderr, dm);
+	ioregion_ctx_set_log_handler(dm->ctx, log_to_stderr, (void *)dm->prog);
 	if (dm->opts.verbose)
 		ioregion_ctx_set_log_priority(dm->ctx, IOREGION_LOG_DEBUG);
 	rc = ioregion_channel_new(dm->ctx, dm->opts.dialect, &dm->ch);

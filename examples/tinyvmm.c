@@ -34,6 +34,7 @@
 
 #include <linux/kvm.h>
 
+#include "logging.h"
 #include "ioregion/bridge.h"
 #include "ioregion/kvm.h"
 
@@ -315,17 +316,6 @@ vcpu_create(struct vmm *vm, struct vcpu *v)
 }
 
 /* ---- devices --------------------------------------------------------------- */
-
-/* Library messages, labelled with the program they come from. */
-static void
-log_to_stderr(void *data, enum ioregion_log_priority priority,
-	      const char *format, va_list args)
-{
-	fprintf(stderr, "%s: ioregion %s: ", (const char *)data,
-		priority >= IOREGION_LOG_ERROR ? "error" :
-		priority >= IOREGION_LOG_INFO ? "info" : "debug");
-	vfprintf(stderr, format, args);
-}
 
 static int
 vmm_attach_devices(struct vmm *vm)
