@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "test-common.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -76,4 +77,19 @@ ior_read_timeout(int fd, void *buf, size_t len, int timeout_ms)
 		got += (size_t)n;
 	}
 	return got;
+}
+
+int
+ior_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	ior_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
 }

@@ -52,6 +52,9 @@ void ior_write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes with a bound of timeout_ms; returns bytes read
  * (less on EOF or timeout). */
 size_t ior_read_timeout(int fd, void *buf, size_t len, int timeout_ms);
+/* How many fds this process has open (for leak checks: compare before
+ * and after). */
+int ior_count_fds(void);
 /* Whether fd has data within timeout_ms. */
 bool ior_readable(int fd, int timeout_ms);
 

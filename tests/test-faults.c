@@ -49,21 +49,6 @@ ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ior_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
 /* ---- the device process: a libioregion server ------------------------ */
 
 struct device {
@@ -584,27 +569,27 @@ START_TEST(test_faults_rlimit_nofile_channel_new_returns_emfile)
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *ch = (void *)1;
 	struct rlimit saved;
-	int base = count_fds(), before;
+	int base = ior_count_fds(), before;
 
 	ior_assert_int_eq(ioregion_ctx_new(NULL, &ctx), 0);
 	ior_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
-	before = count_fds();
+	before = ior_count_fds();
 	/* room for one fd: a socketpair needs two */
 	limit_fds((rlim_t)lowest_free_fd() + 1);
 	ior_assert_errno(ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch), -EMFILE);
 	ior_assert_ptr_null(ch);
 	ior_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	/* no room at all */
 	limit_fds((rlim_t)lowest_free_fd());
 	ior_assert_errno(ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch), -EMFILE);
 	ior_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	/* and it works again once fds are back */
 	ior_assert_int_eq(ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch), 0);
-	ior_assert_int_eq(count_fds(), before + 2);
+	ior_assert_int_eq(ior_count_fds(), before + 2);
 	ioregion_ctx_unref(ctx);
-	ior_assert_int_eq(count_fds(), base);
+	ior_assert_int_eq(ior_count_fds(), base);
 }
 END_TEST
 
@@ -653,12 +638,12 @@ START_TEST(test_faults_rlimit_nofile_handoff_recv_fails_and_leaks_nothing)
 
 	/* no fd free: the kernel drops the fd (MSG_CTRUNC) */
 	send_with_fds(sv[1], &m, 1, payload);
-	before = count_fds();
+	before = ior_count_fds();
 	limit_fds((rlim_t)lowest_free_fd());
 	ior_assert_errno(ioregion_handoff_recv(sv[0], &d, &fd, NULL), -EBADMSG);
 	ior_assert_int_eq(fd, -1);
 	ior_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 
 	/* three fds, room for one: the one that arrived is closed too */
 	send_with_fds(sv[1], &m, 3, payload);
@@ -667,14 +652,14 @@ START_TEST(test_faults_rlimit_nofile_handoff_recv_fails_and_leaks_nothing)
 	ior_assert_errno(ioregion_handoff_recv(sv[0], &d, &fd, NULL), -EBADMSG);
 	ior_assert_int_eq(fd, -1);
 	ior_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 
 	/* with room again the same message is fine */
 	send_with_fds(sv[1], &m, 1, payload);
 	ior_assert_int_eq(ioregion_handoff_recv(sv[0], &d, &fd, NULL), 1);
 	ior_assert_int_ge(fd, 0);
 	close(fd);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	close(sv[0]);
 	close(sv[1]);
 	close(payload);

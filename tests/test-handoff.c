@@ -16,21 +16,6 @@
 #include "ioregion/handoff.h"
 #include "ioregion/wire.h"
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ior_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
 static void
 pair(int type, int sv[2])
 {
@@ -105,10 +90,10 @@ expect_recv(int type, const void *buf, size_t len, unsigned nfds, int want)
 	raw_send(sv[0], buf, len, p[0], nfds);
 	close(p[0]);
 	close(p[1]);
-	before = count_fds();
+	before = ior_count_fds();
 	ior_assert_errno(ioregion_handoff_recv(sv[1], &d, &fd, NULL), want);
 	ior_assert_int_eq(fd, -1);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	close_pair(sv);
 }
 
@@ -285,10 +270,10 @@ START_TEST(test_handoff_recv_stream_eof_mid_message_returns_ebadmsg)
 	close(sv[0]);
 	close(p[0]);
 	close(p[1]);
-	before = count_fds();
+	before = ior_count_fds();
 	ior_assert_errno(ioregion_handoff_recv(sv[1], &d, &fd, NULL),
 			 -EBADMSG);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	close(sv[1]);
 }
 END_TEST
@@ -404,10 +389,10 @@ START_TEST(test_handoff_recv_more_fds_than_control_buffer_closes_all)
 	raw_send(sv[0], &m, sizeof(m), p[0], 20);
 	close(p[0]);
 	close(p[1]);
-	before = count_fds();
+	before = ior_count_fds();
 	ior_assert_errno(ioregion_handoff_recv(sv[1], &d, &fd, NULL),
 			 -EBADMSG);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 	close_pair(sv);
 }
 END_TEST

@@ -123,21 +123,6 @@ open_vm(void)
 	return fd;
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ior_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Little-endian field writers for the golden struct bytes. */
 static void
 put64(uint8_t *p, uint64_t v)
@@ -271,7 +256,7 @@ END_TEST
 
 START_TEST(test_kvm_probe_system_answers_present_and_closes_fds)
 {
-	int before = count_fds();
+	int before = ior_count_fds();
 
 	fake_reset();
 	setenv("IOREGION_KVM_DEV", "/dev/zero", 1);
@@ -279,7 +264,7 @@ START_TEST(test_kvm_probe_system_answers_present_and_closes_fds)
 	ior_assert_int_eq(ioregion_kvm_probe_system(), 1);
 	fake.set_errno = ENOTTY;
 	ior_assert_int_eq(ioregion_kvm_probe_system(), 0);
-	ior_assert_int_eq(count_fds(), before);
+	ior_assert_int_eq(ior_count_fds(), before);
 }
 END_TEST
 
