@@ -492,6 +492,20 @@ static void test_args(void)
 		  -EBADF, "read_fd -1");
 	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], 1000, 0),
 		  -EBADF, "write_fd not open");
+	{
+		int p[2];
+
+		if (pipe(p) < 0)
+			die("pipe");
+		EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, p[1], p[1], 0),
+			  -EBADF, "read_fd not open for reading (a pipe's write end)");
+		EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, p[0], p[0], 0),
+			  -EBADF, "write_fd not open for writing (a pipe's read end)");
+		EXPECT_RC(set_ioregion(vm, 0x700, 0x10, 0, p[0], p[1], IOREGION_KVM_PIO),
+			  0, "a pipe pair (read end, write end)");
+		close(p[0]);
+		close(p[1]);
+	}
 
 	/* overlaps between ioregions */
 	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0x100, 0, sv[0], sv[0], 0), 0,
