@@ -4,6 +4,7 @@
  * to the VMM, signals, end of run and statistics. See devmain.h.
  */
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +28,8 @@ enum {
 	OPT_BASE,
 	OPT_QUIET,
 	OPT_VERBOSE,
+	OPT_CPU,
+	OPT_POLL_US,
 	OPT_HELP,
 };
 
@@ -37,6 +40,8 @@ static const struct option common_options[] = {
 	{ "base", required_argument, NULL, OPT_BASE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },
 	{ "help", no_argument, NULL, OPT_HELP },
 };
 
@@ -54,6 +59,8 @@ usage(const struct devmain *dm, const struct devmain_extra *extra, FILE *f)
 		"  --base ADDR         guest address or base port of the main region\n"
 		"  --quiet             no statistics on exit\n"
 		"  --verbose           library debug messages to stderr\n"
+		"  --cpu N             run on CPU N (put it on or next to the vCPU's)\n"
+		"  --poll-us US        adaptive polling window (0 = off, default)\n"
 		"  --help              this text\n",
 		dm->prog);
 	if (extra && extra->help)
@@ -83,6 +90,7 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 	memset(dm, 0, sizeof(*dm));
 	dm->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	dm->opts.fd = -1;
+	dm->opts.cpu = -1;
 	dm->opts.dialect = IOREGION_WIRE_V3;
 
 	memcpy(options, common_options, sizeof(common_options));
@@ -137,6 +145,22 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 			break;
 		case OPT_VERBOSE:
 			dm->opts.verbose = true;
+			break;
+		case OPT_CPU:
+			if (parse_u64(optarg, &v) || v >= CPU_SETSIZE) {
+				fprintf(stderr, "%s: bad --cpu '%s'\n",
+					dm->prog, optarg);
+				return -1;
+			}
+			dm->opts.cpu = (int)v;
+			break;
+		case OPT_POLL_US:
+			if (parse_u64(optarg, &v) || v > IOREGION_POLL_US_MAX) {
+				fprintf(stderr, "%s: bad --poll-us '%s'\n",
+					dm->prog, optarg);
+				return -1;
+			}
+			dm->opts.poll_us = (unsigned int)v;
 			break;
 		case OPT_HELP:
 			usage(dm, extra, stdout);
@@ -198,6 +222,17 @@ devmain_init(struct devmain *dm)
 	ioregion_ctx_set_log_handler(dm->ctx, log_to_stderr, (void *)dm->prog);
 	if (dm->opts.verbose)
 		ioregion_ctx_set_log_priority(dm->ctx, IOREGION_LOG_DEBUG);
+	rc = ioregion_ctx_set_poll_us(dm->ctx, dm->opts.poll_us);
+	if (rc < 0)
+		return rc;
+	if (dm->opts.cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(dm->opts.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			return -errno;
+	}
 	rc = ioregion_channel_new(dm->ctx, dm->opts.dialect, &dm->ch);
 	if (rc < 0)
 		return rc;

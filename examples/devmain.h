@@ -28,6 +28,8 @@ struct devmain_opts {
 	bool base_set;
 	bool quiet;			/* --quiet: no statistics on exit */
 	bool verbose;			/* --verbose: library debug log */
+	int cpu;			/* --cpu: pin the loop there, -1 = no */
+	unsigned int poll_us;		/* --poll-us: adaptive polling */
 };
 
 /* One program run: the loop, the library context and the channel that
