@@ -222,7 +222,11 @@ dispatch_read(struct ioregion_channel *ch, struct ioregion_region *r,
 	int rc = r->ops && r->ops->read ?
 		 r->ops->read(r, c->offset, c->size, &val) : -ENOSYS;
 
-	if (rc == IOREGION_DEFERRED && ch->open) {
+	/* A read deferred by a callback that destroyed its region can never
+	 * complete (and the region is freed when the callback unwinds): it
+	 * fails like any other read error below. */
+	if (rc == IOREGION_DEFERRED && ch->open &&
+	    region_lookup(ch, r->user_data) == r) {
 		ch->pending = r;
 		ch->pending_size = c->size;
 		ev_io_stop(ch->ctx->loop, &ch->rio);

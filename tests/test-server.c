@@ -918,6 +918,46 @@ START_TEST(test_server_region_destroyed_while_deferred_answers_ones)
 }
 END_TEST
 
+static int
+destroy_then_defer_read(struct ioregion_region *r, uint64_t off, unsigned size,
+			uint64_t *val)
+{
+	struct dev *d = ioregion_region_get_userdata(r);
+
+	d->reads++;
+	ioregion_region_destroy(r);
+	return IOREGION_DEFERRED;
+}
+
+START_TEST(test_server_region_destroyed_in_read_cb_that_defers_answers_now)
+{
+	static const struct ioregion_region_ops ops = {
+		.read = destroy_then_defer_read,
+	};
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops, .userdata = &dev,
+	};
+	struct ioregion_region *r;
+	struct ioregion_channel_stats cst;
+	uint64_t user;
+
+	expect_errors = true;
+	/* Long enough that only an immediate answer passes. */
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 10000), 0);
+	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
+	user = ud(r);
+	send_cmd(peer, 0, 2, true, user, 0, 0);
+	/* The region is gone: nothing can complete the read, so it is
+	 * answered now (and never from freed memory). */
+	ior_assert_uint_eq(response(peer), ONES);
+	send_cmd(peer, 0, 2, true, user, 0, 0);
+	ior_assert_uint_eq(response(peer), ONES);	/* unknown now */
+	ior_assert_uint_eq(dev.reads, 1);
+	ior_assert_int_eq(ioregion_channel_get_stats(ch, &cst), 0);
+	ior_assert_uint_eq(cst.unknown_region, 1);
+}
+END_TEST
+
 /* ---- loop integration ------------------------------------------------- */
 
 START_TEST(test_server_get_fd_signals_work_for_dispatch)
@@ -1000,6 +1040,7 @@ server_suite(void)
 	tcase_add_test(tc, test_server_deferred_read_answered_on_completion_in_order);
 	tcase_add_test(tc, test_server_deferred_read_times_out_with_ones);
 	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
+	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
 	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
 	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
 	suite_add_tcase(s, tc);
