@@ -182,6 +182,10 @@ ioregion_ctx_dispatch(struct ioregion_ctx *ctx)
 {
 	if (!ctx)
 		return -EINVAL;
+	/* A callback may drop the last reference: free the context (and its
+	 * private loop) after ev_run() is done with the loop, not inside it. */
+	ctx_enter(ctx);
 	ev_run(ctx->loop, EVRUN_NOWAIT);
+	ctx_leave(ctx);
 	return 0;
 }

@@ -980,6 +980,48 @@ START_TEST(test_server_get_fd_signals_work_for_dispatch)
 }
 END_TEST
 
+static struct ioregion_ctx *unref_in_cb_ctx;
+
+static int
+unref_ctx_read(struct ioregion_region *r, uint64_t off, unsigned size,
+	       uint64_t *val)
+{
+	unref_in_cb_ctx = ioregion_ctx_unref(unref_in_cb_ctx);
+	*val = 7;
+	return 0;
+}
+
+START_TEST(test_server_last_ctx_unref_inside_callback_during_dispatch)
+{
+	static const struct ioregion_region_ops ops = { .read = unref_ctx_read };
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops,
+	};
+	struct ioregion_channel *chan;
+	struct ioregion_region *r;
+	uint8_t buf[32];
+	int fds = ior_count_fds(), p;
+
+	/* A private loop: the context destroys it, but not while
+	 * ioregion_ctx_dispatch() is still running it. */
+	ior_assert_int_eq(ioregion_ctx_new(NULL, &unref_in_cb_ctx), 0);
+	ior_assert_int_eq(ioregion_channel_new(unref_in_cb_ctx,
+					       IOREGION_WIRE_V3, &chan), 0);
+	p = ioregion_channel_take_peer_fd(chan);
+	ior_assert_int_ge(p, 0);
+	ior_assert_int_eq(ioregion_region_new(chan, &cfg, &r), 0);
+	send_cmd(p, 0, 0, true, ud(r), 0, 0);
+	ior_assert_int_eq(ioregion_ctx_dispatch(unref_in_cb_ctx), 0);
+	ior_assert_ptr_null(unref_in_cb_ctx);
+	/* Answered, then the channel was closed with the context. */
+	ior_assert_int_eq(ior_read_timeout(p, buf, 32, 1000), 32);
+	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), 7);
+	ior_assert_int_eq(read(p, buf, 32), 0);
+	close(p);
+	ior_assert_int_eq(ior_count_fds(), fds);
+}
+END_TEST
+
 START_TEST(test_server_ctx_on_caller_loop_and_refcount)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -1043,6 +1085,7 @@ server_suite(void)
 	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
 	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
 	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
+	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -119,7 +119,11 @@ struct ioregion_ctx *ioregion_ctx_ref(struct ioregion_ctx *ctx);
 
 /**
  * Drop a reference; the last one destroys the context with all its channels
- * and regions (and its private loop). @return NULL, always.
+ * and regions (and its private loop). Inside a callback the destruction
+ * waits until the callback returns, or until ioregion_ctx_dispatch()
+ * returns. A private loop that the caller runs itself with ev_run() must
+ * not lose its last reference inside a callback: ev_run() would go on
+ * with a destroyed loop. @return NULL, always.
  */
 struct ioregion_ctx *ioregion_ctx_unref(struct ioregion_ctx *ctx);
 
