@@ -125,20 +125,41 @@ ioregion_channel_destroy(struct ioregion_channel *ch)
 
 /* ---- output ----------------------------------------------------------- */
 
+/* The read watcher and the get_fd registration of rfd go together: while
+ * the channel does not read (deferred read, output blocked) the notify fd
+ * must not report rfd, or a get_fd caller would spin. */
+static void
+reading_start(struct ioregion_channel *ch)
+{
+	if (ev_is_active(&ch->rio))
+		return;
+	ev_io_start(ch->ctx->loop, &ch->rio);
+	ctx_notify_add(ch->ctx, ch->rfd, EPOLLIN);
+}
+
+static void
+reading_stop(struct ioregion_channel *ch)
+{
+	if (!ev_is_active(&ch->rio))
+		return;
+	ev_io_stop(ch->ctx->loop, &ch->rio);
+	if (!(ch->wfd == ch->rfd && ev_is_active(&ch->wio)))
+		ctx_notify_del(ch->ctx, ch->rfd);
+}
+
 static void
 output_blocked(struct ioregion_channel *ch, bool blocked)
 {
 	struct ev_loop *loop = ch->ctx->loop;
 
 	if (blocked) {
-		ev_io_stop(loop, &ch->rio);
+		reading_stop(ch);
 		ev_io_start(loop, &ch->wio);
 		ctx_notify_add(ch->ctx, ch->wfd, EPOLLOUT);
 	} else if (ev_is_active(&ch->wio)) {
+		/* run() starts reading again when nothing holds it back. */
 		ev_io_stop(loop, &ch->wio);
 		ctx_notify_del(ch->ctx, ch->wfd);
-		if (ch->wfd == ch->rfd)
-			ctx_notify_add(ch->ctx, ch->rfd, EPOLLIN);
 	}
 }
 
@@ -229,7 +250,7 @@ dispatch_read(struct ioregion_channel *ch, struct ioregion_region *r,
 	    region_lookup(ch, r->user_data) == r) {
 		ch->pending = r;
 		ch->pending_size = c->size;
-		ev_io_stop(ch->ctx->loop, &ch->rio);
+		reading_stop(ch);
 		ev_timer_set(&ch->deferred_timer,
 			     ch->ctx->deferred_timeout_ms / 1000.0, 0.);
 		ev_timer_start(ch->ctx->loop, &ch->deferred_timer);
@@ -472,7 +493,7 @@ run(struct ioregion_channel *ch)
 	if (ch->open && ch->out_count)
 		flush(ch);
 	if (ch->open && !ch->pending && !ev_is_active(&ch->wio))
-		ev_io_start(ch->ctx->loop, &ch->rio);
+		reading_start(ch);
 }
 
 static void

@@ -170,7 +170,8 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 	for (ch = ctx->channels; ch; ch = ch->next) {
 		if (!ch->open)
 			continue;
-		ctx_notify_add(ctx, ch->rfd, EPOLLIN);
+		if (ev_is_active(&ch->rio))
+			ctx_notify_add(ctx, ch->rfd, EPOLLIN);
 		if (ev_is_active(&ch->wio))
 			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
 	}

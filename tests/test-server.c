@@ -1022,6 +1022,32 @@ START_TEST(test_server_last_ctx_unref_inside_callback_during_dispatch)
 }
 END_TEST
 
+START_TEST(test_server_get_fd_quiet_while_read_deferred)
+{
+	struct ioregion_region *r = add_deferring();
+	struct pollfd pfd;
+	int fd = ioregion_ctx_get_fd(ctx);
+
+	ior_assert_int_ge(fd, 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	no_response(peer);
+	/* More commands arrive behind it: dispatch cannot take them before
+	 * the completion, so the fd must not wake the caller (it would spin
+	 * until then). */
+	send_cmd(peer, 1, 0, false, ud(r), 5, 0x55);
+	ior_assert_int_eq(poll(&pfd, 1, 50), 0);
+	ior_assert_int_eq(ioregion_region_complete_read(r, 9), 0);
+	ior_assert_uint_eq(response(peer), 9);
+	ior_assert_uint_eq(dev.writes, 1);
+	/* Reading resumed: the fd signals new work again. */
+	send_cmd(peer, 0, 0, true, ud(r), 4, 0);
+	ior_assert_int_eq(poll(&pfd, 1, 1000), 1);
+	ior_assert_uint_eq(response(peer), 4);
+	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
+}
+END_TEST
+
 START_TEST(test_server_ctx_on_caller_loop_and_refcount)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -1084,6 +1110,7 @@ server_suite(void)
 	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
 	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
 	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
+	tcase_add_test(tc, test_server_get_fd_quiet_while_read_deferred);
 	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
 	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
 	suite_add_tcase(s, tc);
