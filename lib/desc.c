@@ -20,6 +20,9 @@ ioregion_desc_validate(const struct ioregion_desc *desc)
 		return -EINVAL;
 	if (desc->addr + desc->size < desc->addr)
 		return -EINVAL;
+	/* A doorbell occupies its address: [addr, addr + 1) must not wrap. */
+	if (desc->size == 0 && desc->addr == UINT64_MAX)
+		return -EINVAL;
 	if ((desc->flags & IOREGION_F_PIO) &&
 	    (desc->addr >= IOREGION_PIO_LIMIT ||
 	     desc->addr + desc->size > IOREGION_PIO_LIMIT))

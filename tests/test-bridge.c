@@ -574,6 +574,10 @@ START_TEST(test_bridge_doorbell_sends_one_byte_write_of_zero)
 						 4, &v), 0);
 	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x20000001, true,
 						 1, &v), 0);
+	/* At the last address its end would wrap to 0: refused, not added
+	 * as a doorbell that no write can reach. */
+	d.addr = UINT64_MAX;
+	ior_assert_errno(ioregion_bridge_add(b, &d, p.fd), -EINVAL);
 	ioregion_bridge_unref(b);
 	peer_stop(&p);
 	free(run);

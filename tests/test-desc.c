@@ -46,6 +46,13 @@ START_TEST(test_desc_rejects_wrap_around)
 	/* Ending exactly at 2^64 wraps to 0: the kernel refuses it too. */
 	d = mk(UINT64_MAX - 0xfff, 0x1000, 0);
 	ior_assert_errno(ioregion_desc_validate(&d), -EINVAL);
+	/* A doorbell occupies its one address: at 2^64 - 1 it ends at 2^64,
+	 * which no table can hold (the bridge could never match it and
+	 * missed overlaps with it). */
+	d = mk(UINT64_MAX, 0, IOREGION_F_POSTED_WRITES);
+	ior_assert_errno(ioregion_desc_validate(&d), -EINVAL);
+	d = mk(UINT64_MAX - 1, 0, IOREGION_F_POSTED_WRITES);
+	ior_assert_int_eq(ioregion_desc_validate(&d), 0);
 }
 END_TEST
 

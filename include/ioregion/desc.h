@@ -40,8 +40,9 @@ struct ioregion_desc {
  *
  * @return 0 if valid
  * @retval -EINVAL NULL, unknown flags, unknown dialect, size 0 without
- *         IOREGION_F_POSTED_WRITES, addr + size wraps around, or a PIO range
- *         beyond port 0xffff
+ *         IOREGION_F_POSTED_WRITES, addr + size wraps around (a doorbell
+ *         counts as one byte, so none at 2^64 - 1), or a PIO range beyond
+ *         port 0xffff
  */
 int ioregion_desc_validate(const struct ioregion_desc *desc);
 
