@@ -36,11 +36,14 @@ struct ioregion_bridge_stats {
 
 /**
  * Create a bridge with an empty table.
- * @retval -EINVAL NULL; -ENOMEM
+ * @param[out] bridgep the new bridge, one reference
+ * @return 0
+ * @retval -EINVAL bridgep is NULL
+ * @retval -ENOMEM out of memory
  */
 int ioregion_bridge_new(struct ioregion_bridge **bridgep);
 
-/** Take a reference. @return @p bridge */
+/** Take a reference. @return @p bridge (NULL stays NULL) */
 struct ioregion_bridge *ioregion_bridge_ref(struct ioregion_bridge *bridge);
 
 /** Drop a reference; the last frees the bridge and closes its fds.
@@ -94,9 +97,10 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * reads there are not its (handle_exit returns 0).
  *
  * @return 0
- * @retval -EINVAL invalid desc (ioregion_desc_validate)
+ * @retval -EINVAL bridge is NULL or invalid desc (ioregion_desc_validate)
  * @retval -EBADF bad fd
  * @retval -EEXIST overlaps a range already in the table (same space)
+ * @retval -EMFILE, -ENFILE no fd left for the duplicate
  * @retval -ENOMEM out of memory
  */
 int ioregion_bridge_add(struct ioregion_bridge *bridge,
@@ -119,8 +123,11 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
  * number its regions differently (pass the desc it handed over). Other
  * regions on the old fd keep it (and its failed state).
  * @return 0
- * @retval -EINVAL invalid desc (ioregion_desc_validate)
- * @retval -ENOENT no such region; -EBADF bad fd; -ENOMEM
+ * @retval -EINVAL a NULL argument or invalid desc (ioregion_desc_validate)
+ * @retval -ENOENT no such region
+ * @retval -EBADF bad fd
+ * @retval -EMFILE, -ENFILE no fd left for the duplicate
+ * @retval -ENOMEM out of memory
  */
 int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 			       const struct ioregion_desc *desc, int fd);
@@ -146,7 +153,8 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
  *         so it would be taken for this one); fd marked failed. Posted
  *         writes do not look; the next read does.
  * @retval -ENOTCONN the fd failed earlier
- * @retval -EOPNOTSUPP an MMIO length other than 1, 2, 4, 8 in a region
+ * @retval -EOPNOTSUPP an access size other than 1, 2, 4, 8 in a region
+ *         (MMIO length or PIO size)
  * @retval -EINVAL NULL, or a PIO exit larger than its one-page data area
  */
 int ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
@@ -160,6 +168,7 @@ int ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
  * @param size 1, 2, 4 or 8
  * @param[in,out] val the value written, or the value read
  * @return 1 handled, 0 not ours, negative errno as handle_exit
+ * @retval -EINVAL bridge or val NULL, or size not 1, 2, 4, 8
  */
 int ioregion_bridge_access(struct ioregion_bridge *bridge, bool pio,
 			   uint64_t addr, bool is_write, unsigned size,
@@ -167,6 +176,8 @@ int ioregion_bridge_access(struct ioregion_bridge *bridge, bool pio,
 
 /**
  * Counters of the region containing @p addr in the given space.
+ * @return 0
+ * @retval -EINVAL bridge or stats NULL
  * @retval -ENOENT no region there
  */
 int ioregion_bridge_get_stats(struct ioregion_bridge *bridge, bool pio,

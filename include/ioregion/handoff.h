@@ -68,6 +68,8 @@ struct ioregion_handoff_msg {
  * @return 0
  * @retval -EINVAL invalid desc or fd < 0
  * @retval -EPIPE, -ECONNRESET the receiver is gone
+ * @retval -EBADF, -ENOTSOCK @p sock is not a socket (or @p fd not open)
+ * @retval -EAGAIN a non-blocking socket is full; other errno of sendmsg()
  */
 int ioregion_handoff_send(int sock, const struct ioregion_desc *desc, int fd,
 			  const char *name);
@@ -76,6 +78,8 @@ int ioregion_handoff_send(int sock, const struct ioregion_desc *desc, int fd,
  * Send the end marker: no more regions from this sender.
  * @return 0
  * @retval -EPIPE, -ECONNRESET the receiver is gone
+ * @retval -EBADF, -ENOTSOCK @p sock is not a socket; other errno of
+ *         sendmsg()
  */
 int ioregion_handoff_send_end(int sock);
 
@@ -94,6 +98,8 @@ int ioregion_handoff_send_end(int sock);
  * @retval -EPROTO a version this library does not speak
  * @retval -EAGAIN a non-blocking socket has no message yet
  * @retval -EINVAL NULL desc or fd
+ * @retval -EBADF, -ENOTSOCK @p sock is not a socket; other errno of
+ *         recvmsg()
  */
 int ioregion_handoff_recv(int sock, struct ioregion_desc *desc, int *fd,
 			  char *name);

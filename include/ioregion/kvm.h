@@ -92,6 +92,7 @@ int ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc,
  * @return 0
  * @retval -ENOENT no such region
  * @retval -EINVAL invalid desc
+ * @retval -EBADF bad vm_fd (a negative one is refused here)
  * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
  */
 int ioregion_kvm_unregister(int vm_fd, const struct ioregion_desc *desc);

@@ -114,7 +114,7 @@ struct ioregion_channel_stats {
  */
 int ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp);
 
-/** Take a reference. @return @p ctx */
+/** Take a reference. @return @p ctx (NULL stays NULL) */
 struct ioregion_ctx *ioregion_ctx_ref(struct ioregion_ctx *ctx);
 
 /**
@@ -128,20 +128,23 @@ struct ioregion_ctx *ioregion_ctx_ref(struct ioregion_ctx *ctx);
 struct ioregion_ctx *ioregion_ctx_unref(struct ioregion_ctx *ctx);
 
 /**
- * Set the log handler (NULL: no logging) and the lowest priority passed on.
- * The default writes ERROR messages to stderr.
+ * Set the log handler (NULL: no logging); the priority is set apart, with
+ * ioregion_ctx_set_log_priority(). The default writes ERROR messages to
+ * stderr. NULL @p ctx is ignored.
  */
 void ioregion_ctx_set_log_handler(struct ioregion_ctx *ctx,
 				  ioregion_log_handler_fn *handler, void *data);
 
-/** Set the lowest priority passed to the log handler. */
+/** Set the lowest priority passed to the log handler (NULL ctx: ignored). */
 void ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
 				   enum ioregion_log_priority priority);
 
 /**
  * Bound the time a deferred read may stay unanswered; when it passes the
  * guest reads all-ones and an error is counted, so no vCPU waits forever.
- * Default 1000 ms. @retval -EINVAL @p ms is 0
+ * Default 1000 ms.
+ * @return 0
+ * @retval -EINVAL ctx is NULL or @p ms is 0
  */
 int ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx,
 				      unsigned int ms);
@@ -162,15 +165,18 @@ int ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx,
  */
 int ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us);
 
-/** The loop the context runs on. */
+/** @return the loop the context runs on, NULL if @p ctx is NULL */
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
 
 /**
- * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
- * callers whose main loop is not libev (the loop's epoll fd).
+ * An fd that becomes readable when ioregion_ctx_dispatch() has channel
+ * I/O to do, for callers whose main loop is not libev: an epoll fd of the
+ * context's own (made on first call) watching the channels' fds, not the
+ * loop's backend fd. Timers (deferred reads) do not show on it.
  *
  * @return the fd (owned by the context)
- * @retval -EOPNOTSUPP the loop's backend has no such fd (use EVBACKEND_EPOLL)
+ * @retval -EINVAL ctx is NULL
+ * @retval -EMFILE, -ENFILE, -ENOMEM epoll_create1() failed
  */
 int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
 
@@ -211,6 +217,7 @@ int ioregion_channel_new(struct ioregion_ctx *ctx,
  * @retval -EINVAL bad argument, unknown dialect, or a datagram socket
  * @retval -EBADF an fd is not open
  * @retval -ENOTSOCK an fd is neither a socket nor a pipe/FIFO
+ * @retval -ENOMEM out of memory
  */
 int ioregion_channel_new_from_fds(struct ioregion_ctx *ctx, int read_fd,
 				  int write_fd,
@@ -227,6 +234,7 @@ void ioregion_channel_destroy(struct ioregion_channel *ch);
  * The peer end of a channel made by ioregion_channel_new(), still owned by
  * the channel.
  * @return the fd
+ * @retval -EINVAL ch is NULL
  * @retval -ENOENT no peer end (channel from caller fds, or taken already)
  */
 int ioregion_channel_peer_fd(struct ioregion_channel *ch);
@@ -235,11 +243,12 @@ int ioregion_channel_peer_fd(struct ioregion_channel *ch);
  * Take ownership of the peer end: the caller closes it (e.g. right after
  * handing it to the VMM, so that the VMM's exit shows up as EOF here).
  * @return the fd
+ * @retval -EINVAL ch is NULL
  * @retval -ENOENT no peer end, or taken already
  */
 int ioregion_channel_take_peer_fd(struct ioregion_channel *ch);
 
-/** The channel's dialect. */
+/** @return the channel's dialect (IOREGION_WIRE_V3 if @p ch is NULL) */
 enum ioregion_wire_dialect
 ioregion_channel_get_dialect(struct ioregion_channel *ch);
 
@@ -251,7 +260,7 @@ ioregion_channel_get_dialect(struct ioregion_channel *ch);
 typedef void ioregion_channel_close_fn(struct ioregion_channel *ch,
 				       int error, void *data);
 
-/** Set the close handler of @p ch (NULL for none). */
+/** Set the close handler of @p ch (NULL for none; NULL @p ch: ignored). */
 void ioregion_channel_set_close_handler(struct ioregion_channel *ch,
 					ioregion_channel_close_fn *fn,
 					void *data);
@@ -262,7 +271,9 @@ void ioregion_channel_set_close_handler(struct ioregion_channel *ch,
  */
 int ioregion_channel_is_open(struct ioregion_channel *ch);
 
-/** Copy the channel's counters into @p stats. @retval -EINVAL NULL */
+/** Copy the channel's counters into @p stats.
+ * @return 0
+ * @retval -EINVAL a NULL argument */
 int ioregion_channel_get_stats(struct ioregion_channel *ch,
 			       struct ioregion_channel_stats *stats);
 
@@ -277,6 +288,7 @@ int ioregion_channel_get_stats(struct ioregion_channel *ch,
  *         reserved field not zero
  * @retval -EEXIST overlaps a region of the same space on this channel
  * @retval -ENOTCONN the channel is closed
+ * @retval -ENOSPC the channel's table is full (2^31 slots)
  * @retval -ENOMEM out of memory
  */
 int ioregion_region_new(struct ioregion_channel *ch,
@@ -289,22 +301,25 @@ int ioregion_region_new(struct ioregion_channel *ch,
  */
 void ioregion_region_destroy(struct ioregion_region *region);
 
-/** The userdata given in the region's config. */
+/** @return the userdata given in the region's config (NULL region: NULL) */
 void *ioregion_region_get_userdata(struct ioregion_region *region);
 
-/** The channel the region belongs to. */
+/** @return the channel the region belongs to (NULL region: NULL) */
 struct ioregion_channel *
 ioregion_region_get_channel(struct ioregion_region *region);
 
 /**
  * The region as the VMM must register it: address, size, flags, the
  * library-assigned user_data and the channel's dialect.
- * @retval -EINVAL NULL
+ * @return 0
+ * @retval -EINVAL a NULL argument
  */
 int ioregion_region_get_desc(struct ioregion_region *region,
 			     struct ioregion_desc *desc);
 
-/** Copy the region's counters into @p stats. @retval -EINVAL NULL */
+/** Copy the region's counters into @p stats.
+ * @return 0
+ * @retval -EINVAL a NULL argument */
 int ioregion_region_get_stats(struct ioregion_region *region,
 			      struct ioregion_region_stats *stats);
 

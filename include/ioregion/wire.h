@@ -97,7 +97,7 @@ struct ioregion_wire_cmd {
 };
 
 /**
- * Whether @p dialect is one of the dialects this library speaks.
+ * @return whether @p dialect is one of the dialects this library speaks
  */
 bool ioregion_wire_dialect_valid(int dialect);
 
@@ -138,13 +138,15 @@ void ioregion_wire_encode_resp(uint64_t data,
 			       uint8_t buf[IOREGION_WIRE_MSG_SIZE]);
 
 /**
- * Decode a response: the 64-bit data field. The caller masks it to the
- * size of the access it asked for.
+ * Decode a response. The caller masks the value to the size of the access
+ * it asked for.
+ * @return the 64-bit data field (bytes 0-7)
  */
 uint64_t ioregion_wire_decode_resp(const uint8_t buf[IOREGION_WIRE_MSG_SIZE]);
 
 /**
- * The mask of the low @p size bytes (size 1, 2, 4 or 8; anything else: 0).
+ * @return the mask of the low @p size bytes (size 1, 2, 4 or 8; anything
+ *         else: 0)
  */
 uint64_t ioregion_wire_size_mask(unsigned size);
 
