@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -265,7 +266,9 @@ wait_fd(int fd, short events, uint64_t deadline)
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		ms = (int)((deadline - now + 999999) / 1000000);
+		/* clamp: a huge timeout must not turn into poll()'s -1 */
+		ms = (int)MIN((deadline - now + 999999) / 1000000,
+			      (uint64_t)INT_MAX);
 		rc = poll(&pfd, 1, ms);
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -370,7 +373,9 @@ recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 		ssize_t n;
 		int rc;
 
-		if (spin_until && now_ns() < spin_until) {
+		/* Spin only where the try cannot block: sockets are read
+		 * with MSG_DONTWAIT, a pipe's read() may be blocking. */
+		if (spin_until && c->is_socket && now_ns() < spin_until) {
 			cpu_relax();
 		} else {
 			rc = wait_fd(c->fd, POLLIN, deadline);

@@ -14,6 +14,7 @@
 
 #define IOREGION_EXPORT __attribute__((visibility("default")))
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -97,6 +97,10 @@ int ioregion_handoff_send_end(int sock);
  *         buffer, or an fd with the end marker
  * @retval -EPROTO a version this library does not speak
  * @retval -EAGAIN a non-blocking socket has no message yet
+ * @note On a blocking SOCK_STREAM socket, a sender that stops in the middle
+ *       of a message blocks this call (the rest-of-message bound applies to
+ *       non-blocking sockets only); use SOCK_SEQPACKET or a non-blocking
+ *       socket when the sender is not trusted.
  * @retval -EINVAL NULL desc or fd
  * @retval -EBADF, -ENOTSOCK @p sock is not a socket; other errno of
  *         recvmsg()
