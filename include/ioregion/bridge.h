@@ -93,7 +93,9 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must carry both
  * directions: a SOCK_SEQPACKET (one response per packet; any other length
  * is -EBADMSG) or SOCK_STREAM socket end (partial responses are put
- * together). It may be blocking or not (even changed later): every wait
+ * together). Other fds (a FIFO opened read-write, a character device)
+ * are accepted as a byte stream, but adaptive polling only spins on
+ * sockets. It may be blocking or not (even changed later): every wait
  * is a bounded poll(). Regions whose fds are the same open file (same
  * st_dev/st_ino) share one channel: one lock, one failed state.
  *

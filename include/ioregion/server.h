@@ -218,6 +218,7 @@ int ioregion_channel_new(struct ioregion_ctx *ctx,
  * @retval -EBADF an fd is not open
  * @retval -ENOTSOCK an fd is neither a socket nor a pipe/FIFO
  * @retval -ENOMEM out of memory
+ * @return other negative errno from fstat/getsockopt/fcntl on the fds
  */
 int ioregion_channel_new_from_fds(struct ioregion_ctx *ctx, int read_fd,
 				  int write_fd,
