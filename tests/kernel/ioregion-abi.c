@@ -307,13 +307,19 @@ struct device {
 	/* signal test */
 	pthread_t vcpu_thread;
 	int signals_per_read;
+	uint64_t signal_cmds;	/* also one signal for command i when bit i is set */
+	int hold_first;		/* first reply: wait for 'a' (answer) or 'd' (drop) */
+	int release_pipe[2];
+	int answer_seq;		/* reads get 0xa0 + command index, not answer_for() */
 	int intr_pipe[2];	/* vCPU thread -> device: one byte per EINTR seen */
+	int lost_signals;	/* signals no EINTR answered within 2 s */
 };
 
 static void *device_main(void *arg)
 {
 	struct device *d = arg;
 	struct cmd c;
+	int nsig;
 
 	for (;;) {
 		ssize_t n = recv(d->fd, &c, sizeof(c), 0);
@@ -327,17 +333,31 @@ static void *device_main(void *arg)
 		d->cmds[d->ncmds++] = c;
 		if (d->delay_us)
 			usleep((useconds_t)d->delay_us);
-		for (int i = 0; !c.b[0] && i < d->signals_per_read; i++) {
+		nsig = c.b[0] ? 0 : d->signals_per_read;
+		if (d->ncmds <= 64 && (d->signal_cmds >> (d->ncmds - 1)) & 1)
+			nsig++;
+		for (int i = 0; i < nsig; i++) {
 			char b;
 
 			usleep(30000);	/* let the vCPU block on the reply */
 			pthread_kill(d->vcpu_thread, SIGUSR1);
-			if (read(d->intr_pipe[0], &b, 1) != 1)
+			/* bounded: a signal that interrupts nothing is counted */
+			if (!readable(d->intr_pipe[0], 2000) ||
+			    read(d->intr_pipe[0], &b, 1) != 1) {
+				d->lost_signals++;
 				break;
+			}
+		}
+		if (d->hold_first && d->ncmds == 1) {
+			char b = 'a';
+
+			if (read(d->release_pipe[0], &b, 1) == 1 && b == 'd')
+				continue;	/* the access gave up: no reply */
 		}
 		if (c.b[1] & 0x10) {
 			uint8_t resp[CMD_SIZE] = { 0 };
-			uint64_t v = answer_for(&c);
+			uint64_t v = d->answer_seq ? 0xa0u + (unsigned)d->ncmds - 1 :
+						     answer_for(&c);
 
 			memcpy(resp, &v, 8);
 			if (send(d->fd, resp, sizeof(resp), MSG_NOSIGNAL) != CMD_SIZE)
@@ -733,11 +753,45 @@ static const uint8_t guest_intr[] = {
 	0xba, 0x48, 0x12, 0x66, 0xed, 0xf4,
 };
 
+/*
+ * SIGUSR1 is blocked in userspace and let in only inside KVM_RUN
+ * (KVM_SET_SIGNAL_MASK), so a signal sent just before KVM_RUN is
+ * re-entered is not lost. Undo with usr1_unblock().
+ */
+static struct kvm_signal_mask *usr1_only_in_kvm_run(struct vm *v)
+{
+	struct kvm_signal_mask *mask;
+	sigset_t block, *unblocked;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	mask = calloc(1, sizeof(*mask) + 8);
+	if (!mask)
+		die("calloc");
+	mask->len = 8;
+	unblocked = (sigset_t *)mask->sigset;
+	pthread_sigmask(SIG_BLOCK, NULL, unblocked);
+	sigdelset(unblocked, SIGUSR1);
+	if (ioctl(v->vcpu[0], KVM_SET_SIGNAL_MASK, mask) < 0)
+		die("KVM_SET_SIGNAL_MASK");
+	return mask;
+}
+
+static void usr1_unblock(struct kvm_signal_mask *mask)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+	free(mask);
+}
+
 static void test_signal(void)
 {
 	static struct device d;
 	struct exits ex = { 0 };
-	sigset_t block, *unblocked;
 	struct kvm_signal_mask *mask;
 	struct vm v;
 	int sv[2], halted;
@@ -745,22 +799,7 @@ static void test_signal(void)
 	vm_create(&v, guest_intr, sizeof(guest_intr), NULL, 0);
 	pair(sv);
 	register_all(v.fd, sv[0]);
-
-	/*
-	 * SIGUSR1 is blocked in userspace and let in only inside KVM_RUN
-	 * (KVM_SET_SIGNAL_MASK), so a signal sent just before KVM_RUN is
-	 * re-entered is not lost.
-	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	mask = calloc(1, sizeof(*mask) + 8);
-	mask->len = 8;
-	unblocked = (sigset_t *)mask->sigset;
-	pthread_sigmask(SIG_BLOCK, NULL, unblocked);
-	sigdelset(unblocked, SIGUSR1);
-	if (ioctl(v.vcpu[0], KVM_SET_SIGNAL_MASK, mask) < 0)
-		die("KVM_SET_SIGNAL_MASK");
+	mask = usr1_only_in_kvm_run(&v);
 
 	memset(&d, 0, sizeof(d));
 	d.vcpu_thread = pthread_self();
@@ -778,6 +817,8 @@ static void test_signal(void)
 	device_join(&d);
 	check(d.ncmds == 2, "device received %d commands (want 2: no resend after EINTR)",
 	      d.ncmds);
+	check(d.lost_signals == 0, "every signal interrupted a waiting KVM_RUN (%d did not)",
+	      d.lost_signals);
 	if (halted) {
 		struct kvm_regs r = get_regs(&v, 0);
 
@@ -786,10 +827,94 @@ static void test_signal(void)
 		check((uint32_t)r.rax == 0x22220018u,
 		      "PIO read resumed: eax 0x%08x (want 0x22220018)", (uint32_t)r.rax);
 	}
-	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+	usr1_unblock(mask);
 	close(d.intr_pipe[0]);
 	close(d.intr_pipe[1]);
-	free(mask);
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+/*
+ * String PIO through a region, 1-byte elements at port PIO_BASE + 8:
+ *   mov $0x1238,%dx; mov $0x2000,%di; mov $8,%cx; cld; rep insb
+ *   mov $0x2100,%si; mov $8,%cx; rep outsb
+ *   hlt
+ */
+#define STR_N 8
+#define STR_IN 0x2000u
+#define STR_OUT 0x2100u
+static const uint8_t guest_string[] = {
+	0xba, 0x38, 0x12, 0xbf, 0x00, 0x20, 0xb9, 0x08, 0x00, 0xfc, 0xf3, 0x6c,
+	0xbe, 0x00, 0x21, 0xb9, 0x08, 0x00, 0xf3, 0x6e, 0xf4,
+};
+
+/*
+ * rep insb/outsb with a signal while element i waits for its reply. KVM
+ * reads ahead all 8 `ins` elements in one go: a signal at element 3 stops
+ * that loop at i = 3 (what is done so far must survive in pio_data), one at
+ * element 5 stops the resume loop. Each `outs` element is its own access:
+ * signals at elements 0 and 4 of it. Every element must be sent exactly
+ * once, in order, and land in the right place.
+ */
+static void test_string_signal(void)
+{
+	static struct device d;
+	struct exits ex = { 0 };
+	struct kvm_signal_mask *mask;
+	struct vm v;
+	int sv[2], halted;
+
+	vm_create(&v, guest_string, sizeof(guest_string), NULL, 0);
+	for (int k = 0; k < STR_N; k++)
+		v.ram[STR_OUT + k] = (uint8_t)(0x11 + k);
+	memset(v.ram + STR_IN, 0, STR_N);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	mask = usr1_only_in_kvm_run(&v);
+
+	memset(&d, 0, sizeof(d));
+	d.vcpu_thread = pthread_self();
+	d.signal_cmds = (1u << 3) | (1u << 5) | (1u << (STR_N + 0)) | (1u << (STR_N + 4));
+	d.answer_seq = 1;
+	if (pipe(d.intr_pipe) < 0)
+		die("pipe");
+	device_start(&d, sv[1]);
+	halted = run_vcpu(&v, 0, &ex, 0, 30, d.intr_pipe[1]);
+	check(halted, "guest reached HLT");
+	check(ex.intr == 4, "KVM_RUN returned EINTR (KVM_EXIT_INTR) %d times (want 4)", ex.intr);
+	check(ex.mmio == 0 && ex.io == 0, "no MMIO/IO exit reached userspace (mmio %d, io %d)",
+	      ex.mmio, ex.io);
+	usleep(50000);
+	device_join(&d);
+	check(d.ncmds == 2 * STR_N, "device received %d commands (want %d: each element once)",
+	      d.ncmds, 2 * STR_N);
+	check(d.lost_signals == 0, "every signal interrupted a waiting KVM_RUN (%d did not)",
+	      d.lost_signals);
+	for (int k = 0; k < 2 * STR_N && k < d.ncmds; k++) {
+		int w = k >= STR_N;
+		struct cmd want = mkcmd(w, 1, 1, UD_PIO, 8, w ? 0x11u + (unsigned)(k - STR_N) : 0);
+		char got_s[160], want_s[160];
+
+		fmt_cmd(&d.cmds[k], got_s, sizeof(got_s));
+		fmt_cmd(&want, want_s, sizeof(want_s));
+		check(memcmp(&d.cmds[k], &want, sizeof(want)) == 0, "command %d: %s (want %s)",
+		      k, got_s, want_s);
+	}
+	for (int k = 0; k < STR_N; k++)
+		check(v.ram[STR_IN + k] == 0xa0 + k, "rep insb element %d: 0x%02x (want 0x%02x)",
+		      k, v.ram[STR_IN + k], 0xa0 + k);
+	if (halted) {
+		struct kvm_regs r = get_regs(&v, 0);
+
+		check((uint16_t)r.rcx == 0 && (uint16_t)r.rdi == STR_IN + STR_N &&
+		      (uint16_t)r.rsi == STR_OUT + STR_N,
+		      "cx 0x%x di 0x%x si 0x%x after both loops (want 0, 0x%x, 0x%x)",
+		      (unsigned)(uint16_t)r.rcx, (unsigned)(uint16_t)r.rdi,
+		      (unsigned)(uint16_t)r.rsi, STR_IN + STR_N, STR_OUT + STR_N);
+	}
+	usr1_unblock(mask);
+	close(d.intr_pipe[0]);
+	close(d.intr_pipe[1]);
 	close(sv[0]);
 	vm_destroy(&v);
 }
@@ -957,6 +1082,7 @@ static const uint8_t guest_two1[] = {
 struct vcpu_arg {
 	struct vm *v;
 	int i, halted;
+	uint64_t mmio_answer;
 	struct exits ex;
 };
 
@@ -964,7 +1090,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu_arg *a = arg;
 
-	a->halted = run_vcpu(a->v, a->i, &a->ex, 0, 60, -1);
+	a->halted = run_vcpu(a->v, a->i, &a->ex, a->mmio_answer, 60, -1);
 	return NULL;
 }
 
@@ -1003,6 +1129,149 @@ static void test_two_vcpus(void)
 	vm_destroy(&v);
 }
 
+/* ---- a region removed while a vCPU waits on its file -------------------- */
+
+/*   mov $0xd000,%ax; mov %ax,%ds; mov 0x40,%eax; mov %eax,%ebx; hlt */
+static const uint8_t guest_mmio_read[] = {
+	0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0x66, 0xa1, 0x40, 0x00, 0x66, 0x89, 0xc3, 0xf4,
+};
+/*   mov $0x1248,%dx; in (%dx),%eax; mov %eax,%ebx; hlt */
+static const uint8_t guest_pio_read[] = {
+	0xba, 0x48, 0x12, 0x66, 0xed, 0x66, 0x89, 0xc3, 0xf4,
+};
+
+struct remover {
+	pthread_t thread;
+	int vm, rc, done;
+	uint64_t addr, size;
+	uint32_t flags;
+	double secs;
+};
+
+static void *remover_main(void *arg)
+{
+	struct remover *r = arg;
+	double t0 = now_s();
+
+	r->rc = set_ioregion(r->vm, r->addr, r->size, 0, -1, -1,
+			     r->flags | IOREGION_KVM_DEASSIGN);
+	r->secs = now_s() - t0;
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* 1 when *flag became non-zero within ms */
+static int wait_flag(const int *flag, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+			return 1;
+		usleep(1000);
+	}
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * DEASSIGN from another thread while vCPU 0's MMIO read has been sent and
+ * its reply is held back by the device (which never sends it when the test
+ * passes). With @waiter, vCPU 1 reads the PIO region on the same fd and
+ * waits for its turn, and the PIO region is the one removed; without it,
+ * the MMIO region is removed under vCPU 0. In both cases DEASSIGN must
+ * return at once (not when the device answers), and the access of the
+ * removed region must give up and become an ordinary exit. If DEASSIGN
+ * hangs, the device answers after 3 s to unstick it and the test fails.
+ */
+static void remove_while_waiting(int waiter)
+{
+	static struct device d;
+	struct vcpu_arg a[2];
+	struct remover rm;
+	pthread_t t[2];
+	struct vm v;
+	int sv[2], sent, done, n = waiter ? 2 : 1;
+	const char *what = waiter ? "PIO region (vCPU 1 waits for the file)" :
+				    "MMIO region (vCPU 0 waits for its reply)";
+
+	vm_create(&v, guest_mmio_read, sizeof(guest_mmio_read),
+		  waiter ? guest_pio_read : NULL, sizeof(guest_pio_read));
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	memset(&d, 0, sizeof(d));
+	d.hold_first = 1;
+	if (pipe(d.release_pipe) < 0)
+		die("pipe");
+	device_start(&d, sv[1]);
+	for (int i = 0; i < n; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].v = &v;
+		a[i].i = i;
+		a[i].mmio_answer = 0x5a5a5a5a;
+	}
+	if (pthread_create(&t[0], NULL, vcpu_thread, &a[0]))
+		die("pthread_create");
+	sent = 0;
+	for (int i = 0; i < 5000 && !sent; i++) {
+		sent = __atomic_load_n(&d.ncmds, __ATOMIC_ACQUIRE) >= 1;
+		usleep(1000);
+	}
+	check(sent, "%s: vCPU 0's read reached the device", what);
+	if (waiter && pthread_create(&t[1], NULL, vcpu_thread, &a[1]))
+		die("pthread_create");
+	usleep(200000);		/* vCPU 0 blocks on the reply, vCPU 1 on the file */
+
+	memset(&rm, 0, sizeof(rm));
+	rm.vm = v.fd;
+	rm.addr = waiter ? PIO_BASE : MMIO_BASE;
+	rm.size = waiter ? 0x20 : 0x100;
+	rm.flags = waiter ? IOREGION_KVM_PIO : 0;
+	if (pthread_create(&rm.thread, NULL, remover_main, &rm))
+		die("pthread_create");
+	done = wait_flag(&rm.done, 3000);
+	check(done, "%s: DEASSIGN returned while the reply was held back (%s)", what,
+	      done ? "yes" : "no: still blocked after 3 s");
+	if (done && waiter)
+		pthread_join(t[1], NULL);	/* before vCPU 0's reply comes */
+	/* with a waiter vCPU 0's region stays: its reply is still wanted */
+	if (write(d.release_pipe[1], done && !waiter ? "d" : "a", 1) != 1)
+		die("write release pipe");
+	pthread_join(rm.thread, NULL);
+	check(rm.rc == 0, "%s: DEASSIGN: %s (want 0), %.2f s", what, errname(rm.rc), rm.secs);
+	pthread_join(t[0], NULL);
+	if (!done && waiter)
+		pthread_join(t[1], NULL);
+	if (waiter)
+		check(a[1].halted && a[1].ex.io == 1 && a[1].ex.mmio == 0 &&
+		      (uint32_t)get_regs(&v, 1).rbx == 0xeeeeeeeeu,
+		      "%s: vCPU 1's read gave up and fell back to KVM_EXIT_IO (halted %d, "
+		      "io %d, ebx 0x%08x)", what, a[1].halted, a[1].ex.io,
+		      (uint32_t)get_regs(&v, 1).rbx);
+	check(a[0].halted, "%s: vCPU 0 reached HLT", what);
+	if (waiter)
+		check(a[0].ex.mmio == 0 && (uint32_t)get_regs(&v, 0).rbx == 0x11110040u,
+		      "%s: vCPU 0 (other region) got its reply after all: %d exits, "
+		      "ebx 0x%08x (want 0x11110040), %d EINTR", what, a[0].ex.mmio,
+		      (uint32_t)get_regs(&v, 0).rbx, a[0].ex.intr);
+	else
+		check(a[0].ex.mmio == 1 && a[0].ex.mmio_addr[0] == MMIO_BASE + 0x40 &&
+		      !a[0].ex.mmio_write[0] && a[0].ex.intr == 0 &&
+		      (uint32_t)get_regs(&v, 0).rbx == 0x5a5a5a5au,
+		      "%s: the read gave up and fell back to KVM_EXIT_MMIO with userspace's "
+		      "value (%d exits, %d EINTR, ebx 0x%08x)", what, a[0].ex.mmio,
+		      a[0].ex.intr, (uint32_t)get_regs(&v, 0).rbx);
+	device_join(&d);
+	check(d.ncmds == 1, "%s: device received %d command(s) (want 1)", what, d.ncmds);
+	close(d.release_pipe[0]);
+	close(d.release_pipe[1]);
+	close(sv[0]);
+	vm_destroy(&v);
+}
+
+static void test_remove_waiting(void)
+{
+	remove_while_waiting(0);
+	remove_while_waiting(1);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1011,10 +1280,12 @@ static const struct {
 	{ "release", test_release },
 	{ "guest", test_guest },
 	{ "signal", test_signal },
+	{ "string-signal", test_string_signal },
 	{ "nonblock", test_nonblock },
 	{ "closed", test_closed },
 	{ "killed", test_killed },
 	{ "two-vcpus", test_two_vcpus },
+	{ "remove-waiting", test_remove_waiting },
 };
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
