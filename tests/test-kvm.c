@@ -25,7 +25,7 @@
 
 #include "ioregion/kvm.h"
 #include "ioregion/wire.h"
-#include "../lib/kvm-private.h"
+#include "../lib/vmm/kvm-private.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

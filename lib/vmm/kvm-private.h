@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Internals of lib/kvm.c reachable by tests (static library). Not
+/* Internals of lib/vmm/kvm.c reachable by tests (static library). Not
  * installed, not exported. */
 #ifndef IOREGION_KVM_PRIVATE_H
 #define IOREGION_KVM_PRIVATE_H
