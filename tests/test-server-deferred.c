@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device server: deferred reads (completion, order, timeouts, regions
+ * destroyed while a read waits).
+ */
+#include "server-fixture.h"
+
+#include <unistd.h>
+
+START_TEST(test_server_deferred_read_answered_on_completion_in_order)
+{
+	struct ioregion_region *r = add_deferring();
+
+	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
+	send_cmd(peer, 0, 1, true, ud(r), 0, 0);	/* deferred */
+	send_cmd(peer, 1, 0, false, ud(r), 5, 0x55);	/* posted, waits */
+	send_cmd(peer, 0, 0, true, ud(r), 4, 0);	/* answered after */
+	no_response(peer);
+	ior_assert_uint_eq(dev.reads, 1);
+	ior_assert_uint_eq(dev.writes, 0);		/* held back */
+	ior_assert_int_eq(ioregion_region_complete_read(r, 0x12345), 0);
+	ior_assert_uint_eq(response(peer), 0x2345);	/* masked to 2 bytes */
+	ior_assert_uint_eq(response(peer), 4);
+	ior_assert_uint_eq(dev.writes, 1);
+	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
+	ior_assert_errno(ioregion_region_complete_read(NULL, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_server_deferred_read_times_out_with_ones)
+{
+	struct ioregion_region *r = add_deferring();
+	struct ioregion_region_stats st;
+
+	expect_errors = true;
+	ior_assert_errno(ioregion_ctx_set_deferred_timeout(ctx, 0), -EINVAL);
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 30), 0);
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);
+	no_response(peer);
+	usleep(50 * 1000);
+	ior_assert_uint_eq(response(peer), ONES);
+	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
+	ioregion_region_get_stats(r, &st);
+	ior_assert_uint_eq(st.errors, 1);
+}
+END_TEST
+
+START_TEST(test_server_region_destroyed_while_deferred_answers_ones)
+{
+	struct ioregion_region *r = add_deferring();
+
+	expect_errors = true;
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);
+	no_response(peer);
+	ioregion_region_destroy(r);
+	ior_assert_uint_eq(response(peer), ONES);
+}
+END_TEST
+
+static int
+destroy_then_defer_read(struct ioregion_region *r, uint64_t off, unsigned size,
+			uint64_t *val)
+{
+	struct dev *d = ioregion_region_get_userdata(r);
+
+	d->reads++;
+	ioregion_region_destroy(r);
+	return IOREGION_DEFERRED;
+}
+
+START_TEST(test_server_region_destroyed_in_read_cb_that_defers_answers_now)
+{
+	static const struct ioregion_region_ops ops = {
+		.read = destroy_then_defer_read,
+	};
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops, .userdata = &dev,
+	};
+	struct ioregion_region *r;
+	struct ioregion_channel_stats cst;
+	uint64_t user;
+
+	expect_errors = true;
+	/* Long enough that only an immediate answer passes. */
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 10000), 0);
+	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
+	user = ud(r);
+	send_cmd(peer, 0, 2, true, user, 0, 0);
+	/* The region is gone: nothing can complete the read, so it is
+	 * answered now (and never from freed memory). */
+	ior_assert_uint_eq(response(peer), ONES);
+	send_cmd(peer, 0, 2, true, user, 0, 0);
+	ior_assert_uint_eq(response(peer), ONES);	/* unknown now */
+	ior_assert_uint_eq(dev.reads, 1);
+	ior_assert_int_eq(ioregion_channel_get_stats(ch, &cst), 0);
+	ior_assert_uint_eq(cst.unknown_region, 1);
+}
+END_TEST
+
+static Suite *
+server_deferred_suite(void)
+{
+	Suite *s = suite_create("server-deferred");
+	TCase *tc = tcase_create("server-deferred");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_server_deferred_read_answered_on_completion_in_order);
+	tcase_add_test(tc, test_server_deferred_read_times_out_with_ones);
+	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
+	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+IOR_TEST_MAIN(server_deferred_suite)

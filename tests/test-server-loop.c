@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device server in the caller's main loop: get_fd/dispatch, libev loops
+ * of the caller's, the context's lifetime inside callbacks.
+ */
+#include "server-fixture.h"
+
+#include <ev.h>
+#include <poll.h>
+#include <unistd.h>
+
+/* ---- loop integration ------------------------------------------------- */
+
+START_TEST(test_server_get_fd_signals_work_for_dispatch)
+{
+	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
+	struct pollfd pfd;
+	int fd = ioregion_ctx_get_fd(ctx);
+
+	ior_assert_int_ge(fd, 0);
+	ior_assert_int_eq(ioregion_ctx_get_fd(ctx), fd);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
+	send_cmd(peer, 0, 0, true, ud(r), 0, 0);
+	ior_assert_int_eq(poll(&pfd, 1, 1000), 1);
+	ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);
+	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ior_assert_uint_eq(response(peer), 0);
+	ior_assert_errno(ioregion_ctx_dispatch(NULL), -EINVAL);
+	ior_assert_errno(ioregion_ctx_get_fd(NULL), -EINVAL);
+}
+END_TEST
+
+static struct ioregion_ctx *unref_in_cb_ctx;
+
+static int
+unref_ctx_read(struct ioregion_region *r, uint64_t off, unsigned size,
+	       uint64_t *val)
+{
+	unref_in_cb_ctx = ioregion_ctx_unref(unref_in_cb_ctx);
+	*val = 7;
+	return 0;
+}
+
+START_TEST(test_server_last_ctx_unref_inside_callback_during_dispatch)
+{
+	static const struct ioregion_region_ops ops = { .read = unref_ctx_read };
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops,
+	};
+	struct ioregion_channel *chan;
+	struct ioregion_region *r;
+	uint8_t buf[32];
+	int fds = ior_count_fds(), p;
+
+	/* A private loop: the context destroys it, but not while
+	 * ioregion_ctx_dispatch() is still running it. */
+	ior_assert_int_eq(ioregion_ctx_new(NULL, &unref_in_cb_ctx), 0);
+	ior_assert_int_eq(ioregion_channel_new(unref_in_cb_ctx,
+					       IOREGION_WIRE_V3, &chan), 0);
+	p = ioregion_channel_take_peer_fd(chan);
+	ior_assert_int_ge(p, 0);
+	ior_assert_int_eq(ioregion_region_new(chan, &cfg, &r), 0);
+	send_cmd(p, 0, 0, true, ud(r), 0, 0);
+	ior_assert_int_eq(ioregion_ctx_dispatch(unref_in_cb_ctx), 0);
+	ior_assert_ptr_null(unref_in_cb_ctx);
+	/* Answered, then the channel was closed with the context. */
+	ior_assert_int_eq(ior_read_timeout(p, buf, 32, 1000), 32);
+	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), 7);
+	ior_assert_int_eq(read(p, buf, 32), 0);
+	close(p);
+	ior_assert_int_eq(ior_count_fds(), fds);
+}
+END_TEST
+
+START_TEST(test_server_get_fd_quiet_while_read_deferred)
+{
+	struct ioregion_region *r = add_deferring();
+	struct pollfd pfd;
+	int fd = ioregion_ctx_get_fd(ctx);
+
+	ior_assert_int_ge(fd, 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	no_response(peer);
+	/* More commands arrive behind it: dispatch cannot take them before
+	 * the completion, so the fd must not wake the caller (it would spin
+	 * until then). */
+	send_cmd(peer, 1, 0, false, ud(r), 5, 0x55);
+	ior_assert_int_eq(poll(&pfd, 1, 50), 0);
+	ior_assert_int_eq(ioregion_region_complete_read(r, 9), 0);
+	ior_assert_uint_eq(response(peer), 9);
+	ior_assert_uint_eq(dev.writes, 1);
+	/* Reading resumed: the fd signals new work again. */
+	send_cmd(peer, 0, 0, true, ud(r), 4, 0);
+	ior_assert_int_eq(poll(&pfd, 1, 1000), 1);
+	ior_assert_uint_eq(response(peer), 4);
+	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
+}
+END_TEST
+
+START_TEST(test_server_ctx_on_caller_loop_and_refcount)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ioregion_ctx *c2, *ref;
+	struct ioregion_channel *chan;
+
+	ior_assert_int_eq(ioregion_ctx_new(loop, &c2), 0);
+	ior_assert(ioregion_ctx_get_loop(c2) == loop);
+	ref = ioregion_ctx_ref(c2);
+	ior_assert(ref == c2);
+	ior_assert_int_eq(ioregion_channel_new(c2, IOREGION_WIRE_V3, &chan), 0);
+	ior_assert_ptr_null(ioregion_ctx_unref(c2));	/* one ref left */
+	ior_assert_int_eq(ioregion_channel_is_open(chan), 1);
+	ior_assert_ptr_null(ioregion_ctx_unref(c2));	/* destroyed */
+	ev_loop_destroy(loop);
+	ior_assert_errno(ioregion_ctx_new(NULL, NULL), -EINVAL);
+	ior_assert_ptr_null(ioregion_ctx_unref(NULL));
+}
+END_TEST
+
+static Suite *
+server_loop_suite(void)
+{
+	Suite *s = suite_create("server-loop");
+	TCase *tc = tcase_create("server-loop");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
+	tcase_add_test(tc, test_server_get_fd_quiet_while_read_deferred);
+	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
+	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+IOR_TEST_MAIN(server_loop_suite)
