@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Device server internals shared by ctx.c, channel.c and region.c. */
+/* Device server internals shared by the files of lib/device/. */
 #ifndef IOREGION_SERVER_PRIVATE_H
 #define IOREGION_SERVER_PRIVATE_H
 
@@ -100,13 +100,27 @@ struct ioregion_region *region_lookup(struct ioregion_channel *ch,
 void region_free_all(struct ioregion_channel *ch);
 void region_reap(struct ioregion_channel *ch);
 
-/* channel.c */
-void channel_respond(struct ioregion_channel *ch, uint64_t val);
-void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
-			     bool ok);
+/* channel.c: lifetime */
 void channel_enter(struct ioregion_channel *ch);
 bool channel_leave(struct ioregion_channel *ch);
+void channel_close(struct ioregion_channel *ch, int error);
 void channel_free_now(struct ioregion_channel *ch);
+
+/* input.c */
+void channel_run(struct ioregion_channel *ch);
+void channel_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* output.c */
+void channel_reading_start(struct ioregion_channel *ch);
+void channel_reading_stop(struct ioregion_channel *ch);
+int channel_flush(struct ioregion_channel *ch);
+void channel_respond(struct ioregion_channel *ch, uint64_t val);
+void channel_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* deferred.c */
+void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
+			     bool ok);
+void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ctx.c */
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);

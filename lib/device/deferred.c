@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Deferred reads: a read callback that returns IOREGION_DEFERRED holds
+ * its channel until ioregion_region_complete_read() or the context's
+ * deferred timeout answers it; then the commands behind it resume.
+ */
+#include "server-private.h"
+
+void
+channel_finish_deferred(struct ioregion_channel *ch, uint64_t val, bool ok)
+{
+	struct ioregion_region *r = ch->pending;
+
+	if (!r)
+		return;
+	ch->pending = NULL;
+	ev_timer_stop(ch->ctx->loop, &ch->deferred_timer);
+	if (ok) {
+		r->stats.reads++;
+		val &= ioregion_wire_size_mask(ch->pending_size);
+	} else {
+		r->stats.errors++;
+		val = ~0ull;
+	}
+	channel_respond(ch, val);
+	/* Answer now, and let the loop resume the commands behind it. */
+	channel_enter(ch);
+	if (channel_flush(ch) > 0 && ch->open)
+		ev_feed_event(ch->ctx->loop, &ch->rio, EV_CUSTOM);
+	channel_leave(ch);
+}
+
+void
+channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ioregion_channel *ch = w->data;
+
+	channel_enter(ch);
+	if (ch->pending) {
+		log_error(&ch->ctx->log,
+			  "deferred read of region 0x%llx not completed within %u ms: answering all-ones\n",
+			  (unsigned long long)ch->pending->addr,
+			  ch->ctx->deferred_timeout_ms);
+		channel_finish_deferred(ch, ~0ull, false);
+	}
+	channel_leave(ch);
+}
