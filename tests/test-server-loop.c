@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device server in the caller's main loop: get_fd/dispatch, libev loops
- * of the caller's, the context's lifetime inside callbacks.
+ * of the caller's, the context's lifetime inside callbacks, re-entering
+ * the loop from a callback.
  */
 #include "server-fixture.h"
 
@@ -119,6 +120,87 @@ START_TEST(test_server_ctx_on_caller_loop_and_refcount)
 }
 END_TEST
 
+/* ---- a main loop that is not libev ------------------------------------ */
+
+/*
+ * What a poll()-based main loop does: sleep on the context's fd and call
+ * ioregion_ctx_dispatch() only when it says so. Returns true as soon as
+ * the peer @fd has something to read, false after about @ms.
+ */
+static bool
+poll_loop_until_readable(int fd, int ms)
+{
+	int nfd = ioregion_ctx_get_fd(ctx);
+
+	ior_assert_int_ge(nfd, 0);
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct pollfd p[2] = {
+			{ .fd = nfd, .events = POLLIN },
+			{ .fd = fd, .events = POLLIN },
+		};
+
+		ior_assert_int_ge(poll(p, 2, 10), 0);
+		if (p[1].revents & POLLIN)
+			return true;
+		if (p[0].revents & POLLIN)
+			ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);
+	}
+	return false;
+}
+
+/* The next response on the SEQPACKET peer, served by the poll loop. */
+static uint64_t
+poll_loop_response(void)
+{
+	uint8_t buf[33];
+
+	ior_assert(poll_loop_until_readable(peer, 2000));
+	ior_assert_int_eq(read(peer, buf, sizeof(buf)), 32);
+	return ioregion_wire_decode_resp(buf);
+}
+
+START_TEST(test_server_get_fd_wakes_for_commands_queued_behind_read_completed_outside_dispatch)
+{
+	struct ioregion_region *r = add_deferring();
+
+	/* Both arrive in one batch: the second waits in the channel's
+	 * buffer, not in the fd, while the first is deferred. */
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	send_cmd(peer, 0, 2, true, ud(r), 4, 0);	/* answers 4 */
+	ior_assert(!poll_loop_until_readable(peer, 100));
+	ior_assert_uint_eq(dev.reads, 1);
+	/* Completed from outside dispatch (e.g. the device's own event). */
+	ior_assert_int_eq(ioregion_region_complete_read(r, 9), 0);
+	ior_assert_uint_eq(poll_loop_response(), 9);
+	ior_assert_uint_eq(poll_loop_response(), 4);
+	ior_assert_uint_eq(dev.reads, 2);
+}
+END_TEST
+
+START_TEST(test_server_get_fd_wakes_for_next_command_after_read_completed_outside_dispatch)
+{
+	struct ioregion_region *r = add_deferring();
+
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	ior_assert(!poll_loop_until_readable(peer, 100));
+	ior_assert_int_eq(ioregion_region_complete_read(r, 9), 0);
+	ior_assert_uint_eq(poll_loop_response(), 9);
+	/* The next command arrives in the fd after the completion. */
+	send_cmd(peer, 0, 2, true, ud(r), 8, 0);
+	ior_assert_uint_eq(poll_loop_response(), 8);
+	/* and after a timed-out one too */
+	expect_errors = true;
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 20), 0);
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	ior_assert(!poll_loop_until_readable(peer, 5));
+	usleep(40 * 1000);
+	ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);	/* times out */
+	ior_assert_uint_eq(poll_loop_response(), ONES);
+	send_cmd(peer, 0, 2, true, ud(r), 12, 0);
+	ior_assert_uint_eq(poll_loop_response(), 12);
+}
+END_TEST
+
 static Suite *
 server_loop_suite(void)
 {
@@ -131,6 +213,8 @@ server_loop_suite(void)
 	tcase_add_test(tc, test_server_get_fd_quiet_while_read_deferred);
 	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
 	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
+	tcase_add_test(tc, test_server_get_fd_wakes_for_commands_queued_behind_read_completed_outside_dispatch);
+	tcase_add_test(tc, test_server_get_fd_wakes_for_next_command_after_read_completed_outside_dispatch);
 	suite_add_tcase(s, tc);
 	return s;
 }

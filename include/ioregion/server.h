@@ -169,10 +169,13 @@ int ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us);
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
 
 /**
- * An fd that becomes readable when ioregion_ctx_dispatch() has channel
- * I/O to do, for callers whose main loop is not libev: an epoll fd of the
- * context's own (made on first call) watching the channels' fds, not the
- * loop's backend fd. Timers (deferred reads) do not show on it.
+ * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
+ * callers whose main loop is not libev: an epoll fd of the context's own
+ * (made on first call), not the loop's backend fd. It watches the
+ * channels' fds and an eventfd that reports commands left buffered
+ * behind a deferred read completed outside dispatch (e.g. by
+ * ioregion_region_complete_read() from the caller's own event). Timers
+ * (the deferred timeout) do not show on it.
  *
  * @return the fd (owned by the context)
  * @retval -EINVAL ctx is NULL

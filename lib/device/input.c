@@ -241,8 +241,8 @@ fill(struct ioregion_channel *ch, bool *full)
 	}
 }
 
-static bool
-input_buffered(const struct ioregion_channel *ch)
+bool
+channel_input_buffered(const struct ioregion_channel *ch)
 {
 	return ch->seqpacket ? ch->in_next < ch->in_count
 			     : ch->in_len - ch->in_off >= MSG_SIZE;
@@ -261,7 +261,7 @@ channel_run(struct ioregion_channel *ch)
 	while (ch->open && !ch->pending) {
 		bool full = true;
 
-		if (!input_buffered(ch)) {
+		if (!channel_input_buffered(ch)) {
 			int n = fill(ch, &full);
 
 			if (n < 0)

@@ -27,6 +27,8 @@ struct ioregion_ctx {
 	uint64_t poll_ns;			/* adaptive polling, 0 = off */
 	struct ioregion_channel *channels;	/* doubly linked */
 	int notify_fd;				/* epoll fd for get_fd, or -1 */
+	int kick_fd;				/* eventfd in notify_fd, or -1 */
+	bool kicked;				/* kick_fd is readable */
 	unsigned int busy;			/* inside a callback */
 	bool dead;				/* last unref while busy */
 };
@@ -108,6 +110,7 @@ void channel_free_now(struct ioregion_channel *ch);
 
 /* input.c */
 void channel_run(struct ioregion_channel *ch);
+bool channel_input_buffered(const struct ioregion_channel *ch);
 void channel_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 /* output.c */
@@ -125,6 +128,7 @@ void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* ctx.c */
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
 void ctx_notify_del(struct ioregion_ctx *ctx, int fd);
+void ctx_kick(struct ioregion_ctx *ctx);
 void ctx_enter(struct ioregion_ctx *ctx);
 void ctx_leave(struct ioregion_ctx *ctx);
 
