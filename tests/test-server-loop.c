@@ -8,6 +8,7 @@
 
 #include <ev.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- loop integration ------------------------------------------------- */
@@ -201,6 +202,93 @@ START_TEST(test_server_get_fd_wakes_for_next_command_after_read_completed_outsid
 }
 END_TEST
 
+/* ---- re-entering the loop from a callback ----------------------------- */
+
+enum reenter { REENTER_DISPATCH, REENTER_EV_RUN };
+
+static struct {
+	enum reenter how;
+	int peer;
+	uint64_t user;
+	unsigned calls;
+	int dispatch_rc;
+} re;
+
+/* The first read makes two more commands arrive, then runs the loop from
+ * inside the callback. Every read answers its offset + 1. */
+static int
+reentering_read(struct ioregion_region *r, uint64_t off, unsigned size,
+		uint64_t *val)
+{
+	if (re.calls++ == 0) {
+		send_cmd(re.peer, 0, 3, true, re.user, 8, 0);
+		send_cmd(re.peer, 0, 3, true, re.user, 16, 0);
+		if (re.how == REENTER_DISPATCH)
+			re.dispatch_rc = ioregion_ctx_dispatch(ctx);
+		else
+			ev_run(ioregion_ctx_get_loop(ctx), EVRUN_NOWAIT);
+	}
+	*val = off + 1;
+	return 0;
+}
+
+static void
+reenter_case(int type, enum reenter how)
+{
+	static const struct ioregion_region_ops ops = { .read = reentering_read };
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops,
+	};
+	struct ioregion_channel *c2;
+	struct ioregion_channel_stats cs;
+	struct ioregion_region *r;
+	int p2;
+
+	stream_channel(type, &c2, &p2);
+	ior_assert_int_eq(ioregion_region_new(c2, &cfg, &r), 0);
+	re = (typeof(re)){ .how = how, .peer = p2, .user = ud(r),
+			   .dispatch_rc = 1 };
+	send_cmd(p2, 0, 3, true, re.user, 0, 0);
+	pump();
+	/* Each command handled once, answered once, in order. */
+	ior_assert_uint_eq(response(p2), 1);
+	ior_assert_uint_eq(response(p2), 9);
+	ior_assert_uint_eq(response(p2), 17);
+	no_response(p2);
+	ior_assert_uint_eq(re.calls, 3);
+	ior_assert_int_eq(ioregion_channel_get_stats(c2, &cs), 0);
+	ior_assert_uint_eq(cs.commands, 3);
+	ior_assert_uint_eq(cs.responses, 3);
+	if (how == REENTER_DISPATCH)
+		ior_assert_int_eq(re.dispatch_rc, -EBUSY);
+	ior_assert_int_eq(ioregion_channel_is_open(c2), 1);
+	close(p2);
+}
+
+START_TEST(test_server_dispatch_inside_callback_is_refused_seqpacket)
+{
+	reenter_case(SOCK_SEQPACKET, REENTER_DISPATCH);
+}
+END_TEST
+
+START_TEST(test_server_dispatch_inside_callback_is_refused_stream)
+{
+	reenter_case(SOCK_STREAM, REENTER_DISPATCH);
+}
+END_TEST
+
+START_TEST(test_server_ev_run_inside_callback_handles_each_command_once_seqpacket)
+{
+	reenter_case(SOCK_SEQPACKET, REENTER_EV_RUN);
+}
+END_TEST
+
+START_TEST(test_server_ev_run_inside_callback_handles_each_command_once_stream)
+{
+	reenter_case(SOCK_STREAM, REENTER_EV_RUN);
+}
+END_TEST
+
 static Suite *
 server_loop_suite(void)
 {
@@ -215,6 +303,10 @@ server_loop_suite(void)
 	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
 	tcase_add_test(tc, test_server_get_fd_wakes_for_commands_queued_behind_read_completed_outside_dispatch);
 	tcase_add_test(tc, test_server_get_fd_wakes_for_next_command_after_read_completed_outside_dispatch);
+	tcase_add_test(tc, test_server_dispatch_inside_callback_is_refused_seqpacket);
+	tcase_add_test(tc, test_server_dispatch_inside_callback_is_refused_stream);
+	tcase_add_test(tc, test_server_ev_run_inside_callback_handles_each_command_once_seqpacket);
+	tcase_add_test(tc, test_server_ev_run_inside_callback_handles_each_command_once_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }

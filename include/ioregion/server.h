@@ -188,8 +188,14 @@ int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
  * are checked here too: callers of get_fd/dispatch that use deferred reads
  * call this at least as often as their deferred timeout.
  *
+ * Not re-entrant: from inside one of the context's callbacks (region,
+ * close handler) it refuses. A callback that runs the loop itself
+ * (ev_run) does no harm either: the channel whose command is being
+ * handled is not read again until that command is done.
+ *
  * @return 0
  * @retval -EINVAL ctx is NULL
+ * @retval -EBUSY called from inside one of the context's callbacks
  */
 int ioregion_ctx_dispatch(struct ioregion_ctx *ctx);
 

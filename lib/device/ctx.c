@@ -220,6 +220,8 @@ ioregion_ctx_dispatch(struct ioregion_ctx *ctx)
 
 	if (!ctx)
 		return -EINVAL;
+	if (ctx->busy)
+		return -EBUSY;	/* inside one of our callbacks, or dispatch */
 	if (ctx->kicked) {
 		/* The fed events it stands for are run below. */
 		if (read(ctx->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)

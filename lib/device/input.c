@@ -253,8 +253,8 @@ channel_input_buffered(const struct ioregion_channel *ch)
  * again while it comes back full. With adaptive polling, an empty fd is
  * retried without sleeping until the polling window passes.
  */
-void
-channel_run(struct ioregion_channel *ch)
+static void
+run_batches(struct ioregion_channel *ch)
 {
 	uint64_t poll_ns = ch->ctx->poll_ns, deadline = 0;
 
@@ -292,6 +292,26 @@ channel_run(struct ioregion_channel *ch)
 		channel_flush(ch);
 	if (ch->open && !ch->pending && !ev_is_active(&ch->wio))
 		channel_reading_start(ch);
+}
+
+/*
+ * A callback that runs the loop (ev_run) while its command is being
+ * handled must not get this channel's input handled again underneath it:
+ * the command in hand would be dispatched twice and the buffer offsets of
+ * the outer pass broken. The inner call only stops the read watcher (so
+ * that the inner loop does not spin on the fd); the outer pass goes on
+ * with what it holds and starts reading again when it is done.
+ */
+void
+channel_run(struct ioregion_channel *ch)
+{
+	if (ch->running) {
+		channel_reading_stop(ch);
+		return;
+	}
+	ch->running = true;
+	run_batches(ch);
+	ch->running = false;
 }
 
 void

@@ -59,6 +59,7 @@ struct ioregion_channel {
 	bool is_socket;			/* write end takes send(MSG_NOSIGNAL) */
 	bool open;
 	bool destroy_requested;
+	bool running;			/* inside channel_run() */
 	unsigned int busy;
 	int rfd, wfd, peer_fd;
 
