@@ -364,6 +364,74 @@ START_TEST(test_server_eof_mid_command_closes_channel_counts_malformed)
 }
 END_TEST
 
+/* The peer sends commands, then shutdown(SHUT_WR): every command before
+ * the EOF is answered (the peer still reads), then the channel closes. */
+static void
+half_close_case(int type)
+{
+	struct ioregion_channel *c2;
+	struct ioregion_channel_stats cs;
+	uint8_t buf[32];
+	int p2;
+
+	close_calls = 0;
+	stream_channel(type, &c2, &p2);
+	struct ioregion_region *r = add_region(c2, 0x1000, 0x100, 0, 0);
+	ioregion_channel_set_close_handler(c2, on_close, NULL);
+	for (int i = 0; i < 3; i++) {
+		dev.mem[i] = (uint8_t)(0x31 + i);
+		send_cmd(p2, 0, 0, true, ud(r), (uint64_t)i, 0);
+	}
+	ior_assert_int_eq(shutdown(p2, SHUT_WR), 0);
+	pump();
+	for (int i = 0; i < 3; i++)
+		ior_assert_uint_eq(response(p2), 0x31 + i);
+	ior_assert(ior_readable(p2, 1000));
+	ior_assert_int_eq(read(p2, buf, sizeof(buf)), 0);	/* then EOF */
+	ior_assert_int_eq(close_calls, 1);
+	ior_assert_int_eq(close_error, 0);
+	ior_assert_int_eq(ioregion_channel_get_stats(c2, &cs), 0);
+	ior_assert_uint_eq(cs.commands, 3);
+	ior_assert_uint_eq(cs.responses, 3);
+	close(p2);
+}
+
+START_TEST(test_server_seqpacket_half_close_answers_commands_before_eof)
+{
+	half_close_case(SOCK_SEQPACKET);
+}
+END_TEST
+
+START_TEST(test_server_stream_half_close_answers_commands_before_eof)
+{
+	half_close_case(SOCK_STREAM);
+}
+END_TEST
+
+START_TEST(test_server_half_close_behind_deferred_read_answers_all_then_closes)
+{
+	struct ioregion_region *r = add_deferring();
+	uint8_t buf[32];
+
+	close_calls = 0;
+	ioregion_channel_set_close_handler(ch, on_close, NULL);
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	send_cmd(peer, 0, 2, true, ud(r), 4, 0);
+	ior_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	no_response(peer);
+	/* Still open: the deferred read and the one behind it are owed. */
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+	ior_assert_int_eq(close_calls, 0);
+	ior_assert_int_eq(ioregion_region_complete_read(r, 7), 0);
+	ior_assert_uint_eq(response(peer), 7);
+	ior_assert_uint_eq(response(peer), 4);
+	ior_assert(ior_readable(peer, 1000));
+	ior_assert_int_eq(read(peer, buf, sizeof(buf)), 0);
+	ior_assert_int_eq(close_calls, 1);
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 0);
+}
+END_TEST
+
 START_TEST(test_server_eof_closes_one_channel_others_keep_running)
 {
 	struct ioregion_channel *c2;
@@ -659,6 +727,9 @@ server_suite(void)
 	tcase_add_test(tc, test_server_seqpacket_batch_of_many_packets);
 	tcase_add_test(tc, test_server_eof_mid_command_closes_channel_counts_malformed);
 	tcase_add_test(tc, test_server_eof_closes_one_channel_others_keep_running);
+	tcase_add_test(tc, test_server_seqpacket_half_close_answers_commands_before_eof);
+	tcase_add_test(tc, test_server_stream_half_close_answers_commands_before_eof);
+	tcase_add_test(tc, test_server_half_close_behind_deferred_read_answers_all_then_closes);
 	tcase_add_test(tc, test_server_peer_stops_reading_never_blocks_never_drops);
 	tcase_add_test(tc, test_server_pipe_pair_channel);
 	tcase_add_test(tc, test_server_channel_from_bad_fds);

@@ -24,12 +24,13 @@ channel_finish_deferred(struct ioregion_channel *ch, uint64_t val, bool ok)
 	}
 	channel_respond(ch, val);
 	/* Answer now, read again, and have the loop (or a get_fd caller)
-	 * come back for the commands already buffered behind it: they are in
-	 * no fd, so nothing else would report them. */
+	 * come back for the commands already buffered behind it, or for the
+	 * peer's EOF seen behind them: they are in no fd, so nothing else
+	 * would report them. */
 	channel_enter(ch);
 	if (channel_flush(ch) > 0 && ch->open) {
 		channel_reading_start(ch);
-		if (channel_input_buffered(ch)) {
+		if (channel_input_buffered(ch) || ch->peer_eof) {
 			ev_feed_event(ch->ctx->loop, &ch->rio, EV_CUSTOM);
 			ctx_kick(ch->ctx);
 		}

@@ -193,20 +193,22 @@ fill(struct ioregion_channel *ch, bool *full)
 				ch->msgs[i].msg_hdr.msg_flags = 0;
 			n = recvmmsg(ch->rfd, ch->msgs, BATCH_MAX, MSG_DONTWAIT, NULL);
 			if (n > 0) {
-				/* A zero-length message is the peer's EOF. */
+				/* A zero-length message is the peer's EOF: the
+				 * commands before it are handled and answered
+				 * first (after shutdown(SHUT_WR) the peer still
+				 * reads), then the channel closes. */
 				for (int i = 0; i < n; i++) {
 					if (ch->msgs[i].msg_len == 0) {
-						ch->in_count = (unsigned int)i;
-						ch->in_next = 0;
-						process_input(ch);
-						channel_close(ch, 0);
-						return -1;
+						ch->peer_eof = true;
+						n = i;
+						break;
 					}
 				}
 				ch->in_count = (unsigned int)n;
 				ch->in_next = 0;
 				*full = n == BATCH_MAX;
-				return n;
+				if (n > 0)
+					return n;
 			}
 			if (n == 0) {
 				channel_close(ch, 0);
@@ -262,7 +264,15 @@ run_batches(struct ioregion_channel *ch)
 		bool full = true;
 
 		if (!channel_input_buffered(ch)) {
-			int n = fill(ch, &full);
+			int n;
+
+			if (ch->peer_eof) {
+				/* All answered: close once they are out. */
+				if (!ch->out_count || channel_flush(ch) > 0)
+					channel_close(ch, 0);
+				return;
+			}
+			n = fill(ch, &full);
 
 			if (n < 0)
 				return;		/* closed */
@@ -285,7 +295,7 @@ run_batches(struct ioregion_channel *ch)
 		process_input(ch);
 		if (ch->out_count && channel_flush(ch) <= 0)
 			return;		/* blocked or closed */
-		if (!full && !poll_ns)
+		if (!full && !poll_ns && !ch->peer_eof)
 			break;		/* the fd is drained: one read per batch */
 	}
 	if (ch->open && ch->out_count)

@@ -60,6 +60,7 @@ struct ioregion_channel {
 	bool open;
 	bool destroy_requested;
 	bool running;			/* inside channel_run() */
+	bool peer_eof;			/* EOF read behind buffered commands */
 	unsigned int busy;
 	int rfd, wfd, peer_fd;
 
