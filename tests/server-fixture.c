@@ -186,7 +186,7 @@ stream_channel(int type, struct ioregion_channel **c, int *p)
 	*p = sv[1];
 }
 
-static int
+int
 deferring_read(struct ioregion_region *r, uint64_t off, unsigned size,
 	       uint64_t *val)
 {

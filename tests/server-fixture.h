@@ -37,6 +37,8 @@ extern bool expect_errors;		/* else an ERROR log fails the test */
 extern const struct ioregion_region_ops dev_ops;
 /* Reads at offset 0 defer, other reads answer their offset. */
 extern const struct ioregion_region_ops deferring_ops;
+int deferring_read(struct ioregion_region *r, uint64_t off, unsigned size,
+		   uint64_t *val);
 
 void setup(void);
 void teardown(void);

@@ -5,6 +5,9 @@
  */
 #include "server-fixture.h"
 
+#include <ev.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 START_TEST(test_server_deferred_read_answered_on_completion_in_order)
@@ -97,6 +100,79 @@ START_TEST(test_server_region_destroyed_in_read_cb_that_defers_answers_now)
 }
 END_TEST
 
+/* ---- the loop in a thread of its own ---------------------------------- */
+
+/* For tests where this thread blocks (a bridge access) or the server must
+ * keep running while the test waits: the server thread runs the fixture's
+ * context until its channel closes; the test touches only the peer fd
+ * meanwhile. */
+static pthread_t server_thread;
+
+static void
+break_on_close(struct ioregion_channel *c, int error, void *data)
+{
+	ev_break(ioregion_ctx_get_loop(ctx), EVBREAK_ALL);
+}
+
+static void *
+serve(void *arg)
+{
+	ev_run(ioregion_ctx_get_loop(ctx), 0);
+	return NULL;
+}
+
+static void
+server_thread_start(void)
+{
+	ioregion_channel_set_close_handler(ch, break_on_close, NULL);
+	ior_assert_int_eq(pthread_create(&server_thread, NULL, serve, NULL), 0);
+}
+
+/* Hang up the peer end; the server thread sees EOF and returns. */
+static void
+server_thread_stop(void)
+{
+	close(peer);
+	peer = -1;
+	ior_assert_int_eq(pthread_join(server_thread, NULL), 0);
+}
+
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+START_TEST(test_server_deferred_timeout_counts_from_the_deferral_under_adaptive_polling)
+{
+	struct ioregion_region *r = add_deferring();
+	uint64_t user = ud(r), t0, elapsed;
+	uint8_t buf[32];
+
+	expect_errors = true;
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 200), 0);
+	ior_assert_int_eq(ioregion_ctx_set_poll_us(ctx, IOREGION_POLL_US_MAX), 0);
+	server_thread_start();
+	send_cmd(peer, 0, 2, true, user, 4, 0);
+	ior_assert_int_eq(ior_read_timeout(peer, buf, 32, 5000), 32);
+	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), 4);
+	/* The server polls for up to a second without going back to its
+	 * loop, whose clock stays where it woke up. */
+	usleep(400 * 1000);
+	t0 = ms_now();
+	send_cmd(peer, 0, 2, true, user, 0, 0);		/* deferred */
+	ior_assert_int_eq(ior_read_timeout(peer, buf, 32, 5000), 32);
+	elapsed = ms_now() - t0;
+	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), ONES);
+	/* Timed out, but not before the 200 ms it was given. */
+	ior_assert_int_ge(elapsed, 150);
+	server_thread_stop();
+}
+END_TEST
+
 static Suite *
 server_deferred_suite(void)
 {
@@ -109,6 +185,7 @@ server_deferred_suite(void)
 	tcase_add_test(tc, test_server_deferred_read_times_out_with_ones);
 	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
 	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
+	tcase_add_test(tc, test_server_deferred_timeout_counts_from_the_deferral_under_adaptive_polling);
 	suite_add_tcase(s, tc);
 	return s;
 }

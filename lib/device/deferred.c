@@ -6,6 +6,25 @@
  */
 #include "server-private.h"
 
+/* Hold the channel for @r's read of @size bytes, bounded by the timeout. */
+void
+channel_defer(struct ioregion_channel *ch, struct ioregion_region *r,
+	      unsigned int size)
+{
+	struct ev_loop *loop = ch->ctx->loop;
+
+	ch->pending = r;
+	ch->pending_size = size;
+	channel_reading_stop(ch);
+	/* The loop's clock is from its last wake-up: adaptive polling (or a
+	 * long batch) may have kept the channel busy since, and the timer
+	 * would start in the past. A vDSO clock read, once per deferral. */
+	ev_now_update(loop);
+	ev_timer_set(&ch->deferred_timer, ch->ctx->deferred_timeout_ms / 1000.0,
+		     0.);
+	ev_timer_start(loop, &ch->deferred_timer);
+}
+
 void
 channel_finish_deferred(struct ioregion_channel *ch, uint64_t val, bool ok)
 {

@@ -46,12 +46,7 @@ dispatch_read(struct ioregion_channel *ch, struct ioregion_region *r,
 	 * fails like any other read error below. */
 	if (rc == IOREGION_DEFERRED && ch->open &&
 	    region_lookup(ch, r->user_data) == r) {
-		ch->pending = r;
-		ch->pending_size = c->size;
-		channel_reading_stop(ch);
-		ev_timer_set(&ch->deferred_timer,
-			     ch->ctx->deferred_timeout_ms / 1000.0, 0.);
-		ev_timer_start(ch->ctx->loop, &ch->deferred_timer);
+		channel_defer(ch, r, c->size);
 		return;
 	}
 	if (rc != 0) {

@@ -123,6 +123,8 @@ void channel_respond(struct ioregion_channel *ch, uint64_t val);
 void channel_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 /* deferred.c */
+void channel_defer(struct ioregion_channel *ch, struct ioregion_region *r,
+		   unsigned int size);
 void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
 			     bool ok);
 void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
