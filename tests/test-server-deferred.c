@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ioregion/bridge.h"
+
 START_TEST(test_server_deferred_read_answered_on_completion_in_order)
 {
 	struct ioregion_region *r = add_deferring();
@@ -173,6 +175,60 @@ START_TEST(test_server_deferred_timeout_counts_from_the_deferral_under_adaptive_
 }
 END_TEST
 
+static void
+quiet_log(void *data, enum ioregion_log_priority prio, const char *fmt,
+	  va_list args)
+{
+}
+
+/* A device busy for a while in a posted write (the bridge does not wait
+ * for it), then deferring the read behind it and never completing it. */
+static int
+slow_write(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
+{
+	usleep(100 * 1000);
+	return 0;
+}
+
+START_TEST(test_server_default_deferred_timeout_answers_before_default_bridge_gives_up)
+{
+	static const struct ioregion_region_ops ops = {
+		.read = deferring_read, .write = slow_write,
+	};
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .flags = IOREGION_F_POSTED_WRITES,
+		.ops = &ops, .userdata = &dev,
+	};
+	struct ioregion_region *r;
+	struct ioregion_bridge *b;
+	struct ioregion_bridge_stats bs;
+	struct ioregion_desc d;
+	uint64_t v = 0;
+
+	expect_errors = true;
+	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
+	ior_assert_int_eq(ioregion_region_get_desc(r, &d), 0);
+	ior_assert_int_eq(ioregion_bridge_new(&b), 0);	/* default timeout */
+	ioregion_bridge_set_log_handler(b, quiet_log, NULL);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, peer), 0);
+	server_thread_start();
+	/* The bridge's bound runs from its send, the device's from its
+	 * deferral, later by the time the device was busy: the device's
+	 * bound passes first all the same, the guest reads all-ones... */
+	ior_assert_int_eq(ioregion_bridge_access(b, false, d.addr, true, 4, &v), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, d.addr, false, 4, &v), 1);
+	ior_assert_uint_eq(v, 0xffffffffu);
+	/* ...and the fd is still good. */
+	ior_assert_int_eq(ioregion_bridge_access(b, false, d.addr + 8, false, 4, &v), 1);
+	ior_assert_uint_eq(v, 8);
+	ior_assert_int_eq(ioregion_bridge_get_stats(b, false, d.addr, &bs), 0);
+	ior_assert_uint_eq(bs.errors, 0);
+	b = ioregion_bridge_unref(b);
+	server_thread_stop();
+	ior_assert_int_eq(log_errors, 1);	/* the server's timeout */
+}
+END_TEST
+
 static Suite *
 server_deferred_suite(void)
 {
@@ -186,6 +242,7 @@ server_deferred_suite(void)
 	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
 	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
 	tcase_add_test(tc, test_server_deferred_timeout_counts_from_the_deferral_under_adaptive_polling);
+	tcase_add_test(tc, test_server_default_deferred_timeout_answers_before_default_bridge_gives_up);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -139,10 +139,22 @@ void ioregion_ctx_set_log_handler(struct ioregion_ctx *ctx,
 void ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
 				   enum ioregion_log_priority priority);
 
+/** The default bound of a deferred read, in milliseconds. */
+#define IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT 250u
+
 /**
  * Bound the time a deferred read may stay unanswered; when it passes the
  * guest reads all-ones and an error is counted, so no vCPU waits forever.
- * Default 1000 ms.
+ * Default IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT (250 ms).
+ *
+ * The rule: the device's bound must be well inside the VMM's bound on the
+ * same access, at most half of it: the bridge's response timeout
+ * (ioregion_bridge_set_timeout(), default 1000 ms) and, on the fast path,
+ * the receive timeout of the kernel's socket. The VMM counts from its
+ * send, the device from its deferral, later by whatever the device was
+ * busy with meanwhile. If the VMM's bound passes first, it fails the fd
+ * for good (a late answer would be taken for the next access), where the
+ * device's all-ones answer keeps the channel working.
  * @return 0
  * @retval -EINVAL ctx is NULL or @p ms is 0
  */

@@ -8,8 +8,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define DEFERRED_TIMEOUT_MS_DEFAULT 1000
-
 static void
 ctx_free(struct ioregion_ctx *ctx)
 {
@@ -38,7 +36,7 @@ ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp)
 	ctx->refcount = 1;
 	ctx->notify_fd = -1;
 	ctx->kick_fd = -1;
-	ctx->deferred_timeout_ms = DEFERRED_TIMEOUT_MS_DEFAULT;
+	ctx->deferred_timeout_ms = IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT;
 	log_init(&ctx->log);
 	if (loop) {
 		ctx->loop = loop;
