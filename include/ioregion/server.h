@@ -7,7 +7,9 @@
  * apart by a library-assigned user_data. The library reads commands,
  * validates every byte, calls the region's read/write callbacks and answers.
  *
- * Ownership: the context owns its channels, a channel owns its regions.
+ * Ownership: the context owns its channels, a channel owns its regions
+ * (and its fallback channels, which serve the same regions to the VMM's
+ * bridge: ioregion_channel_new_fallback()).
  * ioregion_ctx_unref() of the last reference destroys every channel and
  * region still alive (their handles become invalid; no close handler is
  * called during that teardown). ioregion_channel_destroy() destroys the
@@ -247,8 +249,39 @@ int ioregion_channel_new_from_fds(struct ioregion_ctx *ctx, int read_fd,
 				  struct ioregion_channel **chp);
 
 /**
- * Destroy a channel: its regions are destroyed, its fds closed (a peer fd
- * not taken yet too). NULL is allowed. Safe inside the channel's callbacks.
+ * Create a fallback channel of @p primary: a new SOCK_SEQPACKET pair, as
+ * ioregion_channel_new() makes, in the primary's dialect, that serves the
+ * primary's regions under the same user_data values. It is for the VMM's
+ * bridge on a kernel with KVM_SET_IOREGION: the accesses the kernel hands
+ * back to the VMM go to the bridge, and the kernel and the bridge must
+ * never share an open file (neither sees the other's lock, so replies go
+ * to whoever reads first). Give the primary's peer fd to the kernel and
+ * the fallback's (ioregion_channel_take_peer_fd()) to the bridge.
+ *
+ * A fallback has its own fds, counters and close handler. Regions are made
+ * on the primary only; their counters count the accesses of both.
+ * Destroying the primary destroys its fallbacks (their handles become
+ * invalid; no close handler runs); destroying a fallback leaves the
+ * primary. EOF or an error closes only the channel it happens on: a
+ * fallback's EOF leaves the primary running and the other way round. A
+ * read of one region may be deferred on several of these channels at once:
+ * ioregion_region_complete_read() answers them all.
+ *
+ * @param primary a channel that is not itself a fallback
+ * @param[out] chp the fallback
+ * @return 0
+ * @retval -EINVAL a NULL argument, or @p primary is a fallback
+ * @retval -ENOTCONN @p primary is closed
+ * @retval -EMFILE, -ENFILE out of file descriptors
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_channel_new_fallback(struct ioregion_channel *primary,
+				  struct ioregion_channel **chp);
+
+/**
+ * Destroy a channel: its regions (and a primary's fallback channels) are
+ * destroyed, its fds closed (a peer fd not taken yet too). NULL is
+ * allowed. Safe inside the channel's callbacks.
  */
 void ioregion_channel_destroy(struct ioregion_channel *ch);
 
@@ -302,12 +335,13 @@ int ioregion_channel_get_stats(struct ioregion_channel *ch,
 /* ---- regions ---------------------------------------------------------- */
 
 /**
- * Add a region to a channel. The library assigns its user_data.
+ * Add a region to a channel. The library assigns its user_data. The
+ * channel's fallbacks (ioregion_channel_new_fallback()) serve it too.
  *
  * @return 0
  * @retval -EINVAL NULL, unknown flags or widths, size 0 without posted
  *         writes, a range that wraps around (or leaves PIO space), a
- *         reserved field not zero
+ *         reserved field not zero, or @p ch is a fallback channel
  * @retval -EEXIST overlaps a region of the same space on this channel
  * @retval -ENOTCONN the channel is closed
  * @retval -ENOSPC the channel's table is full (2^31 slots)
@@ -326,7 +360,8 @@ void ioregion_region_destroy(struct ioregion_region *region);
 /** @return the userdata given in the region's config (NULL region: NULL) */
 void *ioregion_region_get_userdata(struct ioregion_region *region);
 
-/** @return the channel the region belongs to (NULL region: NULL) */
+/** @return the channel the region belongs to, the primary if it has
+ * fallbacks (NULL region: NULL) */
 struct ioregion_channel *
 ioregion_region_get_channel(struct ioregion_region *region);
 
@@ -347,14 +382,16 @@ int ioregion_region_get_stats(struct ioregion_region *region,
 
 /**
  * Answer the read this region's read callback deferred (returned
- * IOREGION_DEFERRED for). Commands that arrived behind it are handled next,
- * from the loop.
+ * IOREGION_DEFERRED for): every such read waiting, on the region's channel
+ * and on its fallbacks (one per channel at most), gets @p val, masked to
+ * its own size; each channel's answers stay in its command order. Commands
+ * that arrived behind them are handled next, from the loop.
  *
  * @return 0
  * @retval -EINVAL region is NULL
  * @retval -ENOENT no deferred read of this region is waiting (answered,
  *         timed out, or never deferred)
- * @retval -ENOTCONN the channel closed meanwhile
+ * @retval -ENOTCONN the region's channel and all its fallbacks are closed
  */
 int ioregion_region_complete_read(struct ioregion_region *region,
 				  uint64_t val);

@@ -13,11 +13,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * A fallback channel's callbacks run on its primary's regions, and may
+ * destroy the primary (ioregion_region_get_channel()): entering a
+ * fallback holds its primary busy too, so the primary, its regions and
+ * its fallbacks are freed only after the callback unwinds.
+ */
 void
 channel_enter(struct ioregion_channel *ch)
 {
 	ch->busy++;
+	if (ch->primary)
+		ch->primary->busy++;
 	ctx_enter(ch->ctx);
+}
+
+/* One level out; true if that freed the channel. */
+static bool
+settle(struct ioregion_channel *ch)
+{
+	if (--ch->busy)
+		return false;
+	if (!ch->primary)
+		region_reap(ch);
+	if (!ch->destroy_requested)
+		return false;
+	channel_free_now(ch);
+	return true;
 }
 
 /* Returns true if the channel was freed. The context may be freed too. */
@@ -25,15 +47,12 @@ bool
 channel_leave(struct ioregion_channel *ch)
 {
 	struct ioregion_ctx *ctx = ch->ctx;
-	bool freed = false;
+	struct ioregion_channel *primary = ch->primary;
+	bool freed = settle(ch);
 
-	if (--ch->busy == 0) {
-		region_reap(ch);
-		if (ch->destroy_requested) {
-			channel_free_now(ch);
-			freed = true;
-		}
-	}
+	/* A primary freed here takes its fallbacks, @ch included. */
+	if (primary && settle(primary))
+		freed = true;
 	ctx_leave(ctx);
 	return freed;
 }
@@ -85,7 +104,17 @@ channel_free_now(struct ioregion_channel *ch)
 		close_fds(ch);
 	if (ch->peer_fd >= 0)
 		close(ch->peer_fd);
-	region_free_all(ch);
+	if (ch->primary) {
+		struct ioregion_channel **pp = &ch->primary->fallbacks;
+
+		while (*pp != ch)
+			pp = &(*pp)->next_fallback;
+		*pp = ch->next_fallback;
+	} else {
+		while (ch->fallbacks)
+			channel_free_now(ch->fallbacks);
+		region_free_all(ch);
+	}
 	if (ch->prev)
 		ch->prev->next = ch->next;
 	else
@@ -95,16 +124,28 @@ channel_free_now(struct ioregion_channel *ch)
 	free(ch);
 }
 
+static void
+channel_stop(struct ioregion_channel *ch)
+{
+	ch->destroy_requested = true;
+	if (ch->open)
+		close_fds(ch);
+}
+
 IOREGION_EXPORT void
 ioregion_channel_destroy(struct ioregion_channel *ch)
 {
 	if (!ch)
 		return;
 	if (ch->busy) {
-		/* Inside one of its callbacks: stop now, free on the way out. */
-		ch->destroy_requested = true;
-		if (ch->open)
-			close_fds(ch);
+		/* Inside one of its callbacks (or, for a primary, of one of its
+		 * fallbacks'): stop now, free on the way out. A primary's
+		 * fallbacks go with it. */
+		struct ioregion_channel *fb;
+
+		channel_stop(ch);
+		for (fb = ch->fallbacks; fb; fb = fb->next_fallback)
+			channel_stop(fb);
 		return;
 	}
 	channel_free_now(ch);
@@ -197,26 +238,57 @@ channel_create(struct ioregion_ctx *ctx, int rfd, int wfd, int peer_fd,
 	return 0;
 }
 
-IOREGION_EXPORT int
-ioregion_channel_new(struct ioregion_ctx *ctx,
-		     enum ioregion_wire_dialect dialect,
-		     struct ioregion_channel **chp)
+/* A channel on a new SEQPACKET pair: sv[0] is ours (made non-blocking);
+ * sv[1], the peer's, stays blocking, as KVM needs it. */
+static int
+channel_new_pair(struct ioregion_ctx *ctx, enum ioregion_wire_dialect dialect,
+		 struct ioregion_channel **chp)
 {
 	int sv[2], rc;
 
-	if (!ctx || !chp || !ioregion_wire_dialect_valid((int)dialect))
-		return -EINVAL;
-	*chp = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	/* sv[0] is ours (made non-blocking); sv[1], the peer's, stays
-	 * blocking, as KVM needs it. */
 	rc = channel_create(ctx, sv[0], sv[0], sv[1], dialect, chp);
 	if (rc < 0) {
 		close(sv[0]);
 		close(sv[1]);
 	}
 	return rc;
+}
+
+IOREGION_EXPORT int
+ioregion_channel_new(struct ioregion_ctx *ctx,
+		     enum ioregion_wire_dialect dialect,
+		     struct ioregion_channel **chp)
+{
+	if (!ctx || !chp || !ioregion_wire_dialect_valid((int)dialect))
+		return -EINVAL;
+	*chp = NULL;
+	return channel_new_pair(ctx, dialect, chp);
+}
+
+IOREGION_EXPORT int
+ioregion_channel_new_fallback(struct ioregion_channel *primary,
+			      struct ioregion_channel **chp)
+{
+	struct ioregion_channel *fb;
+	int rc;
+
+	if (chp)
+		*chp = NULL;
+	if (!primary || !chp || primary->primary)
+		return -EINVAL;
+	if (!primary->open || primary->destroy_requested)
+		return -ENOTCONN;
+	rc = channel_new_pair(primary->ctx,
+			      (enum ioregion_wire_dialect)primary->dialect, &fb);
+	if (rc < 0)
+		return rc;
+	fb->primary = primary;
+	fb->next_fallback = primary->fallbacks;
+	primary->fallbacks = fb;
+	*chp = fb;
+	return 0;
 }
 
 IOREGION_EXPORT int

@@ -57,6 +57,32 @@ channel_finish_deferred(struct ioregion_channel *ch, uint64_t val, bool ok)
 	channel_leave(ch);
 }
 
+/*
+ * Answer every read of @r deferred on its channel and on the channel's
+ * fallbacks (one each at most), the primary first. Returns how many. The
+ * caller holds the primary busy: answering may close a channel and run its
+ * close handler, which may destroy fallbacks, so the list is searched
+ * again after each answer.
+ */
+int
+region_finish_deferred(struct ioregion_region *r, uint64_t val, bool ok)
+{
+	struct ioregion_channel *primary = r->ch, *c;
+	int n = 0;
+
+	for (;;) {
+		c = primary->pending == r ? primary : NULL;
+		for (struct ioregion_channel *fb = primary->fallbacks;
+		     !c && fb; fb = fb->next_fallback)
+			if (fb->pending == r)
+				c = fb;
+		if (!c)
+			return n;
+		channel_finish_deferred(c, val, ok);
+		n++;
+	}
+}
+
 void
 channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {

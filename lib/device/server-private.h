@@ -54,6 +54,10 @@ struct region_slot {
 struct ioregion_channel {
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *prev, *next;
+	/* A fallback serves its primary's regions: primary set, no slots of
+	 * its own. A primary lists its fallbacks. */
+	struct ioregion_channel *primary;
+	struct ioregion_channel *fallbacks, *next_fallback;
 	int dialect;
 	bool seqpacket;			/* else a byte stream (socket or pipe) */
 	bool is_socket;			/* write end takes send(MSG_NOSIGNAL) */
@@ -71,7 +75,7 @@ struct ioregion_channel {
 	ioregion_channel_close_fn *close_fn;
 	void *close_data;
 
-	struct region_slot *slots;
+	struct region_slot *slots;	/* primary only */
 	uint32_t nslots;
 	struct ioregion_region *zombies;	/* destroyed while busy */
 
@@ -97,6 +101,13 @@ struct ioregion_channel {
 
 	struct ioregion_channel_stats stats;
 };
+
+/* The channel whose table holds @ch's regions. */
+static inline struct ioregion_channel *
+channel_table(struct ioregion_channel *ch)
+{
+	return ch->primary ? ch->primary : ch;
+}
 
 /* region.c */
 struct ioregion_region *region_lookup(struct ioregion_channel *ch,
@@ -128,6 +139,7 @@ void channel_defer(struct ioregion_channel *ch, struct ioregion_region *r,
 void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
 			     bool ok);
 void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+int region_finish_deferred(struct ioregion_region *r, uint64_t val, bool ok);
 
 /* ctx.c */
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
