@@ -7,7 +7,8 @@
  * defined here, under the library's prefix. The capability number was
  * never stable (191, 195, 206, 207 in known ports, each naming another
  * capability in mainline), so presence is detected from the ioctl's own
- * errno on a deliberately invalid argument: ENOTTY = absent, EINVAL = present.
+ * errno on a deliberately invalid argument: ENOTTY = absent, EINVAL = present,
+ * and the answer to a second one tells the kernel's wire dialect.
  */
 #ifndef IOREGION_KVM_H
 #define IOREGION_KVM_H
@@ -16,6 +17,7 @@
 #include <linux/ioctl.h>
 
 #include "ioregion/desc.h"
+#include "ioregion/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,31 +42,66 @@ struct ioregion_kvm_ioregion {
 #define IOREGION_KVM_SET_IOREGION _IOW(0xAE, 0x49, struct ioregion_kvm_ioregion)
 
 /**
- * Does this VM's kernel have KVM_SET_IOREGION? Issues the ioctl with a
- * deliberately invalid argument (size 0 without posted writes, fds -1),
- * which changes nothing: ENOTTY = absent, EINVAL = present. If the build
- * set a capability hint (meson option kvm_cap_ioregionfd),
- * KVM_CHECK_EXTENSION(hint) must be > 0 too; alone it is never trusted.
+ * Does this VM's kernel have KVM_SET_IOREGION, and which wire dialect does
+ * it speak? Issues the ioctl twice with a deliberately invalid argument
+ * (size 0 without posted writes), which changes nothing:
+ *  1. fds -2/-2 (no removal request in any dialect): ENOTTY = absent,
+ *     EINVAL = present (info v1/v2, RFC v3 and kernel/ of this project all
+ *     answer EINVAL);
+ *  2. fds -1/-1: v1/v2 kernels read it as the removal of a region at
+ *     address 0 of size 0 and answer ENOENT (IOREGION_WIRE_INFO); v3
+ *     kernels answer EINVAL (IOREGION_WIRE_V3).
+ * Probe before registering a sizeless region at address 0, or on a scratch
+ * VM (ioregion_kvm_probe_system_dialect()): on a v1/v2 kernel step 2 would
+ * remove it.
  *
+ * If the build set a capability hint (meson option kvm_cap_ioregionfd),
+ * KVM_CHECK_EXTENSION(hint) must be > 0 too; alone it is never trusted.
  * First checks that @p vm_fd is a VM fd (it answers KVM_CHECK_EXTENSION
  * and refuses KVM_GET_API_VERSION): the /dev/kvm fd itself answers every
  * unknown ioctl with EINVAL and would otherwise read as "present".
  *
- * @return 1 present, 0 absent
+ * @param vm_fd a KVM VM fd
+ * @param[out] dialect set to the kernel's dialect when 1 is returned,
+ *             untouched otherwise
+ * @return 1 present (*dialect set), 0 absent
+ * @retval -EINVAL @p dialect is NULL
  * @retval -EBADF @p vm_fd is not a KVM VM fd (closed, another file, the
  *         /dev/kvm system fd, a vCPU fd)
- * @retval -EPROTO the kernel answered neither ENOTTY nor EINVAL
+ * @retval -EPROTO the kernel answered step 1 with neither ENOTTY nor
+ *         EINVAL, or step 2 with neither ENOENT nor EINVAL
+ */
+int ioregion_kvm_probe_dialect(int vm_fd, enum ioregion_wire_dialect *dialect);
+
+/**
+ * ioregion_kvm_probe_dialect() without the dialect.
+ * @return 1 present, 0 absent
+ * @retval -EBADF @p vm_fd is not a KVM VM fd
+ * @retval -EPROTO an unexpected answer (see ioregion_kvm_probe_dialect())
  */
 int ioregion_kvm_probe(int vm_fd);
 
 /**
- * Like ioregion_kvm_probe(), on a scratch VM created and destroyed here.
+ * ioregion_kvm_probe_dialect() on a scratch VM created and destroyed here.
  * The device is /dev/kvm, or the path in the environment variable
  * IOREGION_KVM_DEV (ignored in set-uid programs; for tests).
+ * @param[out] dialect set when 1 is returned, untouched otherwise
+ * @return 1 present (*dialect set), 0 absent
+ * @retval -EINVAL @p dialect is NULL
+ * @retval -ENOENT no /dev/kvm
+ * @retval -EACCES no permission; other negative errno from open or
+ *         KVM_CREATE_VM
+ * @retval -EPROTO an unexpected answer (see ioregion_kvm_probe_dialect())
+ */
+int ioregion_kvm_probe_system_dialect(enum ioregion_wire_dialect *dialect);
+
+/**
+ * ioregion_kvm_probe_system_dialect() without the dialect.
  * @return 1 present, 0 absent
  * @retval -ENOENT no /dev/kvm
  * @retval -EACCES no permission; other negative errno from open or
  *         KVM_CREATE_VM
+ * @retval -EPROTO an unexpected answer (see ioregion_kvm_probe_dialect())
  */
 int ioregion_kvm_probe_system(void);
 

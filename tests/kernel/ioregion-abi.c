@@ -498,8 +498,11 @@ static void test_args(void)
 	}
 	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0, 0, sv[0], sv[0], 0),
 		  -EINVAL, "size 0 without POSTED_WRITES");
-	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0, 0, -1, -1, 0),
-		  -EINVAL, "size 0 without POSTED_WRITES, fds -1 (the library's probe)");
+	EXPECT_RC(set_ioregion(vm, MMIO_BASE, 0, 0, -2, -2, 0),
+		  -EINVAL, "size 0 without POSTED_WRITES, fds -2 (the library's presence probe)");
+	EXPECT_RC(set_ioregion(vm, 0, 0, 0, -1, -1, 0),
+		  -EINVAL, "size 0 without POSTED_WRITES, fds -1 (the library's dialect probe: "
+		  "EINVAL = v3, a v1/v2 kernel answers ENOENT)");
 	EXPECT_RC(set_ioregion(vm, 0xfffffffffffff000ull, 0x2000, 0, sv[0], sv[0], 0),
 		  -EINVAL, "MMIO wrap-around");
 	EXPECT_RC(set_ioregion(vm, 0xfffffffffffff000ull, 0x1000, 0, sv[0], sv[0], 0),
@@ -595,6 +598,19 @@ static void test_args(void)
 	      ioregion_kvm_probe(vm));
 	check(ioregion_kvm_probe_system() == 1, "ioregion_kvm_probe_system() = %d (want 1)",
 	      ioregion_kvm_probe_system());
+	{
+		enum ioregion_wire_dialect d = (enum ioregion_wire_dialect)0;
+		int rc = ioregion_kvm_probe_dialect(vm, &d);
+
+		check(rc == 1 && d == IOREGION_WIRE_V3,
+		      "ioregion_kvm_probe_dialect() = %d, dialect %d (want 1, v3 = %d)", rc,
+		      (int)d, IOREGION_WIRE_V3);
+		d = (enum ioregion_wire_dialect)0;
+		rc = ioregion_kvm_probe_system_dialect(&d);
+		check(rc == 1 && d == IOREGION_WIRE_V3,
+		      "ioregion_kvm_probe_system_dialect() = %d, dialect %d (want 1, v3 = %d)",
+		      rc, (int)d, IOREGION_WIRE_V3);
+	}
 
 	close(sv[0]);
 	close(sv[1]);
@@ -1313,14 +1329,24 @@ int main(int argc, char **argv)
 	if (vm < 0)
 		die("KVM_CREATE_VM");
 	memset(&probe, 0, sizeof(probe));
-	probe.read_fd = probe.write_fd = -1;
+	probe.read_fd = probe.write_fd = -2;
 	rc = ioctl(vm, IOREGION_KVM_SET_IOREGION, &probe) < 0 ? errno : 0;
-	close(vm);
 	if (rc == ENOTTY) {
+		enum ioregion_wire_dialect d;
+		int lib = ioregion_kvm_probe_dialect(vm, &d);
+
+		close(vm);
+		if (lib != 0) {
+			printf("ioregion-abi: FAIL: no KVM_SET_IOREGION (ENOTTY), but "
+			       "ioregion_kvm_probe_dialect() = %d (want 0, absent)\n", lib);
+			return EXIT_FAILURE;
+		}
 		printf("ioregion-abi: SKIP: this kernel has no KVM_SET_IOREGION (ENOTTY): "
-		       "stock kvm modules, not the kernel/ patch\n");
+		       "stock kvm modules, not the kernel/ patch (the library's probe "
+		       "agrees: absent)\n");
 		return EXIT_SKIP;
 	}
+	close(vm);
 	if (rc != EINVAL) {
 		printf("ioregion-abi: FAIL: KVM_SET_IOREGION probe gave %s, want EINVAL\n",
 		       strerror(rc));
