@@ -17,6 +17,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -475,6 +477,125 @@ END_TEST
 
 /* ---- register / unregister ------------------------------------------------- */
 
+/* A socket for KVM's side of a region (registration needs a socket). */
+static int
+kvm_sock(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	ior_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* SO_RCVTIMEO or SO_SNDTIMEO of @p fd in ms (-1 if unreadable). */
+static long
+sock_timeout_ms(int fd, int opt)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
+		return -1;
+	return (long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* The kernel keeps socket timeouts in jiffies, rounded up (HZ >= 100). */
+#define ior_assert_bound(fd, opt, ms)                                   \
+	do {                                                            \
+		ck_assert_int_ge(sock_timeout_ms((fd), (opt)), (ms));   \
+		ck_assert_int_le(sock_timeout_ms((fd), (opt)), (ms) + 10); \
+	} while (0)
+
+START_TEST(test_kvm_register_bounds_kernel_waits_by_default)
+{
+	struct ioregion_desc d = {
+		.addr = 0x1000, .size = 0x10, .dialect = IOREGION_WIRE_V3,
+	};
+	int vm = open_vm(), sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_int_eq(sock_timeout_ms(sv[0], SO_RCVTIMEO), 0);
+	fake.set_errno = 0;
+	ior_assert_int_eq(ioregion_kvm_register(vm, &d, sv[0]), 0);
+	ior_assert_bound(sv[0], SO_RCVTIMEO, 1000);
+	ior_assert_bound(sv[0], SO_SNDTIMEO, 1000);
+	/* the device's end is not touched */
+	ior_assert_int_eq(sock_timeout_ms(sv[1], SO_RCVTIMEO), 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(vm);
+}
+END_TEST
+
+START_TEST(test_kvm_register_timeout_sets_given_bound)
+{
+	struct ioregion_desc d = {
+		.addr = 0x1000, .size = 0x10, .dialect = IOREGION_WIRE_V3,
+	};
+	int vm = open_vm(), fd = kvm_sock();
+
+	fake.set_errno = 0;
+	ior_assert_int_eq(ioregion_kvm_register_timeout(vm, &d, fd, 250), 0);
+	ior_assert_bound(fd, SO_RCVTIMEO, 250);
+	ior_assert_bound(fd, SO_SNDTIMEO, 250);
+	ior_assert_int_eq(ioregion_kvm_register_timeout(vm, &d, fd, 61500), 0);
+	ior_assert_bound(fd, SO_RCVTIMEO, 61500);
+	/* refused by the kernel: the bound is set all the same */
+	fake.set_errno = EEXIST;
+	ior_assert_errno(ioregion_kvm_register_timeout(vm, &d, fd, 300), -EEXIST);
+	ior_assert_bound(fd, SO_RCVTIMEO, 300);
+	close(fd);
+	close(vm);
+}
+END_TEST
+
+START_TEST(test_kvm_register_refuses_unbounded_without_ioctl)
+{
+	struct ioregion_desc d = {
+		.addr = 0x1000, .size = 0x10, .dialect = IOREGION_WIRE_V3,
+	};
+	int vm = open_vm(), fd = kvm_sock(), p[2];
+
+	fake.set_errno = 0;
+	ior_assert_int_eq(pipe(p), 0);
+	/* no socket: the kernel's wait on it could not be bounded */
+	ior_assert_errno(ioregion_kvm_register(vm, &d, p[0]), -ENOTSOCK);
+	ior_assert_errno(ioregion_kvm_register_timeout(vm, &d, p[1], 100),
+			 -ENOTSOCK);
+	/* 0 would mean no bound */
+	ior_assert_errno(ioregion_kvm_register_timeout(vm, &d, fd, 0), -EINVAL);
+	ior_assert_int_eq(sock_timeout_ms(fd, SO_RCVTIMEO), 0);
+	/* a closed fd */
+	close(p[0]);
+	ior_assert_errno(ioregion_kvm_register(vm, &d, p[0]), -EBADF);
+	ior_assert_uint_eq(fake.set_calls, 0);
+	close(p[1]);
+	close(fd);
+	close(vm);
+}
+END_TEST
+
+START_TEST(test_kvm_set_timeout_checks_its_arguments)
+{
+	int fd = kvm_sock(), p[2];
+
+	ior_assert_int_eq(ioregion_kvm_set_timeout(fd, 1), 0);
+	ior_assert_bound(fd, SO_RCVTIMEO, 1);
+	ior_assert_bound(fd, SO_SNDTIMEO, 1);
+	ior_assert_int_eq(ioregion_kvm_set_timeout(fd, 1999), 0);
+	ior_assert_bound(fd, SO_RCVTIMEO, 1999);
+	ior_assert_errno(ioregion_kvm_set_timeout(fd, 0), -EINVAL);
+	ior_assert_bound(fd, SO_RCVTIMEO, 1999);
+	ior_assert_errno(ioregion_kvm_set_timeout(-1, 100), -EBADF);
+	ior_assert_int_eq(pipe(p), 0);
+	ior_assert_errno(ioregion_kvm_set_timeout(p[0], 100), -ENOTSOCK);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	ior_assert_errno(ioregion_kvm_set_timeout(fd, 100), -EBADF);
+}
+END_TEST
+
 START_TEST(test_kvm_register_mmio_posted_encodes_struct)
 {
 	struct ioregion_desc d = {
@@ -483,19 +604,20 @@ START_TEST(test_kvm_register_mmio_posted_encodes_struct)
 		.flags = IOREGION_F_POSTED_WRITES, .dialect = IOREGION_WIRE_V3,
 	};
 	uint8_t want[64];
-	int vm = open_vm();
+	int vm = open_vm(), fd = kvm_sock();
 
 	memset(want, 0, sizeof(want));
 	put64(want + 0, 0xd0000000);
 	put64(want + 8, 0x1000);
 	put64(want + 16, 0x1122334455667788ull);
-	put32(want + 24, 7);	/* read_fd */
-	put32(want + 28, 7);	/* write_fd */
+	put32(want + 24, (uint32_t)fd);	/* read_fd */
+	put32(want + 28, (uint32_t)fd);	/* write_fd */
 	put32(want + 32, 2);	/* POSTED_WRITES */
 	fake.set_errno = 0;
-	ior_assert_int_eq(ioregion_kvm_register(vm, &d, 7), 0);
+	ior_assert_int_eq(ioregion_kvm_register(vm, &d, fd), 0);
 	ior_assert_uint_eq(fake.last_req, 0x4040ae49ul);
 	ior_assert_mem_eq(fake.last_arg, want, 64);
+	close(fd);
 	close(vm);
 }
 END_TEST
@@ -507,18 +629,19 @@ START_TEST(test_kvm_register_pio_encodes_flag)
 		.flags = IOREGION_F_PIO, .dialect = IOREGION_WIRE_INFO,
 	};
 	uint8_t want[64];
-	int vm = open_vm();
+	int vm = open_vm(), fd = kvm_sock();
 
 	memset(want, 0, sizeof(want));
 	put64(want + 0, 0x3f8);
 	put64(want + 8, 8);
 	put64(want + 16, 3);
-	put32(want + 24, 9);
-	put32(want + 28, 9);
+	put32(want + 24, (uint32_t)fd);
+	put32(want + 28, (uint32_t)fd);
 	put32(want + 32, 1);	/* PIO */
 	fake.set_errno = 0;
-	ior_assert_int_eq(ioregion_kvm_register(vm, &d, 9), 0);
+	ior_assert_int_eq(ioregion_kvm_register(vm, &d, fd), 0);
 	ior_assert_mem_eq(fake.last_arg, want, 64);
+	close(fd);
 	close(vm);
 }
 END_TEST
@@ -529,18 +652,19 @@ START_TEST(test_kvm_register_doorbell_encodes_size0_posted)
 		.addr = 0xfee00000, .size = 0, .user_data = 1,
 		.flags = IOREGION_F_POSTED_WRITES, .dialect = IOREGION_WIRE_V3,
 	};
-	int vm = open_vm();
+	int vm = open_vm(), fd = kvm_sock();
 	uint8_t want[64];
 
 	memset(want, 0, sizeof(want));
 	put64(want + 0, 0xfee00000);
 	put64(want + 16, 1);
-	put32(want + 24, 4);
-	put32(want + 28, 4);
+	put32(want + 24, (uint32_t)fd);
+	put32(want + 28, (uint32_t)fd);
 	put32(want + 32, 2);
 	fake.set_errno = 0;
-	ior_assert_int_eq(ioregion_kvm_register(vm, &d, 4), 0);
+	ior_assert_int_eq(ioregion_kvm_register(vm, &d, fd), 0);
 	ior_assert_mem_eq(fake.last_arg, want, 64);
+	close(fd);
 	close(vm);
 }
 END_TEST
@@ -598,12 +722,13 @@ START_TEST(test_kvm_register_maps_kernel_errno)
 	struct ioregion_desc d = {
 		.addr = 0x1000, .size = 0x10, .dialect = IOREGION_WIRE_V3,
 	};
-	int vm = open_vm();
+	int vm = open_vm(), fd = kvm_sock();
 
 	for (unsigned i = 0; i < N_ELEMS(errs); i++) {
 		fake.set_errno = errs[i];
-		ior_assert_errno(ioregion_kvm_register(vm, &d, 5), -errs[i]);
+		ior_assert_errno(ioregion_kvm_register(vm, &d, fd), -errs[i]);
 	}
+	close(fd);
 	close(vm);
 }
 END_TEST
@@ -683,6 +808,10 @@ kvm_suite(void)
 	ior_add_test(s, test_kvm_probe_dialect_unexpected_second_answer_returns_eproto);
 	ior_add_test(s, test_kvm_probe_dialect_null_returns_einval);
 	ior_add_test(s, test_kvm_probe_system_dialect_per_kernel);
+	ior_add_test(s, test_kvm_register_bounds_kernel_waits_by_default);
+	ior_add_test(s, test_kvm_register_timeout_sets_given_bound);
+	ior_add_test(s, test_kvm_register_refuses_unbounded_without_ioctl);
+	ior_add_test(s, test_kvm_set_timeout_checks_its_arguments);
 	ior_add_test(s, test_kvm_register_mmio_posted_encodes_struct);
 	ior_add_test(s, test_kvm_register_pio_encodes_flag);
 	ior_add_test(s, test_kvm_register_doorbell_encodes_size0_posted);

@@ -105,14 +105,67 @@ int ioregion_kvm_probe_system_dialect(enum ioregion_wire_dialect *dialect);
  */
 int ioregion_kvm_probe_system(void);
 
+/** Default bound of the kernel's wait for a reply (and to send), in ms. */
+#define IOREGION_KVM_TIMEOUT_MS_DEFAULT 1000
+
+/**
+ * Bound how long the kernel waits on @p fd, the socket registered with KVM:
+ * sets its SO_RCVTIMEO and SO_SNDTIMEO to @p timeout_ms. A patched kernel
+ * reads a region's reply with the socket's receive timeout, so when the
+ * device does not answer in time (stopped, hung, too slow) the access
+ * becomes an ordinary KVM_EXIT_MMIO/KVM_EXIT_IO instead of holding the vCPU
+ * thread; on the kernel/ patch of this project the fd is then failed: every
+ * later access on it exits to the VMM without being sent (a late reply
+ * would otherwise answer the next access), until the regions are
+ * registered again with a new fd. The VMM serves those exits on its own
+ * fallback channel to the device (never on @p fd, which is the kernel's).
+ *
+ * Takes effect at once, also for regions already registered on @p fd
+ * (the option belongs to the socket, which KVM shares). Keep a device's
+ * own deadlines (deferred reads) well inside it.
+ *
+ * Only sockets have such a bound: for any other file (a pipe, a FIFO, a
+ * character device) the kernel's wait cannot be limited, so this refuses
+ * them, and so does ioregion_kvm_register().
+ *
+ * @return 0
+ * @retval -EBADF @p fd is negative or not open
+ * @retval -EINVAL @p timeout_ms is 0 (no bound)
+ * @retval -ENOTSOCK @p fd is not a socket
+ */
+int ioregion_kvm_set_timeout(int fd, unsigned int timeout_ms);
+
 /**
  * Register @p desc with KVM, with @p fd as both read and write fd (a
- * blocking socket end). The dialect of @p desc only matters for removal.
- * Flags passed: PIO and POSTED_WRITES from desc->flags (same values).
+ * blocking socket end, the kernel's alone: the VMM's bridge needs another
+ * channel to the device for the accesses that fall back), after bounding
+ * the kernel's waits on it to @p timeout_ms (ioregion_kvm_set_timeout()).
+ * The dialect of @p desc only matters for removal. Flags passed: PIO and
+ * POSTED_WRITES from desc->flags (same values). If the kernel refuses the
+ * region, @p fd keeps the timeouts.
+ *
+ * @return 0
+ * @retval -EINVAL invalid desc (see ioregion_desc_validate), @p timeout_ms
+ *         is 0, or rejected by the kernel
+ * @retval -EBADF bad fd or vm_fd (negative ones are refused here)
+ * @retval -ENOTSOCK @p fd is not a socket
+ * @retval -EEXIST overlaps another ioregion or an ioeventfd
+ * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
+ * @retval -ENOMEM, -ENOSPC kernel limits
+ */
+int ioregion_kvm_register_timeout(int vm_fd, const struct ioregion_desc *desc,
+				  int fd, unsigned int timeout_ms);
+
+/**
+ * ioregion_kvm_register_timeout() with IOREGION_KVM_TIMEOUT_MS_DEFAULT.
+ * Registering another region on the same @p fd sets the bound again (to
+ * the default): use ioregion_kvm_register_timeout() for all of them, or
+ * ioregion_kvm_set_timeout() after the last one, to keep another bound.
  *
  * @return 0
  * @retval -EINVAL invalid desc (see ioregion_desc_validate) or rejected
  * @retval -EBADF bad fd or vm_fd (negative ones are refused here)
+ * @retval -ENOTSOCK @p fd is not a socket
  * @retval -EEXIST overlaps another ioregion or an ioeventfd
  * @retval -ENOTTY the kernel has no KVM_SET_IOREGION
  * @retval -ENOMEM, -ENOSPC kernel limits

@@ -16,7 +16,14 @@
  * (a removal of nothing), EINVAL = v3 (DEASSIGN is a flag there, so the
  * size check still fires). Anything else is -EPROTO.
  *
- * Before that it makes sure the fd is a VM fd, because the /dev/kvm fd
+ * Registration bounds the kernel's waits: KVM reads a region's reply (and
+ * sends its command) on the registered socket with the socket's own
+ * SO_RCVTIMEO/SO_SNDTIMEO, so setting them makes a device that stops
+ * answering cost a vCPU at most that long; the access then becomes an
+ * ordinary exit for the VMM's fallback channel (kernel/ patch: and the
+ * file is failed for good, since the late reply is still on its way).
+ *
+ * Before probing it makes sure the fd is a VM fd, because the /dev/kvm fd
  * answers unknown ioctls with EINVAL (kvm_arch_dev_ioctl), which would read
  * as "present": a VM fd answers KVM_CHECK_EXTENSION (since Linux 4.0,
  * KVM_CAP_CHECK_EXTENSION_VM) and refuses KVM_GET_API_VERSION, which only
@@ -28,6 +35,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -185,7 +194,27 @@ fill_ioregion(struct ioregion_kvm_ioregion *r, const struct ioregion_desc *desc,
 }
 
 IOREGION_EXPORT int
-ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc, int fd)
+ioregion_kvm_set_timeout(int fd, unsigned int timeout_ms)
+{
+	struct timeval tv;
+
+	if (fd < 0)
+		return -EBADF;
+	if (timeout_ms == 0)
+		return -EINVAL;
+	tv.tv_sec = (time_t)(timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	/* The kernel's read and send use the socket's own timeouts: ENOTSOCK
+	 * for any other file, whose waits nothing here could bound. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+IOREGION_EXPORT int
+ioregion_kvm_register_timeout(int vm_fd, const struct ioregion_desc *desc,
+			      int fd, unsigned int timeout_ms)
 {
 	struct ioregion_kvm_ioregion r;
 	int rc;
@@ -195,10 +224,20 @@ ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc, int fd)
 		return rc;
 	if (fd < 0 || vm_fd < 0)
 		return -EBADF;
+	rc = ioregion_kvm_set_timeout(fd, timeout_ms);
+	if (rc < 0)
+		return rc;
 
 	fill_ioregion(&r, desc, fd);
 	rc = xioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&r);
 	return rc < 0 ? rc : 0;
+}
+
+IOREGION_EXPORT int
+ioregion_kvm_register(int vm_fd, const struct ioregion_desc *desc, int fd)
+{
+	return ioregion_kvm_register_timeout(vm_fd, desc, fd,
+					     IOREGION_KVM_TIMEOUT_MS_DEFAULT);
 }
 
 IOREGION_EXPORT int
