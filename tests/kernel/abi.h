@@ -149,6 +149,7 @@ void test_string_signal(void);
 void test_nonblock(void);
 void test_closed(void);
 void test_killed(void);
+void test_stall(void);
 void test_two_vcpus(void);
 void test_remove_waiting(void);
 

@@ -6,9 +6,9 @@
  * thread (or child process) of this program.
  *
  * Every guest access to a region must arrive as the exact 32-byte command
- * (wire v3, DESIGN section 3) and must NOT reach this program as a
+ * (wire v3, docs/wire-protocol.md) and must NOT reach this program as a
  * KVM_EXIT_MMIO/KVM_EXIT_IO, except where the patch falls back on purpose
- * (non-blocking fd, hang-up, device killed).
+ * (non-blocking fd, hang-up, device killed or too slow, a failed file).
  *
  * The groups: abi-args.c, abi-guest.c, abi-fallback.c, abi-vcpus.c; the
  * shared helpers (VM, device thread, vCPU loop) in abi-common.c.
@@ -32,6 +32,7 @@ static const struct {
 	{ "nonblock", test_nonblock },
 	{ "closed", test_closed },
 	{ "killed", test_killed },
+	{ "stall", test_stall },
 	{ "two-vcpus", test_two_vcpus },
 	{ "remove-waiting", test_remove_waiting },
 };
