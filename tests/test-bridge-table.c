@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's table (bridge-peer.h): add, remove, replace_fd and their
+ * errors.
+ */
+#include "bridge-peer.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- table management ------------------------------------------------------------------- */
+
+START_TEST(test_bridge_add_overlapping_returns_eexist)
+{
+	struct ioregion_bridge *b = new_bridge();
+	struct ioregion_desc d = mk_desc(0x1000, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_desc o;
+	int sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	ior_assert_errno(ioregion_bridge_add(b, &d, sv[0]), -EEXIST);
+	o = mk_desc(0x0f80, 0x81, 1, 0, IOREGION_WIRE_V3);	/* head */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	o = mk_desc(0x10ff, 0x10, 1, 0, IOREGION_WIRE_V3);	/* tail */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	o = mk_desc(0x1010, 0x10, 1, 0, IOREGION_WIRE_V3);	/* inside */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	o = mk_desc(0x0, 0x10000, 1, 0, IOREGION_WIRE_V3);	/* around */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	o = mk_desc(0x1080, 0, 1, IOREGION_F_POSTED_WRITES,
+		    IOREGION_WIRE_V3);				/* doorbell in */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	/* adjacent on both sides, and the same range in PIO space: fine */
+	o = mk_desc(0x0f00, 0x100, 1, 0, IOREGION_WIRE_V3);
+	ior_assert_int_eq(ioregion_bridge_add(b, &o, sv[0]), 0);
+	o = mk_desc(0x1100, 0, 1, IOREGION_F_POSTED_WRITES, IOREGION_WIRE_V3);
+	ior_assert_int_eq(ioregion_bridge_add(b, &o, sv[0]), 0);
+	o = mk_desc(0x1100, 1, 1, 0, IOREGION_WIRE_V3);	/* on doorbell */
+	ior_assert_errno(ioregion_bridge_add(b, &o, sv[0]), -EEXIST);
+	o = mk_desc(0x1000, 0x100, 1, IOREGION_F_PIO, IOREGION_WIRE_V3);
+	ior_assert_int_eq(ioregion_bridge_add(b, &o, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_add_invalid_desc_returns_einval)
+{
+	struct ioregion_bridge *b = new_bridge();
+	struct ioregion_desc bad[] = {
+		mk_desc(0x1000, 0, 1, 0, IOREGION_WIRE_V3),
+		mk_desc(0x1000, 1, 1, 0x8, IOREGION_WIRE_V3),
+		mk_desc(0x1000, 1, 1, 0, 0),
+		mk_desc(~0ull - 1, 4, 1, 0, IOREGION_WIRE_V3),
+		mk_desc(0xfff0, 0x20, 1, IOREGION_F_PIO, IOREGION_WIRE_V3),
+	};
+	int sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ior_assert_errno(ioregion_bridge_add(b, &bad[i], sv[0]),
+				 -EINVAL);
+	ior_assert_errno(ioregion_bridge_add(b, NULL, sv[0]), -EINVAL);
+	ior_assert_errno(ioregion_bridge_add(NULL, &bad[0], sv[0]), -EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_add_bad_fd_returns_ebadf)
+{
+	struct ioregion_bridge *b = new_bridge();
+	struct ioregion_desc d = mk_desc(0x1000, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	int sv[2];
+
+	ior_assert_errno(ioregion_bridge_add(b, &d, -1), -EBADF);
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ior_assert_errno(ioregion_bridge_add(b, &d, sv[0]), -EBADF);
+	/* nothing was added */
+	ior_assert_errno(ioregion_bridge_remove(b, &d), -ENOENT);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_remove_absent_returns_enoent)
+{
+	struct ioregion_bridge *b = new_bridge();
+	struct ioregion_desc d = mk_desc(0x1000, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_desc o = d;
+	uint64_t v = 0;
+	struct peer p;
+
+	ior_assert_errno(ioregion_bridge_remove(b, &d), -ENOENT);
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_ECHO);
+	o.size = 0x80;
+	ior_assert_errno(ioregion_bridge_remove(b, &o), -ENOENT);
+	o = d;
+	o.flags = IOREGION_F_PIO;
+	ior_assert_errno(ioregion_bridge_remove(b, &o), -ENOENT);
+	ior_assert_int_eq(ioregion_bridge_remove(b, &d), 0);
+	ior_assert_errno(ioregion_bridge_remove(b, &d), -ENOENT);
+	/* gone: not ours, and its fd was closed (the peer saw EOF) */
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 4,
+						 &v), 0);
+	peer_stop(&p);
+	ior_assert_errno(ioregion_bridge_get_stats(b, false, 0x1000,
+			 &(struct ioregion_bridge_stats){ 0 }), -ENOENT);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_replace_fd_errors)
+{
+	struct ioregion_bridge *b = new_bridge();
+	struct ioregion_desc d = mk_desc(0x1000, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	int sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_errno(ioregion_bridge_replace_fd(b, &d, sv[0]), -ENOENT);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	ior_assert_errno(ioregion_bridge_replace_fd(b, &d, -1), -EBADF);
+	close(sv[1]);
+	ior_assert_errno(ioregion_bridge_replace_fd(b, &d, sv[1]), -EBADF);
+	close(sv[0]);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+static Suite *
+bridge_table_suite(void)
+{
+	Suite *s = suite_create("bridge-table");
+
+	ior_add_test(s, test_bridge_add_overlapping_returns_eexist);
+	ior_add_test(s, test_bridge_add_invalid_desc_returns_einval);
+	ior_add_test(s, test_bridge_add_bad_fd_returns_ebadf);
+	ior_add_test(s, test_bridge_remove_absent_returns_enoent);
+	ior_add_test(s, test_bridge_replace_fd_errors);
+	return s;
+}
+
+IOR_TEST_MAIN(bridge_table_suite)
