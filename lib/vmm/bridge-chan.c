@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's channels: one per open file (identified by st_dev/st_ino of
+ * the fd), each with the bridge's own F_DUPFD_CLOEXEC duplicate and a mutex
+ * that serializes accesses as the kernel serializes them per fd. A channel
+ * that timed out, hung up or sent a malformed response is marked failed: a
+ * late answer would be taken for the next one, so every later access on it
+ * returns -ENOTCONN until its regions get a new fd (replace_fd). Before a
+ * command that expects an answer the fd must be empty (check_idle): data
+ * already there is an answer nobody asked for and fails the channel too.
+ *
+ * I/O: sockets are driven with MSG_DONTWAIT and poll(), so the fd may be
+ * blocking or not (O_NONBLOCK is shared with the caller's fd and may change
+ * at any time); other fds are polled before each read/write. Every wait is
+ * bounded by the access's deadline. No allocation.
+ */
+#include "bridge-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void
+chan_put(struct ioregion_bridge *bridge, struct chan *c)
+{
+	struct chan **pp;
+
+	if (--c->refs > 0)
+		return;
+	for (pp = &bridge->chans; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Find the channel of fd's open file, or create one with a duplicate of
+ * fd; called under the write lock. Takes a reference. */
+int
+chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
+{
+	struct stat st;
+	struct chan *c;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -EBADF;
+	for (c = bridge->chans; c; c = c->next) {
+		if (c->dev == st.st_dev && c->ino == st.st_ino) {
+			c->refs++;
+			*out = c;
+			return 0;
+		}
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (c->fd < 0) {
+		int err = errno == EBADF ? -EBADF : -errno;
+
+		free(c);
+		return err;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
+		c->is_socket = true;
+		c->is_message = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->refs = 1;
+	c->next = bridge->chans;
+	bridge->chans = c;
+	*out = c;
+	return 0;
+}
+
+/* ---- I/O with a deadline ------------------------------------------------ */
+
+/* Wait for @p events until @p deadline (ns). 0 ready, -ETIMEDOUT, or
+ * -ECONNRESET when the fd reports an error without the wanted event. */
+static int
+wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		uint64_t now = now_ns();
+		int ms, rc;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* clamp: a huge timeout must not turn into poll()'s -1 */
+		ms = (int)MIN((deadline - now + 999999) / 1000000,
+			      (uint64_t)INT_MAX);
+		rc = poll(&pfd, 1, ms);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return -ECONNRESET;
+		}
+		if (rc == 0)
+			continue;	/* the loop head decides */
+		if (pfd.revents & (events | POLLHUP | POLLERR))
+			return 0;	/* let the read/write tell */
+		if (pfd.revents & POLLNVAL)
+			return -ECONNRESET;
+	}
+}
+
+int
+send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
+{
+	size_t done = 0;
+
+	while (done < IOREGION_WIRE_MSG_SIZE) {
+		ssize_t n;
+		int rc;
+
+		if (c->is_socket) {
+			n = send(c->fd, buf + done,
+				 IOREGION_WIRE_MSG_SIZE - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			rc = wait_fd(c->fd, POLLOUT, deadline);
+			if (rc < 0)
+				return rc;
+			n = write(c->fd, buf + done,
+				  IOREGION_WIRE_MSG_SIZE - done);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				rc = wait_fd(c->fd, POLLOUT, deadline);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			return -ECONNRESET;
+		}
+		if (c->is_message && n != IOREGION_WIRE_MSG_SIZE)
+			return -ECONNRESET;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Before a command that expects an answer, nothing may be waiting in the
+ * fd. The wire has no request id: an answer nobody asked for (a buggy or
+ * hostile device, or the bytes after a too-long answer on a stream) would
+ * be taken for this command's, and every later answer would be one behind,
+ * silently. One non-blocking peek finds it: -EBADMSG (the caller marks the
+ * fd failed). EOF seen here is -ECONNRESET before anything is sent. Posted
+ * writes skip this (they read nothing); the next read finds what came in
+ * meanwhile. Data that arrives between this check and the answer cannot
+ * be told apart from the answer: only the device can cause that.
+ */
+int
+check_idle(struct chan *c)
+{
+	uint8_t b;
+	ssize_t n;
+
+	if (!c->is_socket) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+			return -EBADMSG;
+		return 0;	/* a hang-up shows in the send or receive */
+	}
+	for (;;) {
+		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n > 0)
+			return -EBADMSG;
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -ECONNRESET;
+	}
+}
+
+/*
+ * Until @p spin_until (adaptive polling) the socket is retried without
+ * sleeping; after it, each try first waits in poll() up to @p deadline.
+ */
+int
+recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
+{
+	size_t got = 0;
+
+	while (got < IOREGION_WIRE_MSG_SIZE) {
+		ssize_t n;
+		int rc;
+
+		/* Spin only where the try cannot block: sockets are read
+		 * with MSG_DONTWAIT, a pipe's read() may be blocking. */
+		if (spin_until && c->is_socket && now_ns() < spin_until) {
+			cpu_relax();
+		} else {
+			rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc < 0)
+				return rc;
+		}
+		if (c->is_message)
+			/* MSG_TRUNC: the packet's real length */
+			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
+				 MSG_DONTWAIT | MSG_TRUNC);
+		else if (c->is_socket)
+			n = recv(c->fd, buf + got,
+				 IOREGION_WIRE_MSG_SIZE - got, MSG_DONTWAIT);
+		else
+			n = read(c->fd, buf + got,
+				 IOREGION_WIRE_MSG_SIZE - got);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK)
+				continue;
+			return -ECONNRESET;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (c->is_message)
+			return n == IOREGION_WIRE_MSG_SIZE ? 0 : -EBADMSG;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
