@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The bridge's table (bridge-peer.h): add, remove, replace_fd and their
- * errors.
+ * errors; which fds it takes (sockets only).
  */
 #include "bridge-peer.h"
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- table management ------------------------------------------------------------------- */
@@ -138,6 +140,67 @@ START_TEST(test_bridge_replace_fd_errors)
 }
 END_TEST
 
+/* ---- which fds ----------------------------------------------------------------------------- */
+
+/* Only sockets carry the protocol safely: a FIFO opened read-write reads
+ * the bridge's own command back as the answer, and a read after poll() on
+ * a FIFO another process also reads can block forever. */
+START_TEST(test_bridge_non_socket_fds_return_enotsock)
+{
+	struct ioregion_desc d = mk_desc(0x1000, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	char fifo[] = "/tmp/ior-bridge-fifo-XXXXXX";
+	int pp[2], fds[5], nfds = 0, fd;
+	uint64_t v = 0x1234;
+	struct peer p;
+
+	ior_assert_int_eq(pipe2(pp, O_CLOEXEC), 0);
+	fds[nfds++] = pp[0];
+	fds[nfds++] = pp[1];
+	ior_assert_ptr_nonnull(mkdtemp(fifo));
+	{
+		char path[sizeof(fifo) + 2];
+
+		snprintf(path, sizeof(path), "%s/f", fifo);
+		ior_assert_int_eq(mkfifo(path, 0600), 0);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		ior_assert_int_ge(fd, 0);
+		fds[nfds++] = fd;
+		unlink(path);
+		rmdir(fifo);
+	}
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ior_assert_int_ge(fd, 0);
+	fds[nfds++] = fd;
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ior_assert_int_ge(fd, 0);
+	fds[nfds++] = fd;
+
+	for (int i = 0; i < nfds; i++)
+		ior_assert_errno(ioregion_bridge_add(b, &d, fds[i]),
+				 -ENOTSOCK);
+	/* nothing was added */
+	ior_assert_errno(ioregion_bridge_remove(b, &d), -ENOENT);
+
+	/* replace_fd refuses them too, and the region keeps its socket */
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_ECHO);
+	for (int i = 0; i < nfds; i++)
+		ior_assert_errno(ioregion_bridge_replace_fd(b, &d, fds[i]),
+				 -ENOTSOCK);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, true, 2,
+						 &v), 1);
+	v = 0;
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 2,
+						 &v), 1);
+	ior_assert_uint_eq(v, 0x1234);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
 static Suite *
 bridge_table_suite(void)
 {
@@ -148,6 +211,7 @@ bridge_table_suite(void)
 	ior_add_test(s, test_bridge_add_bad_fd_returns_ebadf);
 	ior_add_test(s, test_bridge_remove_absent_returns_enoent);
 	ior_add_test(s, test_bridge_replace_fd_errors);
+	ior_add_test(s, test_bridge_non_socket_fds_return_enotsock);
 	return s;
 }
 

@@ -90,13 +90,14 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
 
 /**
  * Route the range of @p desc to @p fd. The bridge duplicates @p fd with
- * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must carry both
- * directions: a SOCK_SEQPACKET (one response per packet; any other length
- * is -EBADMSG) or SOCK_STREAM socket end (partial responses are put
- * together). Other fds (a FIFO opened read-write, a character device)
- * are accepted as a byte stream, but adaptive polling only spins on
- * sockets. It may be blocking or not (even changed later): every wait
- * is a bounded poll(). Regions whose fds are the same open file (same
+ * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must be a socket end
+ * that carries both directions: SOCK_SEQPACKET (one response per packet;
+ * any other length is -EBADMSG) or SOCK_STREAM (partial responses are put
+ * together). Nothing else is taken: a FIFO opened read-write would read
+ * the bridge's own command back as the answer, and a read from a FIFO or
+ * character device that another process also reads can block for ever.
+ * It may be blocking or not (even changed later): every wait is a bounded
+ * poll(). Regions whose fds are the same open file (same
  * st_dev/st_ino) share one channel: one lock, one failed state.
  *
  * A doorbell (size 0, posted writes) occupies its one address: writes of
@@ -106,6 +107,7 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * @return 0
  * @retval -EINVAL bridge is NULL or invalid desc (ioregion_desc_validate)
  * @retval -EBADF bad fd
+ * @retval -ENOTSOCK @p fd is not a socket
  * @retval -EEXIST overlaps a range already in the table (same space)
  * @retval -EMFILE, -ENFILE no fd left for the duplicate
  * @retval -ENOMEM out of memory
@@ -133,6 +135,7 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
  * @retval -EINVAL a NULL argument or invalid desc (ioregion_desc_validate)
  * @retval -ENOENT no such region
  * @retval -EBADF bad fd
+ * @retval -ENOTSOCK @p fd is not a socket (as ioregion_bridge_add())
  * @retval -EMFILE, -ENFILE no fd left for the duplicate
  * @retval -ENOMEM out of memory
  */

@@ -9,10 +9,10 @@
  * command that expects an answer the fd must be empty (check_idle): data
  * already there is an answer nobody asked for and fails the channel too.
  *
- * I/O: sockets are driven with MSG_DONTWAIT and poll(), so the fd may be
- * blocking or not (O_NONBLOCK is shared with the caller's fd and may change
- * at any time); other fds are polled before each read/write. Every wait is
- * bounded by the access's deadline. No allocation.
+ * I/O: sockets only, driven with MSG_DONTWAIT and poll(), so the fd may
+ * be blocking or not (O_NONBLOCK is shared with the caller's fd and may
+ * change at any time). Every wait is bounded by the access's deadline. No
+ * allocation.
  */
 #include "bridge-private.h"
 
@@ -44,7 +44,10 @@ chan_put(struct ioregion_bridge *bridge, struct chan *c)
 }
 
 /* Find the channel of fd's open file, or create one with a duplicate of
- * fd; called under the write lock. Takes a reference. */
+ * fd; called under the write lock. Takes a reference. Sockets only: a
+ * FIFO opened read-write reads the bridge's own command back as the
+ * answer, and a read() after poll() on a FIFO or a character device that
+ * someone else also reads can block forever. */
 int
 chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 {
@@ -55,6 +58,8 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return errno == EBADF ? -EBADF : -ENOTSOCK;
 	for (c = bridge->chans; c; c = c->next) {
 		if (c->dev == st.st_dev && c->ino == st.st_ino) {
 			c->refs++;
@@ -75,10 +80,7 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
-		c->is_socket = true;
-		c->is_message = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
-	}
+	c->is_message = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->refs = 1;
 	c->next = bridge->chans;
@@ -128,17 +130,8 @@ send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 		ssize_t n;
 		int rc;
 
-		if (c->is_socket) {
-			n = send(c->fd, buf + done,
-				 IOREGION_WIRE_MSG_SIZE - done,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-		} else {
-			rc = wait_fd(c->fd, POLLOUT, deadline);
-			if (rc < 0)
-				return rc;
-			n = write(c->fd, buf + done,
-				  IOREGION_WIRE_MSG_SIZE - done);
-		}
+		n = send(c->fd, buf + done, IOREGION_WIRE_MSG_SIZE - done,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -174,13 +167,6 @@ check_idle(struct chan *c)
 	uint8_t b;
 	ssize_t n;
 
-	if (!c->is_socket) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
-			return -EBADMSG;
-		return 0;	/* a hang-up shows in the send or receive */
-	}
 	for (;;) {
 		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n > 0)
@@ -208,9 +194,7 @@ recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 		ssize_t n;
 		int rc;
 
-		/* Spin only where the try cannot block: sockets are read
-		 * with MSG_DONTWAIT, a pipe's read() may be blocking. */
-		if (spin_until && c->is_socket && now_ns() < spin_until) {
+		if (spin_until && now_ns() < spin_until) {
 			cpu_relax();
 		} else {
 			rc = wait_fd(c->fd, POLLIN, deadline);
@@ -221,12 +205,9 @@ recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 			/* MSG_TRUNC: the packet's real length */
 			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
 				 MSG_DONTWAIT | MSG_TRUNC);
-		else if (c->is_socket)
+		else
 			n = recv(c->fd, buf + got,
 				 IOREGION_WIRE_MSG_SIZE - got, MSG_DONTWAIT);
-		else
-			n = read(c->fd, buf + got,
-				 IOREGION_WIRE_MSG_SIZE - got);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN ||
 			    errno == EWOULDBLOCK)

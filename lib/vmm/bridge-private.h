@@ -28,7 +28,6 @@ struct chan {
 	int fd;			/* the bridge's own duplicate */
 	dev_t dev;
 	ino_t ino;
-	bool is_socket;
 	bool is_message;	/* SEQPACKET/DGRAM: one response per packet */
 	unsigned int refs;	/* regions using it; under the write lock */
 	pthread_mutex_t lock;	/* serializes accesses; protects failed */
