@@ -1,17 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The bridge's table (bridge-peer.h): add, remove, replace_fd and their
- * errors; which fds it takes (sockets only).
+ * errors; which fds it takes (sockets only) and which fds share a channel
+ * (the same open file, never two sockets that only look alike).
+ *
+ * Socket inode numbers are 32 bits and wrap, so two live sockets can show
+ * the same st_ino. This program interposes fstat() to make that happen at
+ * will (fake_socket_ino), and syscall() to refuse kcmp (refuse_kcmp) as a
+ * seccomp filter or a kernel without it would.
  */
 #include "bridge-peer.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* ---- interposed fstat and syscall ------------------------------------------------ */
+
+static bool fake_socket_ino;	/* every socket reports st_ino 4242 */
+static bool refuse_kcmp;	/* kcmp fails with EPERM */
+
+int fstat(int fd, struct stat *st);
+long syscall(long number, ...);
+
+int
+fstat(int fd, struct stat *st)
+{
+	int rc = fstatat(fd, "", st, AT_EMPTY_PATH);
+
+	if (rc == 0 && fake_socket_ino && S_ISSOCK(st->st_mode))
+		st->st_ino = 4242;
+	return rc;
+}
+
+long
+syscall(long number, ...)
+{
+	static long (*real)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+#ifdef SYS_kcmp
+	if (number == SYS_kcmp && refuse_kcmp) {
+		errno = EPERM;
+		return -1;
+	}
+#endif
+	if (!real)
+		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
 
 /* ---- table management ------------------------------------------------------------------- */
 
@@ -201,6 +249,108 @@ START_TEST(test_bridge_non_socket_fds_return_enotsock)
 }
 END_TEST
 
+/* ---- which fds share a channel ------------------------------------------------------------- */
+
+/* Regions A and B on two sockets that report one inode number: B's
+ * commands go to B's device, and A's failure is not B's. */
+static void
+check_two_sockets_stay_apart(void)
+{
+	struct ioregion_desc da = mk_desc(0x1000, 0x100, 1, 0,
+					  IOREGION_WIRE_V3);
+	struct ioregion_desc db = mk_desc(0x2000, 0x100, 2, 0,
+					  IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	struct peer pa, pb;
+	struct stat sa, sb;
+	uint64_t v = 0;
+	int fa, fb;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 50), 0);
+	fa = peer_start(&pa, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_SILENT);
+	fb = peer_start(&pb, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_ECHO);
+	/* the fake works: the two look like one file */
+	ior_assert_int_eq(fstat(fa, &sa), 0);
+	ior_assert_int_eq(fstat(fb, &sb), 0);
+	ior_assert(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+	ior_assert_int_eq(ioregion_bridge_add(b, &da, fa), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &db, fb), 0);
+	close(fa);
+	close(fb);
+	peer_run(&pa);
+	peer_run(&pb);
+
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x2008, false, 4,
+						 &v), 1);
+	ior_assert_uint_eq(peer_wait(&pb, 1), 1);
+	ior_assert_uint_eq(le_load(pb.cmds[0] + 8, 8), 2);	/* user_data */
+	ior_assert_uint_eq(pa.ncmds, 0);
+	/* A times out and fails; B is another channel and still works */
+	ior_assert_errno(ioregion_bridge_access(b, false, 0x1000, false, 4,
+						&v), -ETIMEDOUT);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x2000, false, 4,
+						 &v), 1);
+	ior_assert_uint_eq(peer_wait(&pa, 1), 1);
+	ior_assert_uint_eq(le_load(pa.cmds[0] + 8, 8), 1);
+	ioregion_bridge_unref(b);
+	peer_stop(&pa);
+	peer_stop(&pb);
+}
+
+/* Two fds of one socket: one channel (one lock, one failed state). */
+static void
+check_dups_share_a_channel(void)
+{
+	struct ioregion_desc d1 = mk_desc(0x1000, 0x100, 1, 0,
+					  IOREGION_WIRE_V3);
+	struct ioregion_desc d2 = mk_desc(0x2000, 0x100, 2, 0,
+					  IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0;
+	struct peer p;
+	int fd, fd2;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 30), 0);
+	fd = peer_start(&p, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_SILENT);
+	fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ior_assert_int_ge(fd2, 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d1, fd), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d2, fd2), 0);
+	close(fd);
+	close(fd2);
+	peer_run(&p);
+	ior_assert_errno(ioregion_bridge_access(b, false, 0x1000, false, 1,
+						&v), -ETIMEDOUT);
+	ior_assert_errno(ioregion_bridge_access(b, false, 0x2000, false, 1,
+						&v), -ENOTCONN);
+	ior_assert_uint_eq(peer_wait(&p, 1), 1);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+
+START_TEST(test_bridge_two_sockets_with_one_inode_number_never_share)
+{
+	fake_socket_ino = true;
+	check_two_sockets_stay_apart();
+	check_dups_share_a_channel();
+	fake_socket_ino = false;
+}
+END_TEST
+
+/* Where kcmp is refused (seccomp, or a kernel built without it), sockets
+ * are still told apart, and dups of one still share. */
+START_TEST(test_bridge_channels_without_kcmp_stay_right)
+{
+	refuse_kcmp = true;
+	fake_socket_ino = true;
+	check_two_sockets_stay_apart();
+	check_dups_share_a_channel();
+	fake_socket_ino = false;
+	check_dups_share_a_channel();
+	refuse_kcmp = false;
+}
+END_TEST
+
 static Suite *
 bridge_table_suite(void)
 {
@@ -212,6 +362,8 @@ bridge_table_suite(void)
 	ior_add_test(s, test_bridge_remove_absent_returns_enoent);
 	ior_add_test(s, test_bridge_replace_fd_errors);
 	ior_add_test(s, test_bridge_non_socket_fds_return_enotsock);
+	ior_add_test(s, test_bridge_two_sockets_with_one_inode_number_never_share);
+	ior_add_test(s, test_bridge_channels_without_kcmp_stay_right);
 	return s;
 }
 

@@ -97,8 +97,13 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * the bridge's own command back as the answer, and a read from a FIFO or
  * character device that another process also reads can block for ever.
  * It may be blocking or not (even changed later): every wait is a bounded
- * poll(). Regions whose fds are the same open file (same
- * st_dev/st_ino) share one channel: one lock, one failed state.
+ * poll(). Regions whose fds are the same open file (dups of one fd, or
+ * fds of one socket received twice) share one channel: one lock, one
+ * failed state; different sockets never do. The open file is compared
+ * with kcmp(KCMP_FILE), or with the socket's SO_COOKIE where kcmp is
+ * refused (seccomp). A kernel with neither gets one channel per add: two
+ * channels on one socket may swap concurrent answers, so there give each
+ * region its own socket.
  *
  * A doorbell (size 0, posted writes) occupies its one address: writes of
  * any size starting there are sent as a 1-byte write of 0 at offset 0;

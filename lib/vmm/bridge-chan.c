@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bridge's channels: one per open file (identified by st_dev/st_ino of
- * the fd), each with the bridge's own F_DUPFD_CLOEXEC duplicate and a mutex
+ * The bridge's channels: one per open file (kcmp, see same_file()), each
+ * with the bridge's own F_DUPFD_CLOEXEC duplicate and a mutex
  * that serializes accesses as the kernel serializes them per fd. A channel
  * that timed out, hung up or sent a malformed response is marked failed: a
  * late answer would be taken for the next one, so every later access on it
@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 void
 chan_put(struct ioregion_bridge *bridge, struct chan *c)
@@ -43,6 +45,46 @@ chan_put(struct ioregion_bridge *bridge, struct chan *c)
 	free(c);
 }
 
+/* The socket's cookie: 64 bits, unique per socket while the system runs
+ * (SO_COOKIE, since Linux 4.12); 0 if the kernel has none. */
+static uint64_t
+socket_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0 ||
+	    len != sizeof(cookie))
+		return 0;
+	return cookie;
+}
+
+/*
+ * Whether @p fd is the open file of channel @p c. An equal st_dev/st_ino
+ * is necessary but not enough: socket inode numbers are 32 bits and wrap,
+ * and two opens of one device node are two open files. kcmp(KCMP_FILE)
+ * answers exactly; where it is refused (seccomp, or a kernel built without
+ * it) the socket cookie does, as a socket has one open file. Without
+ * either, no merge: a merge of two sockets would send one device's
+ * commands to another (bridge.h tells the caller what to do there).
+ */
+static bool
+same_file(const struct chan *c, int fd, const struct stat *st,
+	  uint64_t cookie)
+{
+	long rc = -1;
+
+	if (c->dev != st->st_dev || c->ino != st->st_ino)
+		return false;
+#ifdef SYS_kcmp
+	rc = syscall(SYS_kcmp, (long)getpid(), (long)getpid(), (long)KCMP_FILE,
+		     (long)c->fd, (long)fd);
+#endif
+	if (rc >= 0)
+		return rc == 0;
+	return cookie && cookie == c->cookie;
+}
+
 /* Find the channel of fd's open file, or create one with a duplicate of
  * fd; called under the write lock. Takes a reference. Sockets only: a
  * FIFO opened read-write reads the bridge's own command back as the
@@ -53,6 +95,7 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 {
 	struct stat st;
 	struct chan *c;
+	uint64_t cookie;
 	int type = 0;
 	socklen_t len = sizeof(type);
 
@@ -60,8 +103,9 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 		return -EBADF;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
 		return errno == EBADF ? -EBADF : -ENOTSOCK;
+	cookie = socket_cookie(fd);
 	for (c = bridge->chans; c; c = c->next) {
-		if (c->dev == st.st_dev && c->ino == st.st_ino) {
+		if (same_file(c, fd, &st, cookie)) {
 			c->refs++;
 			*out = c;
 			return 0;
@@ -80,6 +124,7 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
+	c->cookie = cookie;
 	c->is_message = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->refs = 1;

@@ -28,6 +28,7 @@ struct chan {
 	int fd;			/* the bridge's own duplicate */
 	dev_t dev;
 	ino_t ino;
+	uint64_t cookie;	/* SO_COOKIE, 0: unknown */
 	bool is_message;	/* SEQPACKET/DGRAM: one response per packet */
 	unsigned int refs;	/* regions using it; under the write lock */
 	pthread_mutex_t lock;	/* serializes accesses; protects failed */
