@@ -313,6 +313,33 @@ START_TEST(test_bridge_nonblocking_full_socket_times_out)
 }
 END_TEST
 
+/* ---- one bound per exit --------------------------------------------------------------- */
+
+/* Adaptive polling spins at most until the deadline: a 50 ms bound with
+ * the longest poll window (1 s) still times out near 50 ms. */
+START_TEST(test_bridge_poll_window_stops_at_the_deadline)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0, dt;
+	struct peer p;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 50), 0);
+	ior_assert_int_eq(ioregion_bridge_set_poll_us(b,
+				IOREGION_BRIDGE_POLL_US_MAX), 0);
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_SILENT);
+	t0 = ms_now();
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ETIMEDOUT);
+	dt = ms_now() - t0;
+	ior_assert_int_ge(dt, 50);
+	ior_assert_int_lt(dt, 5 * 50);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
 static Suite *
 bridge_failures_suite(void)
 {
@@ -330,6 +357,7 @@ bridge_failures_suite(void)
 	ior_add_test(s, test_bridge_data_waiting_before_read_returns_ebadmsg_unsent);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
+	ior_add_test(s, test_bridge_poll_window_stops_at_the_deadline);
 	return s;
 }
 

@@ -80,7 +80,9 @@ int ioregion_bridge_set_timeout(struct ioregion_bridge *bridge,
  * Adaptive polling: after sending a command that expects a response, try
  * to read it without sleeping for up to @p us microseconds before blocking
  * in poll(). It burns the vCPU thread's CPU for the cost of a wake-up
- * (tens of microseconds across CPUs). 0 (the default) turns it off.
+ * (tens of microseconds across CPUs). 0 (the default) turns it off. The
+ * spin ends at the access's deadline (ioregion_bridge_set_timeout()) if
+ * that comes first.
  *
  * @return 0
  * @retval -EINVAL bridge is NULL or @p us > IOREGION_BRIDGE_POLL_US_MAX

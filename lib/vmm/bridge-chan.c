@@ -229,11 +229,15 @@ check_idle(struct chan *c)
 /*
  * Until @p spin_until (adaptive polling) the socket is retried without
  * sleeping; after it, each try first waits in poll() up to @p deadline.
+ * The spin ends at the deadline too: a poll window longer than the
+ * timeout must not stretch it.
  */
 int
 recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 {
 	size_t got = 0;
+
+	spin_until = MIN(spin_until, deadline);
 
 	while (got < IOREGION_WIRE_MSG_SIZE) {
 		ssize_t n;
