@@ -52,9 +52,9 @@ struct ioregion_bridge *ioregion_bridge_unref(struct ioregion_bridge *bridge);
 
 /**
  * Set the log handler (NULL: none); default: ERROR to stderr.
- * @note The handler may run in any vCPU thread, with the bridge's table
- * lock held: it must not call ioregion_bridge_add(), _remove() or
- * _replace_fd() (that would deadlock).
+ * @note The handler may run in any vCPU thread, after the access that
+ * logs let go of every lock of the bridge: it may call any bridge
+ * function (an access that fails there logs again, from inside it).
  */
 void ioregion_bridge_set_log_handler(struct ioregion_bridge *bridge,
 				     ioregion_log_handler_fn *handler,

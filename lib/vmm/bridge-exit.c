@@ -3,8 +3,9 @@
  * The bridge's access path: KVM_EXIT_MMIO / KVM_EXIT_IO (string PIO too)
  * and scripted accesses become wire commands on the region's channel.
  *
- * Lock order: table rwlock (read) -> channel mutex -> log mutex. The read
- * lock is held for the whole access, so a writer waits at most one timeout.
+ * Lock order: table rwlock (read) -> channel mutex. The read lock is held
+ * for the whole access, so a writer waits at most one timeout. What went
+ * wrong is noted (struct bridge_note) and logged after both are released.
  *
  * Values: kvm_run carries guest memory bytes; the guest is x86, so the low
  * size bytes of a value are its first bytes (little-endian).
@@ -61,7 +62,8 @@ stat_inc(uint64_t *counter)
  */
 static int
 access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
-	      bool is_write, unsigned size, uint64_t *val)
+	      bool is_write, unsigned size, uint64_t *val,
+	      struct bridge_note *note)
 {
 	struct ioregion_wire_cmd cmd;
 	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
@@ -84,7 +86,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		if (!is_write)
 			*val = ~0ull;
 		stat_inc(&r->stats.errors);
-		bridge_log_peer(bridge, "%s access of %u bytes at 0x%llx "
+		note_peer(note, "%s access of %u bytes at 0x%llx "
 				"cannot be sent\n", space_name(pio), size,
 				(unsigned long long)addr);
 		return -EOPNOTSUPP;
@@ -139,7 +141,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		if (!is_write)
 			*val = ioregion_wire_size_mask(size);
 		if (rc != -ENOTCONN)
-			bridge_log_peer(bridge,
+			note_peer(note,
 					"%s region 0x%llx: %s at offset 0x%llx "
 					"failed: %s; fd marked failed\n",
 					space_name(pio),
@@ -167,18 +169,22 @@ ioregion_bridge_access(struct ioregion_bridge *bridge, bool pio,
 		       uint64_t addr, bool is_write, unsigned size,
 		       uint64_t *val)
 {
+	struct bridge_note note;
 	int rc;
 
 	if (!bridge || !val || !valid_size(size))
 		return -EINVAL;
+	note.msg[0] = '\0';
 	pthread_rwlock_rdlock(&bridge->table_lock);
-	rc = access_locked(bridge, pio, addr, is_write, size, val);
+	rc = access_locked(bridge, pio, addr, is_write, size, val, &note);
 	pthread_rwlock_unlock(&bridge->table_lock);
+	bridge_log_note(bridge, &note);
 	return rc;
 }
 
 static int
-handle_mmio(struct ioregion_bridge *bridge, struct kvm_run *run)
+handle_mmio(struct ioregion_bridge *bridge, struct kvm_run *run,
+	    struct bridge_note *note)
 {
 	unsigned len = run->mmio.len;
 	uint64_t val = 0;
@@ -189,7 +195,7 @@ handle_mmio(struct ioregion_bridge *bridge, struct kvm_run *run)
 	if (run->mmio.is_write && len <= sizeof(run->mmio.data))
 		val = bytes_to_val(run->mmio.data, len);
 	rc = access_locked(bridge, false, run->mmio.phys_addr,
-			   run->mmio.is_write, len, &val);
+			   run->mmio.is_write, len, &val, note);
 	if (rc != 0 && !run->mmio.is_write &&
 	    len <= sizeof(run->mmio.data))
 		val_to_bytes(run->mmio.data, len, val);
@@ -197,7 +203,8 @@ handle_mmio(struct ioregion_bridge *bridge, struct kvm_run *run)
 }
 
 static int
-handle_io(struct ioregion_bridge *bridge, struct kvm_run *run)
+handle_io(struct ioregion_bridge *bridge, struct kvm_run *run,
+	  struct bridge_note *note)
 {
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	unsigned size = run->io.size;
@@ -208,7 +215,7 @@ handle_io(struct ioregion_bridge *bridge, struct kvm_run *run)
 	if (count == 0)
 		return 0;
 	if ((uint64_t)count * size > PIO_DATA_MAX) {
-		bridge_log_peer(bridge, "pio exit with %u x %u bytes\n",
+		note_peer(note, "pio exit with %u x %u bytes\n",
 				count, size);
 		return -EINVAL;
 	}
@@ -219,7 +226,7 @@ handle_io(struct ioregion_bridge *bridge, struct kvm_run *run)
 		if (is_write)
 			val = bytes_to_val(p, size);
 		rc = access_locked(bridge, true, run->io.port, is_write,
-				   size, &val);
+				   size, &val, note);
 		if (rc == 0)
 			return 0;	/* not ours: first element decides */
 		if (!is_write)
@@ -239,6 +246,7 @@ IOREGION_EXPORT int
 ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
 			    struct kvm_run *run)
 {
+	struct bridge_note note;
 	int rc;
 
 	if (!bridge || !run)
@@ -246,12 +254,14 @@ ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
 	if (run->exit_reason != KVM_EXIT_MMIO &&
 	    run->exit_reason != KVM_EXIT_IO)
 		return 0;
+	note.msg[0] = '\0';
 	pthread_rwlock_rdlock(&bridge->table_lock);
 	if (run->exit_reason == KVM_EXIT_MMIO)
-		rc = handle_mmio(bridge, run);
+		rc = handle_mmio(bridge, run, &note);
 	else
-		rc = handle_io(bridge, run);
+		rc = handle_io(bridge, run, &note);
 	pthread_rwlock_unlock(&bridge->table_lock);
+	bridge_log_note(bridge, &note);
 	return rc;
 }
 

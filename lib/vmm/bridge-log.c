@@ -1,23 +1,62 @@
 /* SPDX-License-Identifier: MIT */
-/* The bridge's log handler and priority. */
+/* The bridge's log: messages noted during an access are given to the
+ * handler after the access let go of every lock. */
 #include "bridge-private.h"
 
 #include <stdio.h>
 
 void
-bridge_log_peer(struct ioregion_bridge *bridge, const char *fmt, ...)
+note_peer(struct bridge_note *note, const char *fmt, ...)
 {
-	char msg[256];
+	va_list args;
+
+	if (note->msg[0])
+		return;		/* the first failure of an access says it */
+	va_start(args, fmt);
+	vsnprintf(note->msg, sizeof(note->msg), fmt, args);
+	va_end(args);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+call_handler(ioregion_log_handler_fn *handler, void *data,
+	     enum ioregion_log_priority prio, const char *fmt, ...)
+{
 	va_list args;
 
 	va_start(args, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, args);
+	handler(data, prio, fmt, args);
 	va_end(args);
-	pthread_mutex_lock(&bridge->log_lock);
-	log_peer(&bridge->log, "%s", msg);
-	pthread_mutex_unlock(&bridge->log_lock);
 }
 
+/*
+ * The handler runs with no lock of the bridge held (the log mutex only
+ * guards the handler, priority and rate-limit state while they are read),
+ * so it may call any bridge function.
+ */
+void
+bridge_log_note(struct ioregion_bridge *bridge, const struct bridge_note *note)
+{
+	ioregion_log_handler_fn *handler;
+	unsigned suppressed;
+	bool admit;
+	void *data;
+
+	if (!note->msg[0])
+		return;
+	pthread_mutex_lock(&bridge->log_lock);
+	handler = bridge->log.priority <= IOREGION_LOG_ERROR ?
+		  bridge->log.handler : NULL;
+	data = bridge->log.data;
+	admit = log_peer_admit(&bridge->log, &suppressed);
+	pthread_mutex_unlock(&bridge->log_lock);
+	if (!handler)
+		return;
+	if (suppressed)
+		call_handler(handler, data, IOREGION_LOG_ERROR,
+			     "%u similar messages suppressed\n", suppressed);
+	if (admit)
+		call_handler(handler, data, IOREGION_LOG_ERROR, "%s", note->msg);
+}
 
 IOREGION_EXPORT void
 ioregion_bridge_set_log_handler(struct ioregion_bridge *bridge,

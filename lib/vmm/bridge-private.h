@@ -72,8 +72,15 @@ int check_idle(struct chan *c);
 int recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 	      uint64_t spin_until);
 
-/* bridge-log.c: a message a peer or guest can cause (rate-limited) */
-void bridge_log_peer(struct ioregion_bridge *bridge, const char *fmt, ...)
+/* bridge-log.c: what went wrong in an access, a message a peer or guest
+ * can cause, noted under the access's locks and logged (rate-limited)
+ * after them. */
+struct bridge_note {
+	char msg[200];
+};
+void note_peer(struct bridge_note *note, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void bridge_log_note(struct ioregion_bridge *bridge,
+		     const struct bridge_note *note);
 
 #endif /* IOREGION_BRIDGE_PRIVATE_H */
