@@ -320,6 +320,39 @@ complete_deferred(struct chan_state *cs, uint64_t val)
 	cs->deferred = 0;			/* nothing is waiting now */
 }
 
+/*
+ * Let everything finish: complete deferred reads until none is left. A
+ * channel holds the commands behind a deferred read back, so each round
+ * releases at most one deferred read per channel; the number of rounds
+ * needed is bounded by the work actually queued, not by a constant. Every
+ * deferred read is a command we sent that expects a response, so the
+ * callback can defer at most (expected - responses) more times: more
+ * rounds than that would mean the library deferred one command twice.
+ */
+static void
+finish(struct ioregion_ctx *ctx)
+{
+	uint64_t owed = 0, rounds = 0;
+
+	dispatch(ctx);
+	for (int i = 0; i < 2; i++)
+		owed += chans[i].expected - chans[i].responses;
+	for (;;) {
+		bool more = false;
+
+		for (int i = 0; i < 2; i++) {
+			if (chans[i].alive && chans[i].deferred) {
+				complete_deferred(&chans[i], 0x5a);
+				more = true;
+			}
+		}
+		dispatch(ctx);
+		if (!more)
+			break;
+		FUZZ_CHECK(++rounds <= owed);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -394,22 +427,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* Let everything finish: complete deferred reads until none is left. */
-	for (int round = 0; round < 256; round++) {
-		bool more = false;
-
-		dispatch(ctx);
-		for (int i = 0; i < 2; i++) {
-			if (chans[i].alive && chans[i].deferred) {
-				complete_deferred(&chans[i], 0x5a);
-				more = true;
-			}
-		}
-		if (!more) {
-			dispatch(ctx);
-			break;
-		}
-	}
+	finish(ctx);
 	for (int i = 0; i < 2; i++) {
 		struct chan_state *cs = &chans[i];
 

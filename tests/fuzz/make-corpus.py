@@ -87,6 +87,12 @@ s += raw(0, info_cmd(0, 1, False, UD[4], 0, 0)) + DISPATCH
 s += bytes([5, 4]) + DISPATCH          # destroy the deferring region on A
 write("server", "raw-info-deferred-destroy", s)
 
+# More deferred reads queued on one channel than any fixed number of end
+# rounds: the harness must wait for all of them (a long campaign found
+# this; its input is kept verbatim as regress-258-deferred-stream).
+s = bytes([V3]) + b"".join(structured(1, 4, 0, 2 | 4, 0, 0) for _ in range(300))
+write("server", "many-deferred-stream", s)
+
 # ---- bridge -------------------------------------------------------------
 # byte 0 flags (1 stream, 2 info, 4 polling), byte 1 op count, 12-byte ops,
 # then the device's script.
