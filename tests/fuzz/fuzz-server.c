@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the device server's command stream (DESIGN section 5).
+ * Fuzz target: the device server's command stream, checked against the
+ * guarantees in docs/design.md ("Guarantees of the device server").
  *
  * One context with two channels: A on the library's own SEQPACKET pair
  * (each fuzzer chunk is one packet, short, exact or long) and B on a
@@ -107,8 +108,9 @@ quiet_log(void *data, enum ioregion_log_priority prio, const char *fmt,
 	vsnprintf(buf, sizeof(buf), fmt, args);	/* exercise the formats */
 }
 
-/* Whether a command (first 32 bytes, zero-padded) waits for an answer:
- * DESIGN section 3, decoded here from the tables, not with the library. */
+/* Whether a command (first 32 bytes, zero-padded) waits for an answer,
+ * decoded here from the tables of docs/wire-protocol.md, not with the
+ * library. */
 static bool
 expects_response(const uint8_t *msg, size_t len)
 {
@@ -434,8 +436,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(cs);
 		if (cs->alive && !cs->hung_up &&
 		    ioregion_channel_is_open(cs->ch) == 1 && !cs->deferred) {
-			/* Guarantee 1: exactly one answer per command that
-			 * expects one, nothing held back. */
+			/* Guarantee 1 (docs/design.md): exactly one answer
+			 * per command that expects one, nothing held back. */
 			FUZZ_CHECK(cs->responses == cs->expected);
 			FUZZ_CHECK(cs->rpart_len == 0);
 		}
