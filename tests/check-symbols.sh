@@ -20,7 +20,7 @@ if ! cmp -s "$tmp/sym" "$tmp/sym-raw"; then
 	exit 1
 fi
 # IOREGION_EXPORT sits on the return-type line; the name starts the next.
-awk '/^IOREGION_EXPORT/ { getline; sub(/\(.*/, ""); print }' "$src"/lib/*.c |
+awk '/^IOREGION_EXPORT/ { getline; sub(/\(.*/, ""); print }' "$src"/lib/*.c "$src"/lib/*/*.c |
 	sort >"$tmp/export"
 grep -hoE '^(ioregion_[a-z0-9_]+|[a-z].* \**ioregion_[a-z0-9_]+)\(' "$src"/include/ioregion/*.h |
 	grep -oE 'ioregion_[a-z0-9_]+\($' | tr -d '(' | grep -v '_fn$' | sort -u >"$tmp/header"
