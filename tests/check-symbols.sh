@@ -22,7 +22,7 @@ fi
 # IOREGION_EXPORT sits on the return-type line; the name starts the next.
 awk '/^IOREGION_EXPORT/ { getline; sub(/\(.*/, ""); print }' "$src"/lib/*.c "$src"/lib/*/*.c |
 	sort >"$tmp/export"
-grep -hoE '^(ioregion_[a-z0-9_]+|[a-z].* \**ioregion_[a-z0-9_]+)\(' "$src"/include/ioregion/*.h |
+grep -hoE '^(ioregion_[a-z0-9_]+|[a-z].* \**ioregion_[a-z0-9_]+)\(' "$src"/include/ioregion/*.h "$src"/include/ioregion/*.h.in |
 	grep -oE 'ioregion_[a-z0-9_]+\($' | tr -d '(' | grep -v '_fn$' | sort -u >"$tmp/header"
 nm -D --defined-only "$lib" | awk '{ sub(/@.*/, "", $3); print $3 }' | grep -E '^ioregion_' |
 	sort >"$tmp/dynsym"

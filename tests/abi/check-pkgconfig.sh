@@ -17,15 +17,8 @@ esac
 kind=${5:-both}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log" 2>&1 ||
-	{ cat "$tmp/install.log"; exit 1; }
-pc=$(find "$tmp/root" -name libioregion.pc)
-[ -n "$pc" ] || { echo "FAIL: no libioregion.pc installed"; exit 1; }
-export PKG_CONFIG_PATH
-PKG_CONFIG_PATH=$(dirname "$pc")
-export PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+. "$src/tests/abi/destdir.sh"
 flags=$(pkg-config --cflags --libs libioregion)
-libdir=$(dirname "$PKG_CONFIG_PATH")
 case $kind in
 shared | both)
 	# shellcheck disable=SC2086
