@@ -5,6 +5,7 @@
 #ifndef IOREGION_IOREGION_H
 #define IOREGION_IOREGION_H
 
+#include "ioregion/version.h"
 #include "ioregion/wire.h"
 #include "ioregion/desc.h"
 #include "ioregion/log.h"
