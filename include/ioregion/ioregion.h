@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libioregion umbrella header: everything. VMM-side code that must not see
- * libev includes the component headers (wire, desc, kvm, bridge, handoff)
- * instead. */
+ * libev includes the component headers (wire, desc, kvm, bridge, handoff,
+ * session, vmm) instead. */
 #ifndef IOREGION_IOREGION_H
 #define IOREGION_IOREGION_H
 
@@ -14,5 +14,8 @@
 #include "ioregion/kvm.h"
 #include "ioregion/bridge.h"
 #include "ioregion/handoff.h"
+#include "ioregion/session.h"
+#include "ioregion/device.h"
+#include "ioregion/vmm.h"
 
 #endif /* IOREGION_IOREGION_H */
