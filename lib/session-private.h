@@ -63,7 +63,8 @@ int session_recv(int sock, int64_t deadline, struct session_msg *m,
 
 /* Send one message of @p type with @p body (its type's size) and @p nfds
  * fds, waiting for room until @p deadline (negative: not at all).
- * 0, -ETIMEDOUT, -EAGAIN (no wait), -EPIPE/-ECONNRESET, other errno. */
+ * 0, -ETIMEDOUT, -EAGAIN (no wait), -ECONNRESET (the peer closed, EPIPE
+ * included), other errno. */
 int session_send(int sock, int64_t deadline, unsigned int type,
 		 const void *body, const int *fds, unsigned int nfds);
 

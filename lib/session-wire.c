@@ -383,6 +383,8 @@ session_send(int sock, int64_t deadline, unsigned int type, const void *body,
 			return 0;	/* SEQPACKET: the whole packet */
 		if (errno == EINTR)
 			continue;
+		if (errno == EPIPE)
+			return -ECONNRESET;	/* the peer closed: one errno */
 		if (errno != EAGAIN)
 			return -errno;
 		rc = wait_for(sock, POLLOUT, deadline);
