@@ -405,7 +405,8 @@ raw_send(int sock, const struct ioregion_session_hdr *h, unsigned int type,
 		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
-	ior_assert_int_ge(sendmsg(sock, &mh, MSG_NOSIGNAL), 0);
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		ior_abort("raw_send of type %u: %s", hdr.type, strerror(errno));
 }
 
 ssize_t
@@ -426,7 +427,14 @@ raw_recv(int sock, struct ioregion_session_hdr *h, void *body, size_t max,
 	if (!ior_readable(sock, timeout_ms))
 		return -1;
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	ior_assert_int_ge(n, 0);
+	/* The peer closed with our messages unread: reported once, then the
+	 * queue reads on. */
+	if (n < 0 && errno == ECONNRESET)
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return -1;
+	if (n < 0)
+		ior_abort("raw_recv: %s", strerror(errno));
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
 	     cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_type != SCM_RIGHTS)

@@ -148,15 +148,17 @@ take_regions(struct ioregion_vmm_device *dev, int sock, int64_t deadline,
 		}
 		if (*nr >= IOREGION_SESSION_REGIONS_MAX || m.nfds != want_fds ||
 		    m.body.region.dialect != dev->dialect) {
+			unsigned int got = m.nfds;
+
 			session_msg_close(&m);
 			if (*nr >= IOREGION_SESSION_REGIONS_MAX)
 				return refuse(dev, sock, -EPROTO,
 					      "more than %u regions",
 					      IOREGION_SESSION_REGIONS_MAX);
-			if (m.nfds != want_fds)
+			if (got != want_fds)
 				return refuse(dev, sock, -EPROTO,
 					      "a region with %u fds, not %u",
-					      m.nfds, want_fds);
+					      got, want_fds);
 			return refuse(dev, sock, -EPROTO,
 				      "a region in wire dialect %u, not %u",
 				      m.body.region.dialect, dev->dialect);
@@ -372,9 +374,9 @@ send_rest(struct ioregion_vmm_device *dev, int sock, int64_t deadline)
 	if (m.body.ack.type != IOREGION_SESSION_READY)
 		return refuse(dev, sock, -EPROTO, "expected the ACK of READY");
 	if (m.body.ack.result < 0)
-		log_error(&dev->log, "control session: device '%s' could not "
-			  "start: %s\n", dev->name, strerror(-m.body.ack.result));
-	return m.body.ack.result;
+		return refuse(dev, sock, m.body.ack.result,
+			      "the device could not start");
+	return 0;
 }
 
 /* Everything after the checks of the socket: both attach and reattach. */
