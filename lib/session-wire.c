@@ -459,9 +459,9 @@ is_eventfd(int fd)
 }
 
 /* Take the fds of every SCM_RIGHTS in @p mh: the first RECV_FDS_MAX into
- * @p fds, the rest closed at once and counted in *nfds as well. */
+ * @p fds (*kept of them), the rest closed at once; *nfds counts them all. */
 static void
-take_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
+take_fds(struct msghdr *mh, int *fds, unsigned int *nfds, unsigned int *kept)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
 	     cm = CMSG_NXTHDR(mh, cm)) {
@@ -476,8 +476,8 @@ take_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
 
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
 			       sizeof(int));
-			if (*nfds < RECV_FDS_MAX)
-				fds[*nfds] = fd;
+			if (*kept < RECV_FDS_MAX)
+				fds[(*kept)++] = fd;
 			else
 				close(fd);
 			(*nfds)++;
@@ -498,7 +498,7 @@ session_recv(int sock, int64_t deadline, struct session_msg *m,
 	} ctl;
 	uint8_t buf[RECV_BUF];
 	int fds[RECV_FDS_MAX];
-	unsigned int nfds = 0, kept;
+	unsigned int nfds = 0, kept = 0;
 	const struct type_info *t;
 	const char *why;
 	ssize_t n;
@@ -516,9 +516,9 @@ session_recv(int sock, int64_t deadline, struct session_msg *m,
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC |
 			    MSG_DONTWAIT);
 		if (n >= 0) {
-			take_fds(&mh, fds, &nfds);
+			take_fds(&mh, fds, &nfds, &kept);
 			if (mh.msg_flags & MSG_CTRUNC)
-				nfds = RECV_FDS_MAX + 1;	/* fds lost */
+				nfds = UINT16_MAX + 1u;	/* fds lost: never right */
 			break;
 		}
 		if (errno == EINTR)
@@ -529,7 +529,6 @@ session_recv(int sock, int64_t deadline, struct session_msg *m,
 		if (rc < 0)
 			return rc;
 	}
-	kept = MIN(nfds, RECV_FDS_MAX);
 
 	if (n == 0 && nfds == 0)
 		return -ECONNRESET;
@@ -553,9 +552,10 @@ session_recv(int sock, int64_t deadline, struct session_msg *m,
 		    "%u\n", t->name, n, m->hdr.length,
 		    IOREGION_SESSION_HDR_SIZE + t->body);
 	if (nfds != m->hdr.nfds || nfds < t->min_fds || nfds > t->max_fds)
-		BAD(-EBADMSG, "%s: %u fds came, nfds field %u, the type takes "
-		    "%u to %u\n", t->name, nfds, m->hdr.nfds, t->min_fds,
-		    t->max_fds);
+		BAD(-EBADMSG, "%s: %u fds came%s, nfds field %u, the type "
+		    "takes %u to %u\n", t->name, kept,
+		    nfds > kept ? " (and more, lost)" : "", m->hdr.nfds,
+		    t->min_fds, t->max_fds);
 	memcpy(&m->body, buf + sizeof(m->hdr), t->body);
 	m->nfds = nfds;
 	memcpy(m->fds, fds, sizeof(int) * nfds);

@@ -383,7 +383,7 @@ raw_send(int sock, const struct ioregion_session_hdr *h, unsigned int type,
 {
 	struct ioregion_session_hdr hdr = h ? *h : raw_hdr(type, len, nfds);
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov[2] = {
@@ -392,7 +392,7 @@ raw_send(int sock, const struct ioregion_session_hdr *h, unsigned int type,
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = body ? 2 : 1 };
 
-	ior_assert(nfds <= 8);
+	ior_assert(nfds <= 16);
 	if (nfds) {
 		struct cmsghdr *cm;
 

@@ -90,7 +90,7 @@ void tvmm_pair(int sv[2]);
 /* ---- raw messages, for a test that plays one side by hand ---------- */
 
 /* Send @p len bytes of @p body after the header @p h (NULL: a correct one
- * for @p type, @p len and @p nfds) with @p nfds fds. */
+ * for @p type, @p len and @p nfds) with @p nfds (<= 16) fds. */
 void raw_send(int sock, const struct ioregion_session_hdr *h,
 	      unsigned int type, const void *body, size_t len, const int *fds,
 	      unsigned int nfds);

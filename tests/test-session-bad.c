@@ -311,6 +311,19 @@ hello_with_fd(int s)
 	send_fds(s, NULL, IOREGION_SESSION_HELLO, &h, sizeof(h), &fd, 1);
 }
 
+/* More fds than the receiver has room for: the rest are lost to a short
+ * control buffer, and still none may stay open. */
+static void
+hello_many_fds(int s)
+{
+	struct ioregion_session_hello h = hello();
+	int fds[12];
+
+	for (unsigned int i = 0; i < 12; i++)
+		fds[i] = a_socket();
+	send_fds(s, NULL, IOREGION_SESSION_HELLO, &h, sizeof(h), fds, 12);
+}
+
 static void
 hello_nfds_lies(int s)
 {
@@ -397,6 +410,8 @@ START_TEST(test_vmm_header)
 	ior_assert_int_eq(vmm_case(&v, header_reserved), -EBADMSG);
 	ior_assert_int_eq(vmm_case(&v, hello_with_fd), -EBADMSG);
 	assert_logged("1 fds came");
+	ior_assert_int_eq(vmm_case(&v, hello_many_fds), -EBADMSG);
+	assert_logged("8 fds came (and more, lost)");
 	ior_assert_int_eq(vmm_case(&v, hello_nfds_lies), -EBADMSG);
 	tvmm_fini(&v);
 }
