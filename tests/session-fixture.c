@@ -10,7 +10,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -361,91 +360,4 @@ tvmm_pair(int sv[2])
 {
 	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 				     sv), 0);
-}
-
-/* ---- raw messages ------------------------------------------------------ */
-
-struct ioregion_session_hdr
-raw_hdr(unsigned int type, size_t len, unsigned int nfds)
-{
-	return (struct ioregion_session_hdr){
-		.magic = IOREGION_SESSION_MAGIC,
-		.version = IOREGION_SESSION_VERSION,
-		.type = (uint16_t)type,
-		.length = (uint32_t)(IOREGION_SESSION_HDR_SIZE + len),
-		.nfds = (uint16_t)nfds,
-	};
-}
-
-void
-raw_send(int sock, const struct ioregion_session_hdr *h, unsigned int type,
-	 const void *body, size_t len, const int *fds, unsigned int nfds)
-{
-	struct ioregion_session_hdr hdr = h ? *h : raw_hdr(type, len, nfds);
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov[2] = {
-		{ &hdr, sizeof(hdr) },
-		{ (void *)body, len },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = body ? 2 : 1 };
-
-	ior_assert(nfds <= 16);
-	if (nfds) {
-		struct cmsghdr *cm;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-		ior_abort("raw_send of type %u: %s", hdr.type, strerror(errno));
-}
-
-ssize_t
-raw_recv(int sock, struct ioregion_session_hdr *h, void *body, size_t max,
-	 int timeout_ms)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov[2] = { { h, sizeof(*h) }, { body, max } };
-	struct msghdr mh = {
-		.msg_iov = iov, .msg_iovlen = 2,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t n;
-
-	if (!ior_readable(sock, timeout_ms))
-		return -1;
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	/* The peer closed with our messages unread: reported once, then the
-	 * queue reads on. */
-	if (n < 0 && errno == ECONNRESET)
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN)
-		return -1;
-	if (n < 0)
-		ior_abort("raw_recv: %s", strerror(errno));
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		     i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-			close(fd);
-		}
-	}
-	return n;
 }

@@ -9,13 +9,10 @@
 #define IOREGION_SESSION_FIXTURE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include "ioregion/bridge.h"
-#include "ioregion/session.h"
 #include "ioregion/vmm.h"
 
 /* The device's MMIO region: 8-byte registers. */
@@ -86,19 +83,3 @@ uint64_t tvmm_eventfd_read(int fd, int timeout_ms);
 void tvmm_pair(int sv[2]);
 
 #endif /* IOREGION_SESSION_FIXTURE_H */
-
-/* ---- raw messages, for a test that plays one side by hand ---------- */
-
-/* Send @p len bytes of @p body after the header @p h (NULL: a correct one
- * for @p type, @p len and @p nfds) with @p nfds (<= 16) fds. */
-void raw_send(int sock, const struct ioregion_session_hdr *h,
-	      unsigned int type, const void *body, size_t len, const int *fds,
-	      unsigned int nfds);
-/* A correct header for @p type with a body of @p len bytes. */
-struct ioregion_session_hdr raw_hdr(unsigned int type, size_t len,
-				    unsigned int nfds);
-/* Receive one message within @p timeout_ms into @p h and @p body (at most
- * @p max bytes); received fds are closed. The packet's length, 0 for
- * EOF, -1 on timeout. */
-ssize_t raw_recv(int sock, struct ioregion_session_hdr *h, void *body,
-		 size_t max, int timeout_ms);

@@ -6,6 +6,7 @@
  */
 #include "test-common.h"
 #include "session-fixture.h"
+#include "session-raw.h"
 
 #include <signal.h>
 #include <stdlib.h>
