@@ -168,3 +168,77 @@ write("handoff", "seqpacket-fallback",
       chunk(0, end))
 write("handoff", "stream-fallback-no-pointer",
       bytes([1 | 4]) + chunk(2, region2) + chunk(0, end))
+
+# ---- control session ----------------------------------------------------
+# byte 0 flags (1 device side under test, 2 fallback / wants memory, 4 two
+# lines), then chunks: header (fds 0-3 | kind << 2: 0 socket, 1 eventfd,
+# 2 memfd, 3 /dev/null), u16 length, bytes. Protocol version 1.
+S_MAGIC = 0x53524f49
+(HELLO, WELCOME, REGION, REGIONS_DONE, IRQ, MEM_SLOT, READY, MEM_REMOVE,
+ RESET, SHUTDOWN, ACK, ERROR) = range(1, 13)
+SOCK, EVENTFD, MEMFD = 0, 1, 2
+
+
+def smsg(type_, body, nfds=0, version=1):
+    return struct.pack("<IHHIHH", S_MAGIC, version, type_, 16 + len(body),
+                       nfds, 0) + body
+
+
+def schunk(nfds, kind, b):
+    return bytes([nfds | kind << 2]) + struct.pack("<H", len(b)) + b
+
+
+def hello(name, flags, lines):
+    body = struct.pack("<32sII8x", name, flags, len(lines))
+    for trigger, lname in lines:
+        body += struct.pack("<II24s", trigger, 0, lname)
+    return body + b"\0" * (32 * (16 - len(lines)))
+
+
+def sregion(addr, size, ud, flags, dialect, name):
+    return struct.pack("<QQQII32s8x", addr, size, ud, flags, dialect, name)
+
+
+def ack(type_, result):
+    return struct.pack("<Ii8x", type_, result)
+
+
+two_lines = [(1, b"edge"), (2, b"level")]
+h = smsg(HELLO, hello(b"seed", 1, two_lines))
+r1 = sregion(0xd0000000, 0x100, 1 << 32, 0, 3, b"regs")
+write("session", "vmm-full",
+      bytes([0]) + schunk(0, SOCK, h) + schunk(1, SOCK, smsg(REGION, r1, 1)) +
+      schunk(0, SOCK, smsg(REGIONS_DONE, struct.pack("<II", 1, 0))) +
+      schunk(0, SOCK, smsg(ACK, ack(READY, 0), 0)) +
+      schunk(0, SOCK, smsg(ACK, ack(RESET, 0), 0)))
+write("session", "vmm-fallback",
+      bytes([2]) + schunk(0, SOCK, smsg(HELLO, hello(b"fb", 0, []))) +
+      schunk(2, SOCK, smsg(REGION, r1, 2)) +
+      schunk(0, SOCK, smsg(REGIONS_DONE, struct.pack("<II", 1, 0))) +
+      schunk(0, SOCK, smsg(ACK, ack(READY, 0))))
+write("session", "vmm-bad",
+      bytes([0]) + schunk(0, SOCK, smsg(HELLO, hello(b"v", 0, []), version=2)))
+write("session", "vmm-wrong-fds",
+      bytes([0]) + schunk(0, SOCK, smsg(HELLO, hello(b"w", 0, []))) +
+      schunk(1, EVENTFD, smsg(REGION, r1, 1)))
+irq_e = smsg(IRQ, struct.pack("<IIII", 0, 1, 4, 0), 1)
+irq_l = smsg(IRQ, struct.pack("<IIII", 1, 2, 10, 0), 2)
+slot = smsg(MEM_SLOT, struct.pack("<QQQII", 0x100000, 8192, 0, 0, 0), 1)
+ready = smsg(READY, struct.pack("<II8x", 2, 1))
+write("session", "device-full",
+      bytes([1 | 2 | 4]) +
+      schunk(0, SOCK, smsg(WELCOME, struct.pack("<II8x", 3, 0))) +
+      schunk(1, EVENTFD, irq_e) + schunk(2, EVENTFD, irq_l) +
+      schunk(1, MEMFD, slot) + schunk(0, SOCK, ready) +
+      schunk(0, SOCK, smsg(RESET, b"\0" * 8)) +
+      schunk(0, SOCK, smsg(MEM_REMOVE, struct.pack("<QQ", 0x100000, 0))) +
+      schunk(1, MEMFD, slot) +
+      schunk(0, SOCK, smsg(SHUTDOWN, b"\0" * 8)))
+write("session", "device-fallback",
+      bytes([1]) +
+      schunk(0, SOCK, smsg(WELCOME, struct.pack("<II8x", 5, 1))) +
+      schunk(0, SOCK, smsg(READY, struct.pack("<II8x", 0, 0))))
+write("session", "device-bad-irq",
+      bytes([1 | 4]) +
+      schunk(0, SOCK, smsg(WELCOME, struct.pack("<II8x", 3, 0))) +
+      schunk(1, SOCK, irq_e))
