@@ -10,6 +10,7 @@
 #include "ioregion/desc.h"
 #include "ioregion/log.h"
 #include "ioregion/server.h"
+#include "ioregion/memory.h"
 #include "ioregion/kvm.h"
 #include "ioregion/bridge.h"
 #include "ioregion/handoff.h"
