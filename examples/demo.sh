@@ -3,7 +3,7 @@
 # UART and a register bank) are separate processes, first `hello` (its
 # UART output appears below), then `selftest` (its verdict). Without
 # /dev/kvm it says so and drives the same device processes through the
-# bridge with a scripted access sequence instead, and prints the command
+# bridge with tools/ioregion-drive and examples/demo.drive instead, and prints the command
 # that boots a real guest in the QEMU lab and shows its output.
 #
 #   examples/demo.sh [BUILD_DIR]     (default: build; or: ninja -C build demo)
@@ -11,7 +11,8 @@ set -u
 
 build=${1:-build}
 ex=$build/examples
-for f in "$ex/uart16550" "$ex/regbank" "$ex/bridge-script"; do
+drive=$build/tools/ioregion-drive
+for f in "$ex/uart16550" "$ex/regbank" "$drive"; do
 	if [ ! -x "$f" ]; then
 		echo "demo: $f not built; run: meson setup $build && ninja -C $build" >&2
 		exit 1
@@ -22,11 +23,11 @@ say() { printf '\n=== %s\n' "$*"; }
 
 bridge_fallback() {
 	say "no usable /dev/kvm here: $1"
-	say "the same device processes, driven through the bridge by a script (no guest)"
-	"$ex/bridge-script" --spawn "$ex/uart16550 --no-stdin --quiet" \
-		--spawn "$ex/regbank --quiet"
+	say "the same device processes, driven through the bridge by ioregion-drive and examples/demo.drive (no guest)"
+	"$drive" --spawn "$ex/uart16550 --no-stdin --quiet" \
+		--spawn "$ex/regbank --quiet" "$(dirname "$0")/demo.drive"
 	rc=$?
-	say "bridge-script: $([ $rc -eq 0 ] && echo PASS || echo "FAIL (exit $rc)")"
+	say "ioregion-drive: $([ $rc -eq 0 ] && echo PASS || echo "FAIL (exit $rc)")"
 	abs=$(cd "$ex" && pwd)
 	cat <<TXT
 
