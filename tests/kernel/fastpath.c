@@ -6,12 +6,7 @@
  * counters show them, tinyvmm's bridge saw none of them).
  *
  *   fastpath --tinyvmm P --uart P --regbank P --guests DIR MODE
- *   MODE: hello | selftest | ratio [--pairs N] | example NAME
- *
- * example NAME: examples/example-test NAME (--example-test P), which
- * judges the run itself (e.g. device-killed, device-stopped: a device that
- * dies or stops answering mid-run must be reported and tinyvmm must exit
- * in bounded time); here it must also pass, and on the fast path.
+ *   MODE: hello | selftest | ratio [--pairs N]
  *
  * ratio: the hammer guest (1 vCPU: 2000 non-posted and 2000 posted
  * writes) on the fast path and through the bridge (--no-ioregionfd),
@@ -52,7 +47,7 @@ struct result {
 	double secs;
 };
 
-static const char *tinyvmm, *uart, *regbank, *guests, *example_test;
+static const char *tinyvmm, *uart, *regbank, *guests;
 static int failures;
 
 static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -301,31 +296,9 @@ static int mode_ratio(int pairs)
 	return failures ? 1 : 0;
 }
 
-/* An example test, run by its own harness, on the fast path. */
-static int mode_example(const char *name)
-{
-	struct result r;
-	char *argv[] = { (char *)example_test, "--tinyvmm", (char *)tinyvmm,
-			 "--uart", (char *)uart, "--regbank", (char *)regbank,
-			 "--guests", (char *)guests, (char *)name, NULL };
-
-	if (!example_test) {
-		printf("fastpath: example %s: no --example-test\n", name);
-		return 2;
-	}
-	run(argv, &r);
-	printf("fastpath: --- example-test %s: exit %d, %.2f s; its stderr (with "
-	       "tinyvmm's):\n%s", name, r.status, r.secs, r.err.data);
-	check(r.status == 0, "example %s: example-test exit %d (want 0)", name, r.status);
-	check(strstr(r.err.data, "path: ioregionfd fast path") != NULL,
-	      "example %s: tinyvmm used KVM_SET_IOREGION (\"path: ioregionfd fast path\")",
-	      name);
-	return failures ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
-	const char *mode = NULL, *name = NULL;
+	const char *mode = NULL;
 	int pairs = 3, rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -340,14 +313,10 @@ int main(int argc, char **argv)
 			dst = &regbank;
 		else if (!strcmp(argv[i], "--guests"))
 			dst = &guests;
-		else if (!strcmp(argv[i], "--example-test"))
-			dst = &example_test;
 		else if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
 			pairs = atoi(argv[++i]);
 		else if (argv[i][0] != '-' && !mode)
 			mode = argv[i];
-		else if (argv[i][0] != '-' && !name)
-			name = argv[i];
 		else
 			goto usage;
 		if (dst) {
@@ -375,10 +344,8 @@ int main(int argc, char **argv)
 		return mode_selftest();
 	if (!strcmp(mode, "ratio"))
 		return mode_ratio(pairs);
-	if (!strcmp(mode, "example") && name)
-		return mode_example(name);
 usage:
 	fprintf(stderr, "usage: fastpath --tinyvmm P --uart P --regbank P --guests DIR "
-		"[--example-test P] hello|selftest|ratio [--pairs N]|example NAME\n");
+		"hello|selftest|ratio [--pairs N]\n");
 	return 2;
 }
