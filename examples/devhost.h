@@ -23,7 +23,9 @@ struct ioregion_bridge;
 
 struct devhost_region {
 	struct ioregion_desc desc;
-	int fd;				/* owned by the devhost */
+	int fd;				/* main fd, owned by the devhost */
+	int fallback_fd;		/* the bridge's on a patched kernel,
+					 * or -1; owned by the devhost */
 	char name[IOREGION_HANDOFF_NAME_MAX];
 	unsigned int device;		/* index of the connection it came on */
 };

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -87,6 +88,10 @@ void log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
  * peer (guest, kernel, VMM, fuzzer) can trigger at will. */
 void log_peer(struct ioregion_log *log, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* log_peer's rate limit alone, for callers that call the handler later
+ * (outside their locks): whether a message may go out now; *suppressed is
+ * how many were dropped since the last window (report them first). */
+bool log_peer_admit(struct ioregion_log *log, unsigned *suppressed);
 
 #define log_debug(l, ...) log_msg((l), IOREGION_LOG_DEBUG, __VA_ARGS__)
 #define log_info(l, ...) log_msg((l), IOREGION_LOG_INFO, __VA_ARGS__)

@@ -46,26 +46,38 @@ log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
 	va_end(args);
 }
 
-void
-log_peer(struct ioregion_log *log, const char *fmt, ...)
+bool
+log_peer_admit(struct ioregion_log *log, unsigned *suppressed)
 {
 	uint64_t now = now_ns();
-	va_list args;
 
+	*suppressed = 0;
 	if (now - log->window_start_ns >= RATELIMIT_INTERVAL_NS) {
-		if (log->suppressed)
-			log_msg(log, IOREGION_LOG_ERROR,
-				 "%u similar messages suppressed\n",
-				 log->suppressed);
+		*suppressed = log->suppressed;
 		log->window_start_ns = now;
 		log->window_count = 0;
 		log->suppressed = 0;
 	}
 	if (log->window_count >= RATELIMIT_BURST) {
 		log->suppressed++;
-		return;
+		return false;
 	}
 	log->window_count++;
+	return true;
+}
+
+void
+log_peer(struct ioregion_log *log, const char *fmt, ...)
+{
+	unsigned suppressed;
+	bool admit = log_peer_admit(log, &suppressed);
+	va_list args;
+
+	if (suppressed)
+		log_msg(log, IOREGION_LOG_ERROR,
+			"%u similar messages suppressed\n", suppressed);
+	if (!admit)
+		return;
 	va_start(args, fmt);
 	log_va(log, IOREGION_LOG_ERROR, fmt, args);
 	va_end(args);

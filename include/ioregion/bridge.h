@@ -52,9 +52,9 @@ struct ioregion_bridge *ioregion_bridge_unref(struct ioregion_bridge *bridge);
 
 /**
  * Set the log handler (NULL: none); default: ERROR to stderr.
- * @note The handler may run in any vCPU thread, with the bridge's table
- * lock held: it must not call ioregion_bridge_add(), _remove() or
- * _replace_fd() (that would deadlock).
+ * @note The handler may run in any vCPU thread, after the access that
+ * logs let go of every lock of the bridge: it may call any bridge
+ * function (an access that fails there logs again, from inside it).
  */
 void ioregion_bridge_set_log_handler(struct ioregion_bridge *bridge,
 				     ioregion_log_handler_fn *handler,
@@ -80,7 +80,9 @@ int ioregion_bridge_set_timeout(struct ioregion_bridge *bridge,
  * Adaptive polling: after sending a command that expects a response, try
  * to read it without sleeping for up to @p us microseconds before blocking
  * in poll(). It burns the vCPU thread's CPU for the cost of a wake-up
- * (tens of microseconds across CPUs). 0 (the default) turns it off.
+ * (tens of microseconds across CPUs). 0 (the default) turns it off. The
+ * spin ends at the access's deadline (ioregion_bridge_set_timeout()) if
+ * that comes first.
  *
  * @return 0
  * @retval -EINVAL bridge is NULL or @p us > IOREGION_BRIDGE_POLL_US_MAX
@@ -90,14 +92,20 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
 
 /**
  * Route the range of @p desc to @p fd. The bridge duplicates @p fd with
- * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must carry both
- * directions: a SOCK_SEQPACKET (one response per packet; any other length
- * is -EBADMSG) or SOCK_STREAM socket end (partial responses are put
- * together). Other fds (a FIFO opened read-write, a character device)
- * are accepted as a byte stream, but adaptive polling only spins on
- * sockets. It may be blocking or not (even changed later): every wait
- * is a bounded poll(). Regions whose fds are the same open file (same
- * st_dev/st_ino) share one channel: one lock, one failed state.
+ * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must be a socket end
+ * that carries both directions: SOCK_SEQPACKET (one response per packet;
+ * any other length is -EBADMSG) or SOCK_STREAM (partial responses are put
+ * together). Nothing else is taken: a FIFO opened read-write would read
+ * the bridge's own command back as the answer, and a read from a FIFO or
+ * character device that another process also reads can block for ever.
+ * It may be blocking or not (even changed later): every wait is a bounded
+ * poll(). Regions whose fds are the same open file (dups of one fd, or
+ * fds of one socket received twice) share one channel: one lock, one
+ * failed state; different sockets never do. The open file is compared
+ * with kcmp(KCMP_FILE), or with the socket's SO_COOKIE where kcmp is
+ * refused (seccomp). A kernel with neither gets one channel per add: two
+ * channels on one socket may swap concurrent answers, so there give each
+ * region its own socket.
  *
  * A doorbell (size 0, posted writes) occupies its one address: writes of
  * any size starting there are sent as a 1-byte write of 0 at offset 0;
@@ -106,6 +114,7 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * @return 0
  * @retval -EINVAL bridge is NULL or invalid desc (ioregion_desc_validate)
  * @retval -EBADF bad fd
+ * @retval -ENOTSOCK @p fd is not a socket
  * @retval -EEXIST overlaps a range already in the table (same space)
  * @retval -EMFILE, -ENFILE no fd left for the duplicate
  * @retval -ENOMEM out of memory
@@ -133,6 +142,7 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
  * @retval -EINVAL a NULL argument or invalid desc (ioregion_desc_validate)
  * @retval -ENOENT no such region
  * @retval -EBADF bad fd
+ * @retval -ENOTSOCK @p fd is not a socket (as ioregion_bridge_add())
  * @retval -EMFILE, -ENFILE no fd left for the duplicate
  * @retval -ENOMEM out of memory
  */

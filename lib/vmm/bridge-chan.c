@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's channels: one per open file (kcmp, see same_file()), each
+ * with the bridge's own F_DUPFD_CLOEXEC duplicate and a mutex
+ * that serializes accesses as the kernel serializes them per fd. A channel
+ * that timed out, hung up or sent a malformed response is marked failed: a
+ * late answer would be taken for the next one, so every later access on it
+ * returns -ENOTCONN until its regions get a new fd (replace_fd). Before a
+ * command that expects an answer the fd must be empty (check_idle): data
+ * already there is an answer nobody asked for and fails the channel too.
+ *
+ * I/O: sockets only, driven with MSG_DONTWAIT and poll(), so the fd may
+ * be blocking or not (O_NONBLOCK is shared with the caller's fd and may
+ * change at any time). Every wait is bounded by the access's deadline. No
+ * allocation.
+ */
+#include "bridge-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
+void
+chan_put(struct ioregion_bridge *bridge, struct chan *c)
+{
+	struct chan **pp;
+
+	if (--c->refs > 0)
+		return;
+	for (pp = &bridge->chans; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The socket's cookie: 64 bits, unique per socket while the system runs
+ * (SO_COOKIE, since Linux 4.12); 0 if the kernel has none. */
+static uint64_t
+socket_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0 ||
+	    len != sizeof(cookie))
+		return 0;
+	return cookie;
+}
+
+/*
+ * Whether @p fd is the open file of channel @p c. An equal st_dev/st_ino
+ * is necessary but not enough: socket inode numbers are 32 bits and wrap,
+ * and two opens of one device node are two open files. kcmp(KCMP_FILE)
+ * answers exactly; where it is refused (seccomp, or a kernel built without
+ * it) the socket cookie does, as a socket has one open file. Without
+ * either, no merge: a merge of two sockets would send one device's
+ * commands to another (bridge.h tells the caller what to do there).
+ */
+static bool
+same_file(const struct chan *c, int fd, const struct stat *st,
+	  uint64_t cookie)
+{
+	long rc = -1;
+
+	if (c->dev != st->st_dev || c->ino != st->st_ino)
+		return false;
+#ifdef SYS_kcmp
+	rc = syscall(SYS_kcmp, (long)getpid(), (long)getpid(), (long)KCMP_FILE,
+		     (long)c->fd, (long)fd);
+#endif
+	if (rc >= 0)
+		return rc == 0;
+	return cookie && cookie == c->cookie;
+}
+
+/* Find the channel of fd's open file, or create one with a duplicate of
+ * fd; called under the write lock. Takes a reference. Sockets only: a
+ * FIFO opened read-write reads the bridge's own command back as the
+ * answer, and a read() after poll() on a FIFO or a character device that
+ * someone else also reads can block forever. */
+int
+chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
+{
+	struct stat st;
+	struct chan *c;
+	uint64_t cookie;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -EBADF;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return errno == EBADF ? -EBADF : -ENOTSOCK;
+	cookie = socket_cookie(fd);
+	for (c = bridge->chans; c; c = c->next) {
+		if (same_file(c, fd, &st, cookie)) {
+			c->refs++;
+			*out = c;
+			return 0;
+		}
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (c->fd < 0) {
+		int err = errno == EBADF ? -EBADF : -errno;
+
+		free(c);
+		return err;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->cookie = cookie;
+	c->is_message = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->refs = 1;
+	c->next = bridge->chans;
+	bridge->chans = c;
+	*out = c;
+	return 0;
+}
+
+/* ---- I/O with a deadline ------------------------------------------------ */
+
+/* Wait for @p events until @p deadline (ns). 0 ready, -ETIMEDOUT, or
+ * -ECONNRESET when the fd reports an error without the wanted event. */
+static int
+wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		uint64_t now = now_ns();
+		int ms, rc;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* clamp: a huge timeout must not turn into poll()'s -1 */
+		ms = (int)MIN((deadline - now + 999999) / 1000000,
+			      (uint64_t)INT_MAX);
+		rc = poll(&pfd, 1, ms);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return -ECONNRESET;
+		}
+		if (rc == 0)
+			continue;	/* the loop head decides */
+		if (pfd.revents & (events | POLLHUP | POLLERR))
+			return 0;	/* let the read/write tell */
+		if (pfd.revents & POLLNVAL)
+			return -ECONNRESET;
+	}
+}
+
+int
+send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
+{
+	size_t done = 0;
+
+	while (done < IOREGION_WIRE_MSG_SIZE) {
+		ssize_t n;
+		int rc;
+
+		n = send(c->fd, buf + done, IOREGION_WIRE_MSG_SIZE - done,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				rc = wait_fd(c->fd, POLLOUT, deadline);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			return -ECONNRESET;
+		}
+		if (c->is_message && n != IOREGION_WIRE_MSG_SIZE)
+			return -ECONNRESET;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Before a command that expects an answer, nothing may be waiting in the
+ * fd. The wire has no request id: an answer nobody asked for (a buggy or
+ * hostile device, or the bytes after a too-long answer on a stream) would
+ * be taken for this command's, and every later answer would be one behind,
+ * silently. One non-blocking peek finds it: -EBADMSG (the caller marks the
+ * fd failed). EOF seen here is -ECONNRESET before anything is sent. Posted
+ * writes skip this (they read nothing); the next read finds what came in
+ * meanwhile. Data that arrives between this check and the answer cannot
+ * be told apart from the answer: only the device can cause that.
+ */
+int
+check_idle(struct chan *c)
+{
+	uint8_t b;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n > 0)
+			return -EBADMSG;
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -ECONNRESET;
+	}
+}
+
+/*
+ * Until @p spin_until (adaptive polling) the socket is retried without
+ * sleeping; after it, each try first waits in poll() up to @p deadline.
+ * The spin ends at the deadline too: a poll window longer than the
+ * timeout must not stretch it.
+ */
+int
+recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
+{
+	size_t got = 0;
+
+	spin_until = MIN(spin_until, deadline);
+
+	while (got < IOREGION_WIRE_MSG_SIZE) {
+		ssize_t n;
+		int rc;
+
+		if (spin_until && now_ns() < spin_until) {
+			cpu_relax();
+		} else {
+			rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc < 0)
+				return rc;
+		}
+		if (c->is_message)
+			/* MSG_TRUNC: the packet's real length */
+			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
+				 MSG_DONTWAIT | MSG_TRUNC);
+		else
+			n = recv(c->fd, buf + got,
+				 IOREGION_WIRE_MSG_SIZE - got, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK)
+				continue;
+			return -ECONNRESET;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (c->is_message)
+			return n == IOREGION_WIRE_MSG_SIZE ? 0 : -EBADMSG;
+		got += (size_t)n;
+	}
+	return 0;
+}
+

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's failures (bridge-peer.h): timeouts, hang-ups, malformed and
+ * unasked responses, full sockets; a failed fd stays failed.
+ */
+#include "bridge-peer.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- failures ------------------------------------------------------------------------ */
+
+START_TEST(test_bridge_read_timeout_returns_etimedout)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	struct kvm_run *run = new_run();
+	struct ioregion_bridge_stats st;
+	uint64_t t0, dt;
+	struct peer p;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 50), 0);
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_SILENT);
+	mmio_exit(run, MMIO_BASE, 4, false, 0);
+	t0 = ms_now();
+	ior_assert_errno(ioregion_bridge_handle_exit(b, run), -ETIMEDOUT);
+	dt = ms_now() - t0;
+	ior_assert(dt >= 50 && dt < 500);
+	ior_assert_uint_eq(le_load(run->mmio.data, 4), 0xffffffffu);
+	ior_assert_int_gt(log_count, 0);
+	ior_assert_int_eq(ioregion_bridge_get_stats(b, false, MMIO_BASE, &st),
+			  0);
+	ior_assert_uint_eq(st.errors, 1);
+	ior_assert_uint_eq(st.reads, 0);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+	free(run);
+}
+END_TEST
+
+START_TEST(test_bridge_failed_port_returns_enotconn_until_replace_fd)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0;
+	struct peer p, q;
+	int fd;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 300), 0);
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_SILENT);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 8,
+						&v), -ETIMEDOUT);
+	ior_assert_uint_eq(v, ~0ull);
+	t0 = ms_now();
+	v = 5;
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, true, 8,
+						&v), -ENOTCONN);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 2,
+						&v), -ENOTCONN);
+	ior_assert_uint_eq(v, 0xffff);
+	ior_assert(ms_now() - t0 < 300);	/* no waiting */
+	ior_assert_uint_eq(peer_wait(&p, 1), 1);	/* nothing more sent */
+
+	fd = peer_start(&q, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_ECHO);
+	ior_assert_int_eq(ioregion_bridge_replace_fd(b, &d, fd), 0);
+	close(fd);
+	peer_run(&q);
+	/* the old peer's fd was the only user: closed, the peer sees EOF */
+	peer_stop(&p);
+	v = 77;
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE, true, 8,
+						 &v), 1);
+	v = 0;
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE, false, 8,
+						 &v), 1);
+	ior_assert_uint_eq(v, 77);
+	ioregion_bridge_unref(b);
+	peer_stop(&q);
+}
+END_TEST
+
+START_TEST(test_bridge_regions_on_one_socket_share_lock_and_failure)
+{
+	struct ioregion_desc d1 = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					  IOREGION_WIRE_V3);
+	struct ioregion_desc d2 = mk_desc(0x80, 4, 2, IOREGION_F_PIO,
+					  IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0;
+	struct peer p;
+	int fd, fd2;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 30), 0);
+	fd = peer_start(&p, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_SILENT);
+	fd2 = dup(fd);	/* another fd, the same open file */
+	ior_assert_int_eq(ioregion_bridge_add(b, &d1, fd), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d2, fd2), 0);
+	close(fd);
+	close(fd2);
+	peer_run(&p);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 1,
+						&v), -ETIMEDOUT);
+	/* a late answer on that socket would be taken for this one */
+	ior_assert_errno(ioregion_bridge_access(b, true, 0x80, false, 1, &v),
+			 -ENOTCONN);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_eof_returns_econnreset)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0;
+	struct peer p;
+
+	/* the device hangs up while the access waits */
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_CLOSE);
+	t0 = ms_now();
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ECONNRESET);
+	ior_assert(ms_now() - t0 < 500);
+	ior_assert_uint_eq(v, 0xffffffffu);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ENOTCONN);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_send_to_closed_peer_returns_econnreset)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1,
+					 IOREGION_F_POSTED_WRITES,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 1;
+	int sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	/* no SIGPIPE: the process survives and gets an error */
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, true, 1,
+						&v), -ECONNRESET);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_seqpacket_short_response_returns_ebadmsg)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0;
+	struct peer p;
+
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_SHORT);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -EBADMSG);
+	ior_assert_uint_eq(v, 0xffffffffu);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ENOTCONN);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_seqpacket_long_response_returns_ebadmsg)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0;
+	struct peer p;
+
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_LONG);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 1,
+						&v), -EBADMSG);
+	ior_assert_uint_eq(v, 0xff);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_stream_response_in_pieces_is_reassembled)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0x55aa55aa, got = 0;
+	struct peer p;
+
+	add_with_peer(b, &d, &p, SOCK_STREAM, PEER_PIECES);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE + 8, true,
+						 4, &v), 1);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE + 8,
+						 false, 4, &got), 1);
+	ior_assert_uint_eq(got, v);
+	ior_assert_uint_eq(log_count, 0);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_stream_eof_mid_response_returns_econnreset)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0;
+	struct peer p;
+
+	/* half a response to the command, then a hang-up */
+	add_with_peer(b, &d, &p, SOCK_STREAM, PEER_HALF_CLOSE);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ECONNRESET);
+	ior_assert_uint_eq(v, 0xffffffffull);
+	ior_assert_uint_eq(peer_wait(&p, 1), 1);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_data_waiting_before_read_returns_ebadmsg_unsent)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint8_t cmd[32], early[32] = { 0x42 };
+	uint64_t v = 0;
+	int sv[2];
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	close(sv[0]);
+	/* an answer nobody asked for: not taken for the read's */
+	ior_write_all(sv[1], early, sizeof(early));
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -EBADMSG);
+	ior_assert_uint_eq(v, 0xffffffffull);
+	ior_assert_uint_eq(log_count, 1);
+	/* nothing was sent, and the fd is failed now */
+	ior_assert(!ior_readable(sv[1], 0));
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ENOTCONN);
+	ior_assert_uint_eq(ior_read_timeout(sv[1], cmd, 32, 0), 0);
+	close(sv[1]);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+START_TEST(test_bridge_nonblocking_full_socket_waits_for_pollout)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0, dt;
+	struct peer p;
+	int fd;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 2000), 0);
+	fd = peer_start(&p, SOCK_SEQPACKET, IOREGION_WIRE_V3, PEER_ECHO);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, fd), 0);
+	/* behind the bridge's back */
+	ior_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	ior_assert_int_gt(fill_socket(fd), 0);
+	close(fd);
+	p.start_delay_ms = 40;
+	peer_run(&p);
+	t0 = ms_now();
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						 &v), 1);
+	dt = ms_now() - t0;
+	ior_assert(dt >= 20 && dt < 2000);
+	ior_assert_uint_eq(v, 0);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bridge_nonblocking_full_socket_times_out)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1,
+					 IOREGION_F_POSTED_WRITES,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0, dt;
+	int sv[2];
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 50), 0);
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK,
+				     0, sv), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	fill_socket(sv[0]);
+	t0 = ms_now();
+	/* even a posted write is bounded: nobody drains the socket */
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, true, 4,
+						&v), -ETIMEDOUT);
+	dt = ms_now() - t0;
+	ior_assert(dt >= 50 && dt < 500);
+	close(sv[0]);
+	close(sv[1]);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
+/* ---- one bound per exit --------------------------------------------------------------- */
+
+/* Adaptive polling spins at most until the deadline: a 50 ms bound with
+ * the longest poll window (1 s) still times out near 50 ms. */
+START_TEST(test_bridge_poll_window_stops_at_the_deadline)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	uint64_t v = 0, t0, dt;
+	struct peer p;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 50), 0);
+	ior_assert_int_eq(ioregion_bridge_set_poll_us(b,
+				IOREGION_BRIDGE_POLL_US_MAX), 0);
+	add_with_peer(b, &d, &p, SOCK_SEQPACKET, PEER_SILENT);
+	t0 = ms_now();
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ETIMEDOUT);
+	dt = ms_now() - t0;
+	ior_assert_int_ge(dt, 50);
+	ior_assert_int_lt(dt, 5 * 50);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+}
+END_TEST
+
+static Suite *
+bridge_failures_suite(void)
+{
+	Suite *s = suite_create("bridge-failures");
+
+	ior_add_test(s, test_bridge_read_timeout_returns_etimedout);
+	ior_add_test(s, test_bridge_failed_port_returns_enotconn_until_replace_fd);
+	ior_add_test(s, test_bridge_regions_on_one_socket_share_lock_and_failure);
+	ior_add_test(s, test_bridge_eof_returns_econnreset);
+	ior_add_test(s, test_bridge_send_to_closed_peer_returns_econnreset);
+	ior_add_test(s, test_bridge_seqpacket_short_response_returns_ebadmsg);
+	ior_add_test(s, test_bridge_seqpacket_long_response_returns_ebadmsg);
+	ior_add_test(s, test_bridge_stream_response_in_pieces_is_reassembled);
+	ior_add_test(s, test_bridge_stream_eof_mid_response_returns_econnreset);
+	ior_add_test(s, test_bridge_data_waiting_before_read_returns_ebadmsg_unsent);
+	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
+	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
+	ior_add_test(s, test_bridge_poll_window_stops_at_the_deadline);
+	return s;
+}
+
+IOR_TEST_MAIN(bridge_failures_suite)
