@@ -28,7 +28,7 @@
 #include <linux/kcmp.h>
 
 void
-chan_put(struct ioregion_bridge *bridge, struct chan *c)
+bridge_chan_put(struct ioregion_bridge *bridge, struct chan *c)
 {
 	struct chan **pp;
 
@@ -91,7 +91,7 @@ same_file(const struct chan *c, int fd, const struct stat *st,
  * answer, and a read() after poll() on a FIFO or a character device that
  * someone else also reads can block forever. */
 int
-chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
+bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 {
 	struct stat st;
 	struct chan *c;
@@ -167,7 +167,7 @@ wait_fd(int fd, short events, uint64_t deadline)
 }
 
 int
-send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
+bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 {
 	size_t done = 0;
 
@@ -207,7 +207,7 @@ send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
  * be told apart from the answer: only the device can cause that.
  */
 int
-check_idle(struct chan *c)
+bridge_check_idle(struct chan *c)
 {
 	uint8_t b;
 	ssize_t n;
@@ -233,7 +233,7 @@ check_idle(struct chan *c)
  * timeout must not stretch it.
  */
 int
-recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
+bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
 {
 	size_t got = 0;
 

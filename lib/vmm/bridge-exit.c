@@ -73,7 +73,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 	const char *why = NULL;
 	int rc;
 
-	r = lookup(space_of(bridge, pio), addr);
+	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
 	if (!r)
 		return 0;
 	if (r->desc.size == 0) {
@@ -86,7 +86,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		if (!is_write)
 			*val = ~0ull;
 		stat_inc(&r->stats.errors);
-		note_peer(note, "%s access of %u bytes at 0x%llx "
+		bridge_note_peer(note, "%s access of %u bytes at 0x%llx "
 				"cannot be sent\n", space_name(pio), size,
 				(unsigned long long)addr);
 		return -EOPNOTSUPP;
@@ -123,13 +123,13 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 			   1000000ull;
 		uint64_t spin = __atomic_load_n(&bridge->poll_ns, __ATOMIC_RELAXED);
 
-		rc = cmd.resp ? check_idle(c) : 0;
+		rc = cmd.resp ? bridge_check_idle(c) : 0;
 		if (rc == -EBADMSG)
 			why = "data nobody asked for waits in the fd";
 		if (rc == 0)
-			rc = send_cmd(c, buf, deadline);
+			rc = bridge_send_cmd(c, buf, deadline);
 		if (rc == 0 && cmd.resp)
-			rc = recv_resp(c, buf, deadline,
+			rc = bridge_recv_resp(c, buf, deadline,
 				       spin ? now_ns() + spin : 0);
 		if (rc < 0)
 			c->failed = true;
@@ -141,7 +141,7 @@ access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		if (!is_write)
 			*val = ioregion_wire_size_mask(size);
 		if (rc != -ENOTCONN)
-			note_peer(note,
+			bridge_note_peer(note,
 					"%s region 0x%llx: %s at offset 0x%llx "
 					"failed: %s; fd marked failed\n",
 					space_name(pio),
@@ -215,7 +215,7 @@ handle_io(struct ioregion_bridge *bridge, struct kvm_run *run,
 	if (count == 0)
 		return 0;
 	if ((uint64_t)count * size > PIO_DATA_MAX) {
-		note_peer(note, "pio exit with %u x %u bytes\n",
+		bridge_note_peer(note, "pio exit with %u x %u bytes\n",
 				count, size);
 		return -EINVAL;
 	}

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 struct space *
-space_of(struct ioregion_bridge *bridge, bool pio)
+bridge_space_of(struct ioregion_bridge *bridge, bool pio)
 {
 	return pio ? &bridge->pio : &bridge->mmio;
 }
@@ -45,7 +45,7 @@ upper_bound(const struct space *sp, uint64_t addr)
 
 /* The region containing addr, or NULL. No allocation. */
 struct region *
-lookup(const struct space *sp, uint64_t addr)
+bridge_lookup(const struct space *sp, uint64_t addr)
 {
 	size_t i = upper_bound(sp, addr);
 	struct region *r;
@@ -111,7 +111,7 @@ space_free(struct ioregion_bridge *bridge, struct space *sp)
 	size_t i;
 
 	for (i = 0; i < sp->n; i++) {
-		chan_put(bridge, sp->v[i]->chan);
+		bridge_chan_put(bridge, sp->v[i]->chan);
 		free(sp->v[i]);
 	}
 	free(sp->v);
@@ -175,7 +175,7 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 	r->end = region_end(desc);
 
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = upper_bound(sp, desc->addr);
 	if ((i > 0 && sp->v[i - 1]->end > desc->addr) ||
 	    (i < sp->n && sp->v[i]->desc.addr < r->end)) {
@@ -193,7 +193,7 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 		sp->v = v;
 		sp->cap = cap;
 	}
-	rc = chan_get(bridge, fd, &r->chan);
+	rc = bridge_chan_get(bridge, fd, &r->chan);
 	if (rc < 0)
 		goto fail;
 	memmove(&sp->v[i + 1], &sp->v[i], (sp->n - i) * sizeof(*sp->v));
@@ -219,7 +219,7 @@ ioregion_bridge_remove(struct ioregion_bridge *bridge,
 	if (!bridge || !desc)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = find_exact(sp, desc);
 	if (i < 0) {
 		pthread_rwlock_unlock(&bridge->table_lock);
@@ -229,7 +229,7 @@ ioregion_bridge_remove(struct ioregion_bridge *bridge,
 	memmove(&sp->v[i], &sp->v[i + 1],
 		(sp->n - (size_t)i - 1) * sizeof(*sp->v));
 	sp->n--;
-	chan_put(bridge, r->chan);
+	bridge_chan_put(bridge, r->chan);
 	pthread_rwlock_unlock(&bridge->table_lock);
 	free(r);
 	return 0;
@@ -253,19 +253,19 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 	if (fd < 0)
 		return -EBADF;
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = find_exact(sp, desc);
 	if (i < 0) {
 		rc = -ENOENT;
 		goto out;
 	}
 	r = sp->v[i];
-	rc = chan_get(bridge, fd, &c);
+	rc = bridge_chan_get(bridge, fd, &c);
 	if (rc < 0)
 		goto out;
 	/* No access is in flight (write lock): plain stores are safe. */
 	c->failed = false;
-	chan_put(bridge, r->chan);
+	bridge_chan_put(bridge, r->chan);
 	r->chan = c;
 	/* A restarted device may number its regions differently (another
 	 * user_data), speak another dialect or post its writes or not: the
@@ -288,7 +288,7 @@ ioregion_bridge_get_stats(struct ioregion_bridge *bridge, bool pio,
 	if (!bridge || !stats)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&bridge->table_lock);
-	r = lookup(space_of(bridge, pio), addr);
+	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
 	if (r) {
 		stats->reads = __atomic_load_n(&r->stats.reads,
 					       __ATOMIC_RELAXED);
