@@ -128,6 +128,7 @@ ioregion_bridge_unref(struct ioregion_bridge *bridge)
 	space_free(bridge, &bridge->mmio);
 	space_free(bridge, &bridge->pio);
 	pthread_rwlock_destroy(&bridge->table_lock);
+	log_fini(&bridge->log);
 	pthread_mutex_destroy(&bridge->log_lock);
 	free(bridge);
 	return NULL;
