@@ -8,7 +8,11 @@
  *
  * Threading: every function is thread-safe. Accesses on one fd are
  * serialized by a lock per fd (like the kernel's), so several vCPU threads
- * may share regions. Regions on the same open file share one lock.
+ * may share regions. Regions on the same open file share one lock. A vCPU
+ * waiting for a device holds only that lock: accesses to other devices and
+ * ioregion_bridge_add(), _remove(), _replace_fd() go on meanwhile (a
+ * region removed or given a new fd during an access finishes that access
+ * on what it had).
  */
 #ifndef IOREGION_BRIDGE_H
 #define IOREGION_BRIDGE_H
@@ -134,7 +138,10 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
 
 /**
  * Give an existing region (same addr/size/space) a new fd, e.g. a restarted
- * device process; clears its failed state. The region takes user_data,
+ * device process. A socket new to the bridge starts healthy, so this is
+ * how a failed region recovers; an fd whose open file the bridge already
+ * has joins that channel as it is (failed or not: a failed socket's late
+ * answers may still come). The region takes user_data,
  * dialect and the posted-writes flag from @p desc: a restarted device may
  * number its regions differently (pass the desc it handed over). Other
  * regions on the old fd keep it (and its failed state).
@@ -152,7 +159,8 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 /**
  * Serve one KVM_EXIT_MMIO or KVM_EXIT_IO (including string PIO,
  * io.count > 1: one command per element, in order, at the same port;
- * data at io.data_offset in the run page). Reads fill kvm_run; on an error
+ * data at io.data_offset in the run page; the whole string shares one
+ * timeout and holds its fd's lock from the first element to the last). Reads fill kvm_run; on an error
  * a read is filled with all-ones so the VMM may still resume the guest
  * (string reads: the failed element and all after it). Values are the
  * guest's little-endian bytes. An access that starts in a region but
