@@ -2,7 +2,7 @@
 /*
  * The bridge's locks (bridge-peer.h): a vCPU waiting on a device holds up
  * nobody but that device's other users; the log handler runs with no lock
- * held.
+ * held; a vCPU thread cancelled while it waits leaves the bridge usable.
  *
  * Every test that a locking bug would hang arms a watchdog (alarm; its
  * handler says so and exits), so a regression fails instead of hanging the
@@ -257,6 +257,51 @@ START_TEST(test_bridge_healthy_device_not_delayed_by_a_waiting_one)
 }
 END_TEST
 
+/* ---- cancellation ------------------------------------------------------------------- */
+
+/* pthread_cancel of a vCPU thread waiting for an answer: the thread goes
+ * at once, the device it waited on is failed (its answer may still come
+ * and would be taken for the next access's), and everything else works. */
+START_TEST(test_bridge_cancelled_vcpu_leaves_the_bridge_usable)
+{
+	struct ioregion_desc d = mk_desc(MMIO_BASE + 0x2000, 0x100, 3, 0,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge_stats st;
+	struct ioregion_bridge *b;
+	struct peer ps, pe;
+	struct vcpu w;
+	uint64_t v = 0, t0, dt;
+	void *ret = NULL;
+	int sv[2];
+
+	watchdog(WATCHDOG_S);
+	b = bridge_with_waiting_vcpu(&ps, &pe, &w);
+	t0 = ms_now();
+	ior_assert_int_eq(pthread_cancel(w.thread), 0);
+	ior_assert_int_eq(pthread_join(w.thread, &ret), 0);
+	ior_assert(ret == PTHREAD_CANCELED);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ENOTCONN);
+	ior_assert_uint_eq(v, 0xffffffffu);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE + 0x1000,
+						 false, 4, &v), 1);
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, sv[0]), 0);
+	ior_assert_int_eq(ioregion_bridge_remove(b, &d), 0);
+	dt = ms_now() - t0;
+	ior_assert_int_lt(dt, LONG_BOUND_MS / 3);
+	ior_assert_int_eq(ioregion_bridge_get_stats(b, false, MMIO_BASE, &st),
+			  0);
+	ior_assert_uint_eq(st.errors, 2);	/* the cancelled one, ENOTCONN */
+	close(sv[0]);
+	close(sv[1]);
+	ioregion_bridge_unref(b);
+	peer_stop(&ps);
+	peer_stop(&pe);
+	alarm(0);
+}
+END_TEST
+
 static Suite *
 bridge_locking_suite(void)
 {
@@ -266,6 +311,7 @@ bridge_locking_suite(void)
 	ior_add_test_timeout(s, test_bridge_log_handler_may_add_and_remove_regions, 30);
 	ior_add_test_timeout(s, test_bridge_add_does_not_wait_for_a_waiting_vcpu, 30);
 	ior_add_test_timeout(s, test_bridge_healthy_device_not_delayed_by_a_waiting_one, 30);
+	ior_add_test_timeout(s, test_bridge_cancelled_vcpu_leaves_the_bridge_usable, 30);
 	return s;
 }
 

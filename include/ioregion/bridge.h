@@ -13,6 +13,14 @@
  * ioregion_bridge_add(), _remove(), _replace_fd() go on meanwhile (a
  * region removed or given a new fd during an access finishes that access
  * on what it had).
+ *
+ * Cancellation: ioregion_bridge_handle_exit() and _access() are
+ * cancellation points (deferred cancellation; a thread with asynchronous
+ * cancellation enabled must not call into the bridge). A vCPU thread
+ * cancelled while it waits for a device goes at once and leaves the
+ * bridge as a timeout would: every lock is released, and the fd is marked
+ * failed if a command went out unanswered (its answer may still come), so
+ * later accesses to it return -ENOTCONN until ioregion_bridge_replace_fd().
  */
 #ifndef IOREGION_BRIDGE_H
 #define IOREGION_BRIDGE_H

@@ -66,7 +66,11 @@ struct xfer {
 	struct chan *c;
 	struct ioregion_desc desc;	/* as of the lookup */
 	uint64_t end;
-	bool pio;
+	/* the exchange, under the channel's lock */
+	bool sent;		/* a command is out whose answer is not in */
+	uint32_t done;		/* elements done */
+	int rc;
+	const char *why;	/* what went wrong, if strerror(-rc) is not */
 };
 
 /* Look @p addr up and take references to its region and channel; false:
@@ -87,7 +91,10 @@ xfer_begin(struct xfer *x, struct ioregion_bridge *bridge, bool pio,
 		chan_ref(x->c);
 		x->desc = r->desc;
 		x->end = r->end;
-		x->pio = pio;
+		x->sent = false;
+		x->done = 0;
+		x->rc = 0;
+		x->why = NULL;
 	}
 	pthread_rwlock_unlock(&bridge->table_lock);
 	return r != NULL;
@@ -107,7 +114,7 @@ xfer_end(struct xfer *x)
  */
 static int
 xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
-	 uint8_t *p, uint64_t deadline, const char **why)
+	 uint8_t *p, uint64_t deadline)
 {
 	const struct ioregion_desc *d = &x->desc;
 	struct ioregion_wire_cmd cmd;
@@ -133,15 +140,18 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 
 	rc = cmd.resp ? check_idle(x->c) : 0;
 	if (rc == -EBADMSG)
-		*why = "data nobody asked for waits in the fd";
-	if (rc == 0)
-		rc = send_cmd(x->c, buf, deadline);
+		x->why = "data nobody asked for waits in the fd";
+	if (rc < 0)
+		return rc;
+	x->sent = true;
+	rc = send_cmd(x->c, buf, deadline);
 	if (rc == 0 && cmd.resp) {
 		spin = __atomic_load_n(&x->bridge->poll_ns, __ATOMIC_RELAXED);
 		rc = recv_resp(x->c, buf, deadline, spin ? now_ns() + spin : 0);
 	}
 	if (rc < 0)
 		return rc;
+	x->sent = false;
 	if (!is_write) {
 		val_to_bytes(p, size, ioregion_wire_decode_resp(buf));
 		stat_inc(&x->r->stats.reads);
@@ -151,6 +161,45 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 		stat_inc(&x->r->stats.posted_writes);
 	}
 	return 0;
+}
+
+/* The elements of do_access(), the channel's lock held; the outcome in
+ * x->rc and x->done. */
+static void
+xfer_locked(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
+	    uint8_t *data, uint32_t count, uint64_t deadline)
+{
+	if (x->c->failed) {
+		x->rc = -ENOTCONN;
+		return;
+	}
+	for (; x->done < count; x->done++) {
+		x->rc = xfer_one(x, addr, is_write, size,
+				 data + (size_t)x->done * size, deadline);
+		if (x->rc < 0) {
+			x->c->failed = true;
+			return;
+		}
+	}
+}
+
+/*
+ * pthread_cancel() of a thread waiting in xfer_locked() (poll, send and
+ * recv are cancellation points): the thread goes at once, and leaves the
+ * bridge as a timeout would. The channel's lock is released; the channel
+ * is failed if a command went out unanswered (its answer may still come
+ * and would be taken for the next access's); the references are dropped.
+ */
+static void
+xfer_cancelled(void *arg)
+{
+	struct xfer *x = arg;
+
+	if (x->sent)
+		x->c->failed = true;
+	pthread_mutex_unlock(&x->c->lock);
+	stat_inc(&x->r->stats.errors);
+	xfer_end(x);
 }
 
 /*
@@ -165,11 +214,8 @@ do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 	  bool is_write, unsigned size, uint8_t *data, uint32_t count,
 	  struct bridge_note *note)
 {
-	const char *why = NULL;
 	uint64_t deadline;
 	struct xfer x;
-	uint32_t i = 0;
-	int rc = 0;
 
 	if (!xfer_begin(&x, bridge, pio, addr))
 		return 0;
@@ -194,36 +240,27 @@ do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		   (uint64_t)__atomic_load_n(&bridge->timeout_ms,
 					     __ATOMIC_RELAXED) * 1000000ull;
 	pthread_mutex_lock(&x.c->lock);
-	if (x.c->failed) {
-		rc = -ENOTCONN;
-	} else {
-		for (i = 0; i < count; i++) {
-			rc = xfer_one(&x, addr, is_write, size,
-				      data + (size_t)i * size, deadline, &why);
-			if (rc < 0) {
-				x.c->failed = true;
-				break;
-			}
-		}
-	}
+	pthread_cleanup_push(xfer_cancelled, &x);
+	xfer_locked(&x, addr, is_write, size, data, count, deadline);
+	pthread_cleanup_pop(0);
 	pthread_mutex_unlock(&x.c->lock);
 
-	if (rc < 0) {
+	if (x.rc < 0) {
 		stat_inc(&x.r->stats.errors);
 		if (!is_write)
-			memset(data + (size_t)i * size, 0xff,
-			       (size_t)(count - i) * size);
-		if (rc != -ENOTCONN)
+			memset(data + (size_t)x.done * size, 0xff,
+			       (size_t)(count - x.done) * size);
+		if (x.rc != -ENOTCONN)
 			note_peer(note, "%s region 0x%llx: %s at offset 0x%llx "
 				  "failed: %s; fd marked failed\n",
 				  space_name(pio),
 				  (unsigned long long)x.desc.addr,
 				  is_write ? "write" : "read",
 				  (unsigned long long)(addr - x.desc.addr),
-				  why ? why : strerror(-rc));
+				  x.why ? x.why : strerror(-x.rc));
 	}
 	xfer_end(&x);
-	return rc < 0 ? rc : 1;
+	return x.rc < 0 ? x.rc : 1;
 
 not_ours:
 	xfer_end(&x);
