@@ -78,7 +78,18 @@ void ioregion_bridge_set_log_priority(struct ioregion_bridge *bridge,
 
 /**
  * Bound the wait for a response (and for a blocked send). Default 1000 ms.
- * One bound per access: send and response together.
+ * One bound per access: send and response together (per exit for string
+ * PIO).
+ *
+ * Keep the VMM's bounds well above the device's: this timeout, and on a
+ * kernel with KVM_SET_IOREGION the receive timeout on the kernel's socket,
+ * at least twice the device's deferred-read timeout
+ * (ioregion_ctx_set_deferred_timeout(), default 250 ms). A device that
+ * gives up on a slow deferred read answers all-ones and the guest goes
+ * on; if the VMM gives up first, it must mark the fd failed (the late
+ * answer would be taken for the next access's), and every later access to
+ * that device fails until ioregion_bridge_replace_fd(). The two defaults
+ * keep that order.
  * @return 0
  * @retval -EINVAL ms is 0
  */
