@@ -192,9 +192,10 @@ receive_regions(struct devhost *h, int sock, unsigned int device)
 		struct devhost_region *r = &h->regions[h->nregions];
 		struct ioregion_desc desc;
 		char name[IOREGION_HANDOFF_NAME_MAX];
-		int fd = -1, rc;
+		int fd = -1, fallback_fd = -1, rc;
 
-		rc = ioregion_handoff_recv(sock, &desc, &fd, name);
+		rc = ioregion_handoff_recv_with_fallback(sock, &desc, &fd,
+							 &fallback_fd, name);
 		if (rc == 0)
 			return 0;
 		if (rc < 0) {
@@ -204,22 +205,26 @@ receive_regions(struct devhost *h, int sock, unsigned int device)
 		}
 		if (h->nregions >= DEVHOST_MAX_REGIONS) {
 			close(fd);
+			if (fallback_fd >= 0)
+				close(fallback_fd);
 			fprintf(stderr, "%s: too many regions\n", h->prog);
 			return -ENOSPC;
 		}
 		r->desc = desc;
 		r->fd = fd;
+		r->fallback_fd = fallback_fd;
 		snprintf(r->name, sizeof(r->name), "%s",
 			 name[0] ? name : "unnamed");
 		r->device = device;
 		h->nregions++;
 		fprintf(stderr,
-			"%s: region %-12s %s 0x%" PRIx64 "+0x%" PRIx64 "%s\n",
+			"%s: region %-12s %s 0x%" PRIx64 "+0x%" PRIx64 "%s%s\n",
 			h->prog, r->name,
 			(desc.flags & IOREGION_F_PIO) ? "pio " : "mmio",
 			desc.addr, desc.size,
 			(desc.flags & IOREGION_F_POSTED_WRITES) ?
-				" posted-writes" : "");
+				" posted-writes" : "",
+			fallback_fd >= 0 ? " +fallback" : "");
 	}
 }
 
@@ -330,16 +335,27 @@ signal_children(struct devhost *h, int sig)
 			kill(h->pids[i], sig);
 }
 
+/* Close our copies of every region fd. */
+static void
+close_region_fds(struct devhost *h)
+{
+	for (unsigned int i = 0; i < h->nregions; i++) {
+		struct devhost_region *r = &h->regions[i];
+
+		if (r->fd >= 0)
+			close(r->fd);
+		if (r->fallback_fd >= 0)
+			close(r->fallback_fd);
+		r->fd = r->fallback_fd = -1;
+	}
+}
+
 int
 devhost_finish(struct devhost *h, int timeout_ms)
 {
 	int failures;
 
-	for (unsigned int i = 0; i < h->nregions; i++) {
-		if (h->regions[i].fd >= 0)
-			close(h->regions[i].fd);
-		h->regions[i].fd = -1;
-	}
+	close_region_fds(h);
 	failures = reap(h, timeout_ms, false);
 	signal_children(h, SIGTERM);
 	signal_children(h, SIGCONT);	/* a stopped device must see it */
@@ -352,9 +368,7 @@ devhost_finish(struct devhost *h, int timeout_ms)
 void
 devhost_fini(struct devhost *h)
 {
-	for (unsigned int i = 0; i < h->nregions; i++)
-		if (h->regions[i].fd >= 0)
-			close(h->regions[i].fd);
+	close_region_fds(h);
 	h->nregions = 0;
 	signal_children(h, SIGKILL);
 	reap(h, 1000, true);

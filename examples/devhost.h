@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The VMM side of the example device programs, shared by tinyvmm and
- * bridge-script: listen on a UNIX socket, optionally start the device
+ * tools/ioregion-drive: listen on a UNIX socket, optionally start the device
  * processes (--spawn), accept them, check their uid and receive their
  * regions (hand-off) until each sends its end marker; at the end, wait
  * for the devices to exit. No libev here.
@@ -23,7 +23,9 @@ struct ioregion_bridge;
 
 struct devhost_region {
 	struct ioregion_desc desc;
-	int fd;				/* owned by the devhost */
+	int fd;				/* main fd, owned by the devhost */
+	int fallback_fd;		/* the bridge's on a patched kernel,
+					 * or -1; owned by the devhost */
 	char name[IOREGION_HANDOFF_NAME_MAX];
 	unsigned int device;		/* index of the connection it came on */
 };

@@ -237,6 +237,12 @@ devmain_init(struct devmain *dm)
 	if (rc < 0)
 		return rc;
 	ioregion_channel_set_close_handler(dm->ch, on_close, dm);
+	/* The same regions on a second channel, for the VMM's bridge on a
+	 * patched kernel (KVM gets the main one): the two must never share
+	 * an open file. Its EOF closes only itself. */
+	rc = ioregion_channel_new_fallback(dm->ch, &dm->fallback);
+	if (rc < 0)
+		return rc;
 
 	/* A SIGPIPE must not kill a device writing to a closed stdout. */
 	signal(SIGPIPE, SIG_IGN);
@@ -306,7 +312,7 @@ connect_socket(const char *prog, const char *path)
 int
 devmain_handoff(struct devmain *dm)
 {
-	int sock, peer, rc = 0;
+	int sock, peer, fallback, rc = 0;
 
 	if (dm->opts.socket_path) {
 		sock = connect_socket(dm->prog, dm->opts.socket_path);
@@ -317,8 +323,9 @@ devmain_handoff(struct devmain *dm)
 	}
 
 	peer = ioregion_channel_peer_fd(dm->ch);
-	if (peer < 0) {
-		rc = peer;
+	fallback = ioregion_channel_peer_fd(dm->fallback);
+	if (peer < 0 || fallback < 0) {
+		rc = peer < 0 ? peer : fallback;
 		goto out;
 	}
 	for (unsigned int i = 0; i < dm->nregions; i++) {
@@ -327,7 +334,9 @@ devmain_handoff(struct devmain *dm)
 		rc = ioregion_region_get_desc(dm->regions[i], &desc);
 		if (rc < 0)
 			goto out;
-		rc = ioregion_handoff_send(sock, &desc, peer, dm->names[i]);
+		rc = ioregion_handoff_send_with_fallback(sock, &desc, peer,
+							 fallback,
+							 dm->names[i]);
 		if (rc < 0) {
 			fprintf(stderr, "%s: hand-off of %s: %s\n", dm->prog,
 				dm->names[i], strerror(-rc));
@@ -345,6 +354,9 @@ devmain_handoff(struct devmain *dm)
 	peer = ioregion_channel_take_peer_fd(dm->ch);
 	if (peer >= 0)
 		close(peer);
+	fallback = ioregion_channel_take_peer_fd(dm->fallback);
+	if (fallback >= 0)
+		close(fallback);
 out:
 	close(sock);
 	if (dm->opts.fd == sock)
@@ -366,11 +378,24 @@ devmain_run(struct devmain *dm)
 	return 0;
 }
 
-void
-devmain_print_stats(struct devmain *dm)
+static void
+print_channel_stats(struct devmain *dm, const char *which,
+		    struct ioregion_channel *ch)
 {
 	struct ioregion_channel_stats cs;
 
+	if (!ch || ioregion_channel_get_stats(ch, &cs) < 0)
+		return;
+	fprintf(stderr,
+		"%s: %s commands %" PRIu64 " responses %" PRIu64
+		" batches %" PRIu64 " malformed %" PRIu64 " unknown %" PRIu64
+		"\n", dm->prog, which, cs.commands, cs.responses, cs.batches,
+		cs.malformed, cs.unknown_region);
+}
+
+void
+devmain_print_stats(struct devmain *dm)
+{
 	if (dm->opts.quiet)
 		return;
 	for (unsigned int i = 0; i < dm->nregions; i++) {
@@ -384,13 +409,8 @@ devmain_print_stats(struct devmain *dm)
 			dm->prog, dm->names[i], rs.reads, rs.writes,
 			rs.posted_writes, rs.errors);
 	}
-	if (dm->ch && ioregion_channel_get_stats(dm->ch, &cs) == 0)
-		fprintf(stderr,
-			"%s: channel commands %" PRIu64 " responses %" PRIu64
-			" batches %" PRIu64 " malformed %" PRIu64
-			" unknown %" PRIu64 "\n",
-			dm->prog, cs.commands, cs.responses, cs.batches,
-			cs.malformed, cs.unknown_region);
+	print_channel_stats(dm, "channel", dm->ch);
+	print_channel_stats(dm, "fallback channel", dm->fallback);
 }
 
 void
@@ -403,6 +423,7 @@ devmain_fini(struct devmain *dm)
 	/* Destroys the channel and its regions too. */
 	dm->ctx = ioregion_ctx_unref(dm->ctx);
 	dm->ch = NULL;
+	dm->fallback = NULL;
 	dm->nregions = 0;
 	if (dm->opts.fd >= 0) {
 		close(dm->opts.fd);

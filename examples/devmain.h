@@ -34,13 +34,15 @@ struct devmain_opts {
 
 /* One program run: the loop, the library context and the channel that
  * carries all of the device's regions (one fd, so their commands stay in
- * order with respect to each other). */
+ * order with respect to each other), plus its fallback channel (the same
+ * regions, for the VMM's bridge when KVM has the main one). */
 struct devmain {
 	const char *prog;
 	struct devmain_opts opts;
 	struct ev_loop *loop;
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *ch;
+	struct ioregion_channel *fallback;	/* same regions, for the bridge */
 	struct ioregion_region *regions[DEVMAIN_MAX_REGIONS];
 	const char *names[DEVMAIN_MAX_REGIONS];
 	unsigned int nregions;

@@ -5,7 +5,17 @@
  * statuses, a device killed mid-run. One C program (not a shell script) so
  * that the QEMU lab runner can copy it into its VM with its libraries.
  *
- *   example-test --tinyvmm P --uart P --regbank P --guests DIR MODE
+ *   example-test --tinyvmm P --uart P --regbank P --guests DIR
+ *                [--expect-path fast|bridge] MODE
+ *
+ * Every mode runs on whichever path this machine's kernel gives: the
+ * harness probes KVM_SET_IOREGION itself (the library's probe, on a
+ * scratch VM) and checks that tinyvmm took the path the kernel offers
+ * (fast path where present, bridge elsewhere) and, where the outcome
+ * differs by path (a device speaking another wire dialect than the
+ * kernel: refused), the outcome that path must give. --expect-path
+ * fails the run unless that path is the one taken (the kernel suite says
+ * fast, so a patched module that did not load cannot pass as the bridge).
  *
  * Exit 0 pass, 1 fail, 77 skip (tinyvmm found no KVM).
  */
@@ -18,15 +28,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kvm.h>
+
+#include "ioregion/kvm.h"
+#include "ioregion/wire.h"
 
 #define SKIP 77
 #define HARNESS_LIMIT_MS 45000
 #define KILL_BOUND_MS 5000	/* signal to tinyvmm's exit */
-#define REPORT_BOUND_MS 2000	/* signal to "device error" (bridge: 500) */
+/* Signal to "device error": the bridge's bound (500 ms here), plus on the
+ * fast path the kernel socket's receive bound (1000 ms by default) after
+ * which KVM hands the access to the bridge; generous for emulation. */
+#define REPORT_BOUND_MS 2000
+#define REPORT_BOUND_FAST_MS 4000
 #define VMM_EXIT_ERROR 125
+
+/* What this machine's kernel offers, from the library's own probe. */
+struct kernel_path {
+	bool fast;				/* KVM_SET_IOREGION present */
+	enum ioregion_wire_dialect dialect;	/* its wire dialect */
+};
+
+static struct kernel_path kpath;
+static const char *expect_path;		/* --expect-path, or NULL */
 
 struct paths {
 	const char *tinyvmm;
@@ -284,6 +312,54 @@ status_verdict(const struct run *r, int want)
 	return -1;
 }
 
+/* Probe on a scratch VM, as tinyvmm does on its own. No KVM: bridge (the
+ * run then skips anyway). */
+static void
+probe_kernel(void)
+{
+	const char *dev = getenv("IOREGION_KVM_DEV");
+	int kvm, vm;
+
+	kpath.fast = false;
+	kpath.dialect = IOREGION_WIRE_V3;
+	kvm = open(dev && *dev ? dev : "/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm >= 0) {
+		kpath.fast = ioregion_kvm_probe_dialect(vm, &kpath.dialect) > 0;
+		close(vm);
+	}
+	close(kvm);
+}
+
+/* tinyvmm said the path the kernel offers (and --expect-path's). */
+static int
+path_verdict(const struct run *r)
+{
+	const char *err = r->err.data ? r->err.data : "";
+	bool fast = strstr(err, "path: ioregionfd fast path") != NULL;
+
+	if (!strstr(err, "path: ")) {
+		fprintf(stderr, "example-test: tinyvmm did not say its path\n");
+		return 1;
+	}
+	if (fast != kpath.fast) {
+		fprintf(stderr, "example-test: tinyvmm took the %s, but this "
+			"kernel %s KVM_SET_IOREGION\n",
+			fast ? "fast path" : "bridge",
+			kpath.fast ? "has" : "has no");
+		return 1;
+	}
+	if (expect_path && strcmp(expect_path, fast ? "fast" : "bridge")) {
+		fprintf(stderr, "example-test: path %s, --expect-path %s\n",
+			fast ? "fast" : "bridge", expect_path);
+		return 1;
+	}
+	fprintf(stderr, "example-test: path: %s\n", fast ? "fast" : "bridge");
+	return 0;
+}
+
 static int
 base_run(struct run *r, const struct paths *p, const char *g)
 {
@@ -313,10 +389,8 @@ test_hello(const struct paths *p, struct run *r)
 	v = status_verdict(r, 0);
 	if (v >= 0)
 		return v;
-	if (!strstr(r->err.data, "path: ")) {
-		fprintf(stderr, "example-test: tinyvmm did not say its path\n");
+	if (path_verdict(r))
 		return 1;
-	}
 	return expect_output(r, want, sizeof(want) - 1);
 }
 
@@ -345,9 +419,34 @@ test_string_pio(const struct paths *p, struct run *r)
 	r->stdin_data = ping;
 	v = run_vmm(r) < 0 ? 1 : status_verdict(r, 0);
 	if (v < 0)
+		v = path_verdict(r);
+	if (v <= 0)
 		v = expect_output(r, want, len);
 	free(want);
 	return v;
+}
+
+/* On the fast path a device must speak the kernel's dialect: tinyvmm
+ * refuses any other with one message naming both, before the guest runs. */
+static int
+test_dialect_refused(const struct run *r, const char *dialect)
+{
+	char want[160];
+	const char *kd = kpath.dialect == IOREGION_WIRE_INFO ? "info" : "v3";
+	int v = status_verdict(r, VMM_EXIT_ERROR);
+
+	if (v >= 0)
+		return v;
+	snprintf(want, sizeof(want), "speaks the %s wire dialect, but this "
+		 "kernel's KVM_SET_IOREGION speaks %s: refused", dialect, kd);
+	if (!strstr(r->err.data, want) || r->out.len) {
+		fprintf(stderr, "example-test: want '%s' and no guest output\n",
+			want);
+		return 1;
+	}
+	fprintf(stderr, "example-test: the %s device was refused on this %s "
+		"kernel, as it must be\n", dialect, kd);
+	return 0;
 }
 
 static int
@@ -365,12 +464,17 @@ test_selftest(const struct paths *p, struct run *r, const char *dialect)
 	arg_owned(r, cmd(p->regbank, extra));
 	if (run_vmm(r) < 0)
 		return 1;
+	if (kpath.fast &&
+	    strcmp(dialect, kpath.dialect == IOREGION_WIRE_INFO ? "info" : "v3"))
+		return test_dialect_refused(r, dialect);
 	v = status_verdict(r, 0);
 	if (v >= 0) {
 		if (r->out.len)
 			fprintf(stderr, "guest said: %s", r->out.data);
 		return v;
 	}
+	if (path_verdict(r))
+		return 1;
 	return expect_output(r, want, sizeof(want) - 1);
 }
 
@@ -389,10 +493,13 @@ test_hammer(const struct paths *p, struct run *r)
 	v = status_verdict(r, 0);
 	if (v >= 0)
 		return v;
-	/* Both vCPUs wrote: 2 x 2000 non-posted and 2 x 2000 posted. */
+	if (path_verdict(r))
+		return 1;
+	/* Both vCPUs wrote: 2 x 2000 non-posted and 2 x 2000 posted: the
+	 * device counts them on either path. */
 	if (!strstr(r->err.data, "writes 4000 ") ||
 	    !strstr(r->err.data, "posted 4000 ")) {
-		fprintf(stderr, "example-test: the bridge did not count "
+		fprintf(stderr, "example-test: the device did not count "
 			"4000 writes and 4000 posted writes\n");
 		return 1;
 	}
@@ -415,15 +522,18 @@ test_device_fails(const struct paths *p, struct run *r, int sig,
 	r->kill_device = sig;
 	if (run_vmm(r) < 0)
 		return 1;
+	int bound = kpath.fast ? REPORT_BOUND_FAST_MS : REPORT_BOUND_MS;
+
 	v = status_verdict(r, VMM_EXIT_ERROR);
 	if (v >= 0)
 		return v;
-	if (r->kill_to_report_ms < 0 ||
-	    r->kill_to_report_ms > REPORT_BOUND_MS ||
+	if (path_verdict(r))
+		return 1;
+	if (r->kill_to_report_ms < 0 || r->kill_to_report_ms > bound ||
 	    r->kill_to_exit_ms < 0 || r->kill_to_exit_ms > KILL_BOUND_MS) {
 		fprintf(stderr, "example-test: after the signal tinyvmm took "
 			"%ld ms to report (bound %d), %ld ms to exit (bound "
-			"%d)\n", r->kill_to_report_ms, REPORT_BOUND_MS,
+			"%d)\n", r->kill_to_report_ms, bound,
 			r->kill_to_exit_ms, KILL_BOUND_MS);
 		return 1;
 	}
@@ -436,6 +546,44 @@ test_device_fails(const struct paths *p, struct run *r, int sig,
 	fprintf(stderr, "example-test: tinyvmm reported the device %ld ms "
 		"and exited %ld ms after the signal\n", r->kill_to_report_ms,
 		r->kill_to_exit_ms);
+	return 0;
+}
+
+/* Two vCPUs, one on the fast path (where there is one), one making
+ * accesses that leave KVM for the bridge: every value right on both. */
+static int
+test_crossing(const struct paths *p, struct run *r)
+{
+	const char *st;
+	unsigned long long reads = 0;
+	int v;
+
+	base_run(r, p, "crossing");
+	arg(r, "--vcpus");
+	arg(r, "2");
+	arg(r, "--spawn");
+	arg(r, p->regbank);
+	if (run_vmm(r) < 0)
+		return 1;
+	v = status_verdict(r, 0);
+	if (v >= 0) {
+		if (r->status > 0 && r->status < 4)
+			fprintf(stderr, "example-test: wrong values seen by "
+				"%s\n", r->status == 1 ? "vCPU 0 (fast path)" :
+				r->status == 2 ? "vCPU 1 (bridge)" :
+				"both vCPUs");
+		return v;
+	}
+	if (path_verdict(r))
+		return 1;
+	/* tinyvmm's bridge served at least vCPU 1's 1000 halves */
+	st = strstr(r->err.data, "stats regbank ");
+	if (!st || !(st = strstr(st, "reads ")) ||
+	    sscanf(st, "reads %llu", &reads) != 1 || reads < 1000) {
+		fprintf(stderr, "example-test: the bridge served %llu reads of "
+			"regbank, want >= 1000\n", reads);
+		return 1;
+	}
 	return 0;
 }
 
@@ -466,6 +614,7 @@ main(int argc, char **argv)
 		{ "uart", required_argument, NULL, 'u' },
 		{ "regbank", required_argument, NULL, 'r' },
 		{ "guests", required_argument, NULL, 'g' },
+		{ "expect-path", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paths p = { 0 };
@@ -479,19 +628,23 @@ main(int argc, char **argv)
 		case 'u': p.uart = optarg; break;
 		case 'r': p.regbank = optarg; break;
 		case 'g': p.guests = optarg; break;
+		case 'e': expect_path = optarg; break;
 		default: return 1;
 		}
 	}
 	if (optind != argc - 1 || !p.tinyvmm || !p.uart || !p.regbank ||
-	    !p.guests) {
+	    !p.guests || (expect_path && strcmp(expect_path, "fast") &&
+			  strcmp(expect_path, "bridge"))) {
 		fprintf(stderr, "usage: example-test --tinyvmm P --uart P "
-			"--regbank P --guests DIR MODE\nmodes: hello "
-			"string-pio selftest selftest-info hammer "
-			"device-killed device-stopped no-kvm\n");
+			"--regbank P --guests DIR [--expect-path fast|bridge] "
+			"MODE\nmodes: hello string-pio selftest selftest-info "
+			"hammer crossing device-killed device-stopped "
+			"no-kvm\n");
 		return 1;
 	}
 	mode = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
+	probe_kernel();
 
 	if (!strcmp(mode, "hello"))
 		rc = test_hello(&p, &r);
@@ -503,6 +656,8 @@ main(int argc, char **argv)
 		rc = test_selftest(&p, &r, "info");
 	else if (!strcmp(mode, "hammer"))
 		rc = test_hammer(&p, &r);
+	else if (!strcmp(mode, "crossing"))
+		rc = test_crossing(&p, &r);
 	else if (!strcmp(mode, "device-killed"))
 		rc = test_device_fails(&p, &r, SIGKILL,
 				       strerror(ECONNRESET));

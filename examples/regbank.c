@@ -104,9 +104,9 @@ regbank_in(struct regbank *rb, struct ioregion_region *region,
 
 	switch (offset) {
 	case REGBANK_ID:
-		if (size != 4)
+		if (size != 2 && size != 4)
 			return -EINVAL;
-		*val = REGBANK_ID_VALUE;
+		*val = REGBANK_ID_VALUE & (size == 2 ? 0xffff : 0xffffffff);
 		return 0;
 	case REGBANK_COUNTER:
 		if (size != 8)

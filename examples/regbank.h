@@ -2,7 +2,7 @@
 /*
  * Register map of the regbank example device, shared by the device
  * (regbank.c), the guest programs (this file is only #defines, so the
- * assembler can include it) and bridge-script.c.
+ * assembler can include it) and demo.drive's comments.
  *
  * Main region "regbank", MMIO, REGBANK_SIZE bytes at the base (default
  * REGBANK_DEFAULT_BASE). Offsets; width in bytes; RO read-only, WO
@@ -14,7 +14,7 @@
 #define REGBANK_DEFAULT_BASE	0xd0000000
 #define REGBANK_SIZE		0x1000
 
-#define REGBANK_ID		0x000	/* RO 4: REGBANK_ID_VALUE */
+#define REGBANK_ID		0x000	/* RO 2/4: REGBANK_ID_VALUE (2: its low half) */
 #define REGBANK_COUNTER		0x008	/* RO 8: +1 on every read (first read 1) */
 #define REGBANK_SCRATCH8	0x010	/* RW 1 */
 #define REGBANK_SCRATCH16	0x012	/* RW 2 */

@@ -317,9 +317,51 @@ vcpu_create(struct vmm *vm, struct vcpu *v)
 
 /* ---- devices --------------------------------------------------------------- */
 
+static const char *
+dialect_name(uint32_t dialect)
+{
+	return dialect == IOREGION_WIRE_INFO ? "info" : "v3";
+}
+
+/*
+ * On a patched kernel every device region must speak the kernel's wire
+ * dialect (only the VMM can learn it, from the probe) and come with a
+ * fallback channel for the bridge: the kernel and the bridge must never
+ * share an open file, or their replies cross. Refuse anything else with
+ * one clear message, before anything is registered.
+ */
+static int
+vmm_check_fast_path_regions(struct vmm *vm, enum ioregion_wire_dialect kd)
+{
+	for (unsigned int i = 0; i < vm->host.nregions; i++) {
+		const struct devhost_region *r = &vm->host.regions[i];
+
+		if (r->desc.dialect != (uint32_t)kd) {
+			fprintf(stderr,
+				"%s: device region %s speaks the %s wire "
+				"dialect, but this kernel's KVM_SET_IOREGION "
+				"speaks %s: refused (start the device with "
+				"--dialect %s)\n", vm->prog, r->name,
+				dialect_name(r->desc.dialect),
+				dialect_name(kd), dialect_name(kd));
+			return -TINYVMM_EXIT_ERROR;
+		}
+		if (r->fallback_fd < 0) {
+			fprintf(stderr,
+				"%s: device region %s came without a fallback "
+				"channel; on a patched kernel the bridge must "
+				"not share KVM's fd: refused\n", vm->prog,
+				r->name);
+			return -TINYVMM_EXIT_ERROR;
+		}
+	}
+	return 0;
+}
+
 static int
 vmm_attach_devices(struct vmm *vm)
 {
+	enum ioregion_wire_dialect kd = IOREGION_WIRE_V3;
 	int probe = 0, rc;
 
 	rc = ioregion_bridge_new(&vm->bridge);
@@ -333,15 +375,17 @@ vmm_attach_devices(struct vmm *vm)
 		ioregion_bridge_set_timeout(vm->bridge,
 					    vm->opts.bridge_timeout_ms);
 
-	if (!vm->opts.no_ioregionfd) {
-		probe = ioregion_kvm_probe(vm->vm_fd);
-		if (probe < 0)
-			fprintf(stderr, "%s: KVM_SET_IOREGION probe: %s\n",
-				vm->prog, strerror(-probe));
+	if (!vm->opts.no_ioregionfd)
+		probe = ioregion_kvm_probe_dialect(vm->vm_fd, &kd);
+	if (probe > 0) {
+		rc = vmm_check_fast_path_regions(vm, kd);
+		if (rc < 0)
+			return rc;
 	}
 
 	for (unsigned int i = 0; i < vm->host.nregions; i++) {
 		struct devhost_region *r = &vm->host.regions[i];
+		int bridge_fd = r->fd;
 
 		if (probe > 0) {
 			rc = ioregion_kvm_register(vm->vm_fd, &r->desc, r->fd);
@@ -351,10 +395,12 @@ vmm_attach_devices(struct vmm *vm)
 				return -TINYVMM_EXIT_ERROR;
 			}
 			vm->fast_path = true;
+			bridge_fd = r->fallback_fd;
 		}
-		/* Always: the whole path on stock kernels, the failure
-		 * path (DESIGN section 7) on patched ones. */
-		rc = ioregion_bridge_add(vm->bridge, &r->desc, r->fd);
+		/* Always: the whole path on stock kernels; on patched ones
+		 * the failure path, for the accesses the kernel hands back,
+		 * on the device's fallback channel. */
+		rc = ioregion_bridge_add(vm->bridge, &r->desc, bridge_fd);
 		if (rc < 0) {
 			fprintf(stderr, "%s: bridge add %s: %s\n", vm->prog,
 				r->name, strerror(-rc));
@@ -363,11 +409,16 @@ vmm_attach_devices(struct vmm *vm)
 	}
 	if (vm->fast_path)
 		fprintf(stderr, "%s: path: ioregionfd fast path "
-			"(KVM_SET_IOREGION present; bridge as failure path)\n",
-			vm->prog);
+			"(KVM_SET_IOREGION present, %s dialect; bridge on the "
+			"fallback channels)\n", vm->prog, dialect_name(kd));
 	else if (vm->opts.no_ioregionfd)
 		fprintf(stderr, "%s: path: bridge (--no-ioregionfd)\n",
 			vm->prog);
+	else if (probe < 0)
+		fprintf(stderr, "%s: path: bridge (the KVM_SET_IOREGION "
+			"probe failed: %s; the kernel answered neither as a "
+			"stock nor as a patched kernel)\n", vm->prog,
+			strerror(-probe));
 	else
 		fprintf(stderr, "%s: path: bridge (KVM_SET_IOREGION absent)\n",
 			vm->prog);

@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ioregion/handoff.h"
@@ -26,7 +28,8 @@ _Static_assert(sizeof(struct ioregion_handoff_msg) == IOREGION_HANDOFF_MSG_SIZE,
 _Static_assert(offsetof(struct ioregion_handoff_msg, addr) == 8 &&
 	       offsetof(struct ioregion_handoff_msg, flags) == 32 &&
 	       offsetof(struct ioregion_handoff_msg, name) == 40 &&
-	       offsetof(struct ioregion_handoff_msg, reserved) == 72,
+	       offsetof(struct ioregion_handoff_msg, nfds) == 72 &&
+	       offsetof(struct ioregion_handoff_msg, reserved) == 76,
 	       "hand-off message layout");
 
 /* How many fds one receive can take in (extras are closed). */
@@ -35,10 +38,11 @@ _Static_assert(offsetof(struct ioregion_handoff_msg, addr) == 8 &&
 #define STREAM_REST_TIMEOUT_MS 1000
 
 static int
-send_msg(int sock, const struct ioregion_handoff_msg *m, int fd)
+send_msg(int sock, const struct ioregion_handoff_msg *m, const int *fds,
+	 unsigned nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
 		struct cmsghdr align;
 	} ctl;
 	const char *p = (const char *)m;
@@ -52,17 +56,17 @@ send_msg(int sock, const struct ioregion_handoff_msg *m, int fd)
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n;
 
-		if (fd >= 0 && done == 0) {
+		if (nfds > 0 && done == 0) {
 			struct cmsghdr *cm;
 
 			memset(&ctl, 0, sizeof(ctl));
 			mh.msg_control = ctl.buf;
-			mh.msg_controllen = sizeof(ctl.buf);
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 			cm = CMSG_FIRSTHDR(&mh);
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+			memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 		}
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -81,9 +85,17 @@ IOREGION_EXPORT int
 ioregion_handoff_send(int sock, const struct ioregion_desc *desc, int fd,
 		      const char *name)
 {
-	struct ioregion_handoff_msg m;
+	return ioregion_handoff_send_with_fallback(sock, desc, fd, -1, name);
+}
 
-	if (ioregion_desc_validate(desc) < 0 || fd < 0)
+IOREGION_EXPORT int
+ioregion_handoff_send_with_fallback(int sock, const struct ioregion_desc *desc,
+				    int fd, int fallback_fd, const char *name)
+{
+	struct ioregion_handoff_msg m;
+	int fds[2] = { fd, fallback_fd };
+
+	if (ioregion_desc_validate(desc) < 0 || fd < 0 || fallback_fd == fd)
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
 	m.magic = IOREGION_HANDOFF_MAGIC;
@@ -96,7 +108,8 @@ ioregion_handoff_send(int sock, const struct ioregion_desc *desc, int fd,
 	m.dialect = desc->dialect;
 	if (name)
 		strncpy(m.name, name, sizeof(m.name) - 1);
-	return send_msg(sock, &m, fd);
+	m.nfds = fallback_fd >= 0 ? 2 : 1;
+	return send_msg(sock, &m, fds, m.nfds);
 }
 
 IOREGION_EXPORT int
@@ -108,7 +121,7 @@ ioregion_handoff_send_end(int sock)
 	m.magic = IOREGION_HANDOFF_MAGIC;
 	m.version = IOREGION_HANDOFF_VERSION;
 	m.type = IOREGION_HANDOFF_END;
-	return send_msg(sock, &m, -1);
+	return send_msg(sock, &m, NULL, 0);
 }
 
 /* Append the fds of every SCM_RIGHTS in @p mh to fds; the ones that do not
@@ -185,6 +198,9 @@ validate(const struct ioregion_handoff_msg *m, struct ioregion_desc *desc)
 	if (!nul || !all_zero(nul, sizeof(m->name) - (size_t)(nul - m->name)))
 		return -EBADMSG;
 
+	if (m->nfds != 1 && m->nfds != 2)
+		return -EBADMSG;
+
 	memset(desc, 0, sizeof(*desc));
 	desc->addr = m->addr;
 	desc->size = m->size;
@@ -194,6 +210,35 @@ validate(const struct ioregion_handoff_msg *m, struct ioregion_desc *desc)
 	if (ioregion_desc_validate(desc) < 0)
 		return -EBADMSG;
 	return 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until @p sock is readable or @p deadline (now_ms) passes; a signal
+ * does not end the wait early. Returns true if readable. */
+static bool
+wait_readable(int sock, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return false;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return true;
+		if (n == 0 || errno != EINTR)
+			return false;
+	}
 }
 
 /* Receive one message into @p m, collecting fds. Returns the number of
@@ -211,6 +256,7 @@ recv_msg(int sock, struct ioregion_handoff_msg *m, int *fds, unsigned *nfds,
 	socklen_t tlen = sizeof(type);
 	bool stream;
 	size_t got = 0;
+	int64_t deadline = 0;
 
 	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
 		return -errno;
@@ -235,10 +281,11 @@ recv_msg(int sock, struct ioregion_handoff_msg *m, int *fds, unsigned *nfds,
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN && stream && got > 0) {
-				struct pollfd pfd = { .fd = sock,
-						      .events = POLLIN };
-
-				if (poll(&pfd, 1, STREAM_REST_TIMEOUT_MS) > 0)
+				/* One bound for the whole rest. */
+				if (!deadline)
+					deadline = now_ms() +
+						   STREAM_REST_TIMEOUT_MS;
+				if (wait_readable(sock, deadline))
 					continue;
 				return (ssize_t)got;	/* truncated */
 			}
@@ -255,14 +302,29 @@ recv_msg(int sock, struct ioregion_handoff_msg *m, int *fds, unsigned *nfds,
 	return (ssize_t)got;
 }
 
+static bool
+is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 IOREGION_EXPORT int
 ioregion_handoff_recv(int sock, struct ioregion_desc *desc, int *fd,
 		      char *name)
 {
+	return ioregion_handoff_recv_with_fallback(sock, desc, fd, NULL, name);
+}
+
+IOREGION_EXPORT int
+ioregion_handoff_recv_with_fallback(int sock, struct ioregion_desc *desc,
+				    int *fd, int *fallback_fd, char *name)
+{
 	struct ioregion_handoff_msg m;
 	struct ioregion_desc d;
 	int fds[MAX_FDS];
-	unsigned nfds = 0, extra = 0;
+	unsigned nfds = 0, extra = 0, i;
 	bool lost = false;
 	ssize_t n;
 	int rc;
@@ -270,6 +332,8 @@ ioregion_handoff_recv(int sock, struct ioregion_desc *desc, int *fd,
 	if (!desc || !fd)
 		return -EINVAL;
 	*fd = -1;
+	if (fallback_fd)
+		*fallback_fd = -1;
 	memset(&m, 0, sizeof(m));
 	n = recv_msg(sock, &m, fds, &nfds, &extra, &lost);
 	if (n < 0) {
@@ -292,12 +356,24 @@ ioregion_handoff_recv(int sock, struct ioregion_desc *desc, int *fd,
 		}
 		return 0;
 	}
-	if (nfds != 1) {
+	if (nfds != m.nfds) {
 		rc = -EBADMSG;
 		goto fail;
 	}
+	for (i = 0; i < nfds; i++) {
+		if (!is_socket(fds[i])) {
+			rc = -ENOTSOCK;
+			goto fail;
+		}
+	}
 	*desc = d;
 	*fd = fds[0];
+	if (nfds == 2) {
+		if (fallback_fd)
+			*fallback_fd = fds[1];
+		else
+			close(fds[1]);
+	}
 	if (name)
 		memcpy(name, m.name, sizeof(m.name));
 	return 1;

@@ -3,7 +3,8 @@
  * No allocation on the per-access path: malloc, calloc, realloc and
  * friends are interposed for the whole process (libev and libc included),
  * and 10,000 accesses of each kind must allocate nothing, on the device
- * server's side and on the bridge's side.
+ * server's side and on the bridge's side, on a channel and on its
+ * fallback channel (a second bridge plays the VMM's fallback path).
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -134,10 +135,60 @@ on_close(struct ioregion_channel *ch, int error, void *data)
 	ev_break(data, EVBREAK_ALL);
 }
 
+/* Pass @fd over the UNIX socket @ctl. */
+static int
+send_fd(int ctl, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 'f';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	memset(&u, 0, sizeof(u));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(ctl, &m, 0) == 1 ? 0 : -1;
+}
+
+static int
+recv_fd(int ctl)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(ctl, &m, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
 /* The device process: serves until EOF; exit status = allocations seen
- * while counting (capped), 0 = none. */
+ * while counting (capped), 0 = none. The fallback channel's peer end goes
+ * to the parent over @ctl. */
 static void
-device(int sock)
+device(int sock, int ctl)
 {
 	static const struct ioregion_region_ops ops = { .read = rd, .write = wr };
 	struct ioregion_region_config cfg = {
@@ -148,16 +199,22 @@ device(int sock)
 		.flags = IOREGION_F_POSTED_WRITES,
 	};
 	struct ioregion_ctx *ctx;
-	struct ioregion_channel *ch;
+	struct ioregion_channel *ch, *fb;
 	struct ioregion_region *r;
 	ev_idle idle;
 	ev_io go;
+	int fd;
 
 	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
 	    ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
 	    ioregion_region_new(ch, &cfg, &r) < 0 ||
-	    ioregion_region_new(ch, &posted, &r) < 0)
+	    ioregion_region_new(ch, &posted, &r) < 0 ||
+	    ioregion_channel_new_fallback(ch, &fb) < 0 ||
+	    (fd = ioregion_channel_take_peer_fd(fb)) < 0 ||
+	    send_fd(ctl, fd) < 0)
 		_exit(100);
+	close(fd);
+	close(ctl);
 	ioregion_channel_set_close_handler(ch, on_close, ioregion_ctx_get_loop(ctx));
 	ev_idle_init(&idle, idle_cb);
 	ev_idle_start(ioregion_ctx_get_loop(ctx), &idle);
@@ -173,52 +230,71 @@ device(int sock)
 
 START_TEST(test_noalloc_10k_accesses_of_each_kind_allocate_nothing)
 {
-	struct ioregion_bridge *b;
+	struct ioregion_bridge *b, *b2;
 	struct ioregion_desc d0 = { .addr = 0x1000, .size = 0x100,
 		.dialect = IOREGION_WIRE_V3, .user_data = 1ull << 32 | 0 };
 	struct ioregion_desc d1 = { .addr = 0x2000, .size = 0x100,
 		.flags = IOREGION_F_POSTED_WRITES, .dialect = IOREGION_WIRE_V3,
 		.user_data = 1ull << 32 | 1 };
-	int sv[2], go[2], status;
+	struct ioregion_bridge *bs[2];
+	int sv[2], ctl[2], go[2], status, fbfd;
 	uint64_t v;
 	pid_t pid;
 
 	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl), 0);
 	ior_assert_int_eq(pipe(go), 0);
 	pid = fork();
 	ior_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(sv[1]);
+		close(ctl[1]);
 		close(go[1]);
 		dup2(go[0], STDIN_FILENO);
-		device(sv[0]);
+		device(sv[0], ctl[0]);
 	}
 	close(sv[0]);
+	close(ctl[0]);
 	close(go[0]);
+	fbfd = recv_fd(ctl[1]);
+	ior_assert_int_ge(fbfd, 0);
+	close(ctl[1]);
+	/* b on the channel, b2 on its fallback: same regions, same user_data */
 	ior_assert_int_eq(ioregion_bridge_new(&b), 0);
-	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 2000), 0);
-	ior_assert_int_eq(ioregion_bridge_add(b, &d0, sv[1]), 0);
-	ior_assert_int_eq(ioregion_bridge_add(b, &d1, sv[1]), 0);
-	close(sv[1]);
-	/* warm-up: one of each kind, queued before the device starts */
-	v = 1;
-	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x2000, true, 8, &v), 1);
-	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, true, 8, &v), 1);
-	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 8, &v), 1);
-	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x10f8, false, 8, &v), 1);
-	ior_assert_uint_eq(v, 0xdef);
+	ior_assert_int_eq(ioregion_bridge_new(&b2), 0);
+	bs[0] = b;
+	bs[1] = b2;
+	for (int k = 0; k < 2; k++) {
+		int fd = k ? fbfd : sv[1];
+
+		ior_assert_int_eq(ioregion_bridge_set_timeout(bs[k], 2000), 0);
+		ior_assert_int_eq(ioregion_bridge_add(bs[k], &d0, fd), 0);
+		ior_assert_int_eq(ioregion_bridge_add(bs[k], &d1, fd), 0);
+		close(fd);
+	}
+	/* warm-up: one of each kind on each, queued before the device starts */
+	for (int k = 0; k < 2; k++) {
+		v = 1;
+		ior_assert_int_eq(ioregion_bridge_access(bs[k], false, 0x2000, true, 8, &v), 1);
+		ior_assert_int_eq(ioregion_bridge_access(bs[k], false, 0x1000, true, 8, &v), 1);
+		ior_assert_int_eq(ioregion_bridge_access(bs[k], false, 0x1000, false, 8, &v), 1);
+		ior_assert_int_eq(ioregion_bridge_access(bs[k], false, 0x10f8, false, 8, &v), 1);
+		ior_assert_uint_eq(v, 0xdef);
+	}
 	ior_assert_int_eq(write(go[1], "g", 1), 1);
 	ior_assert_int_eq(ioregion_bridge_access(b, false, 0x1000, false, 8, &v), 1);
 
 	counting = 1;
-	for (uint64_t i = 0; i < N; i++) {
+	for (uint64_t i = 0; i < 2 * N; i++) {
+		struct ioregion_bridge *bi = bs[i % 2];
+
 		v = i;
-		ioregion_bridge_access(b, false, 0x1000 + 8 * (i % 16), true, 8, &v);
-		ioregion_bridge_access(b, false, 0x2000 + 8 * (i % 16), true, 4, &v);
-		ioregion_bridge_access(b, false, 0x1000 + 8 * (i % 16), false, 8, &v);
+		ioregion_bridge_access(bi, false, 0x1000 + 8 * (i % 16), true, 8, &v);
+		ioregion_bridge_access(bi, false, 0x2000 + 8 * (i % 16), true, 4, &v);
+		ioregion_bridge_access(bi, false, 0x1000 + 8 * (i % 16), false, 8, &v);
 		if (v != i)
 			break;
-		ioregion_bridge_access(b, false, 0x10f8, false, 2, &v);
+		ioregion_bridge_access(bi, false, 0x10f8, false, 2, &v);
 		if (v != 0xdef)
 			break;
 	}
@@ -226,6 +302,7 @@ START_TEST(test_noalloc_10k_accesses_of_each_kind_allocate_nothing)
 	ior_assert_uint_eq(v, 0xdef);
 	ior_assert_uint_eq(allocations, 0);		/* the bridge's side */
 	b = ioregion_bridge_unref(b);
+	b2 = ioregion_bridge_unref(b2);
 	close(go[1]);
 	ior_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ior_assert(WIFEXITED(status));

@@ -1,205 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device server: dispatch, batching, deferred reads, and every class of bad
- * input from the peer. The test plays the kernel on the channel's peer fd,
- * writing raw 32-byte commands and reading raw responses.
+ * Device server: dispatch, batching, channel lifecycle, callbacks, and
+ * every class of bad input from the peer (fixture: server-fixture.h).
  */
-#include "test-common.h"
+#include "server-fixture.h"
 
-#include <ev.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "ioregion/server.h"
-
-#define ONES UINT64_MAX
-
-/* ---- fixture ---------------------------------------------------------- */
-
-struct dev {
-	uint8_t mem[0x100];
-	unsigned reads, writes;
-	uint64_t last_off, last_val;
-	unsigned last_size;
-	int read_rc, write_rc;		/* returned by the callbacks */
-	uint64_t counter;		/* value of the "counter" read */
-	bool destroy_region_in_cb, destroy_channel_in_cb;
-};
-
-static struct ioregion_ctx *ctx;
-static struct ioregion_channel *ch;
-static int peer = -1;
-static struct dev dev;
-static int log_errors;
-static bool expect_errors;
-
-static void __attribute__((format(printf, 3, 0)))
-test_log(void *data, enum ioregion_log_priority prio, const char *fmt,
-	 va_list args)
-{
-	char buf[512];
-
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	if (prio >= IOREGION_LOG_ERROR) {
-		log_errors++;
-		if (!expect_errors)
-			ior_abort("unexpected error log: %s", buf);
-	}
-}
-
-static int
-dev_read(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t *val)
-{
-	struct dev *d = ioregion_region_get_userdata(r);
-
-	d->reads++;
-	d->last_off = off;
-	d->last_size = size;
-	if (d->destroy_region_in_cb)
-		ioregion_region_destroy(r);
-	if (d->destroy_channel_in_cb)
-		ioregion_channel_destroy(ioregion_region_get_channel(r));
-	if (d->read_rc)
-		return d->read_rc;
-	if (off == 0xf8) {
-		*val = d->counter++;
-		return 0;
-	}
-	*val = 0;
-	memcpy(val, d->mem + off, size);
-	return 0;
-}
-
-static int
-dev_write(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
-{
-	struct dev *d = ioregion_region_get_userdata(r);
-
-	d->writes++;
-	d->last_off = off;
-	d->last_size = size;
-	d->last_val = val;
-	if (d->write_rc)
-		return d->write_rc;
-	memcpy(d->mem + off, &val, size);
-	return 0;
-}
-
-static const struct ioregion_region_ops dev_ops = {
-	.read = dev_read,
-	.write = dev_write,
-};
-
-static void
-setup(void)
-{
-	memset(&dev, 0, sizeof(dev));
-	log_errors = 0;
-	expect_errors = false;
-	ior_assert_int_eq(ioregion_ctx_new(NULL, &ctx), 0);
-	ioregion_ctx_set_log_handler(ctx, test_log, NULL);
-	ior_assert_int_eq(ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch), 0);
-	peer = ioregion_channel_take_peer_fd(ch);
-	ior_assert_int_ge(peer, 0);
-}
-
-static void
-teardown(void)
-{
-	ctx = ioregion_ctx_unref(ctx);
-	if (peer >= 0)
-		close(peer);
-	peer = -1;
-}
-
-static struct ioregion_region *
-add_region(struct ioregion_channel *c, uint64_t addr, uint64_t size,
-	   uint32_t flags, uint32_t widths)
-{
-	struct ioregion_region_config cfg = {
-		.addr = addr, .size = size, .flags = flags, .widths = widths,
-		.ops = &dev_ops, .userdata = &dev,
-	};
-	struct ioregion_region *r = NULL;
-
-	ior_assert_int_eq(ioregion_region_new(c, &cfg, &r), 0);
-	return r;
-}
-
-static uint64_t
-ud(struct ioregion_region *r)
-{
-	struct ioregion_desc d;
-
-	ior_assert_int_eq(ioregion_region_get_desc(r, &d), 0);
-	return d.user_data;
-}
-
-/* Encode a command the way the v3 table lays it out. */
-static void
-v3_cmd(uint8_t buf[32], uint8_t cmd, unsigned exp, bool resp, uint64_t user,
-       uint64_t off, uint64_t data)
-{
-	memset(buf, 0, 32);
-	buf[0] = cmd;
-	buf[1] = (uint8_t)(exp | (resp ? 0x10 : 0));
-	memcpy(buf + 8, &user, 8);
-	memcpy(buf + 16, &off, 8);
-	memcpy(buf + 24, &data, 8);
-}
-
-static void
-send_cmd(int fd, uint8_t cmd, unsigned exp, bool resp, uint64_t user,
-	 uint64_t off, uint64_t data)
-{
-	uint8_t buf[32];
-
-	v3_cmd(buf, cmd, exp, resp, user, off, data);
-	ior_write_all(fd, buf, 32);
-}
-
-/* Run the loop until nothing is ready. */
-static void
-pump(void)
-{
-	for (int i = 0; i < 4; i++)
-		ioregion_ctx_dispatch(ctx);
-}
-
-/* Pump, then expect exactly one response on @fd and return its data. */
-static uint64_t
-response(int fd)
-{
-	uint8_t buf[33];
-	ssize_t n;
-
-	int type = 0;
-	socklen_t len = sizeof(type);
-
-	pump();
-	ior_assert(ior_readable(fd, 1000));
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_SEQPACKET)
-		n = read(fd, buf, sizeof(buf));	/* 33: would show a long one */
-	else
-		n = (ssize_t)ior_read_timeout(fd, buf, 32, 1000);
-	ior_assert_int_eq(n, 32);
-	for (int i = 8; i < 32; i++)
-		ior_assert_uint_eq(buf[i], 0);	/* padding is zero */
-	return ioregion_wire_decode_resp(buf);
-}
-
-static void
-no_response(int fd)
-{
-	pump();
-	ior_assert(!ior_readable(fd, 20));
-}
 
 /* ---- dispatch --------------------------------------------------------- */
 
@@ -458,16 +266,6 @@ START_TEST(test_server_seqpacket_short_and_long_packets_answered_if_read)
 }
 END_TEST
 
-static void
-stream_channel(int type, struct ioregion_channel **c, int *p)
-{
-	int sv[2];
-
-	ior_assert_int_eq(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
-	ior_assert_int_eq(ioregion_channel_new_from_fds(ctx, sv[0], sv[0],
-							IOREGION_WIRE_V3, c), 0);
-	*p = sv[1];
-}
 
 START_TEST(test_server_stream_command_split_byte_by_byte)
 {
@@ -563,6 +361,74 @@ START_TEST(test_server_eof_mid_command_closes_channel_counts_malformed)
 	ioregion_channel_get_stats(c2, &cs);
 	ior_assert_uint_eq(cs.malformed, 1);
 	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+}
+END_TEST
+
+/* The peer sends commands, then shutdown(SHUT_WR): every command before
+ * the EOF is answered (the peer still reads), then the channel closes. */
+static void
+half_close_case(int type)
+{
+	struct ioregion_channel *c2;
+	struct ioregion_channel_stats cs;
+	uint8_t buf[32];
+	int p2;
+
+	close_calls = 0;
+	stream_channel(type, &c2, &p2);
+	struct ioregion_region *r = add_region(c2, 0x1000, 0x100, 0, 0);
+	ioregion_channel_set_close_handler(c2, on_close, NULL);
+	for (int i = 0; i < 3; i++) {
+		dev.mem[i] = (uint8_t)(0x31 + i);
+		send_cmd(p2, 0, 0, true, ud(r), (uint64_t)i, 0);
+	}
+	ior_assert_int_eq(shutdown(p2, SHUT_WR), 0);
+	pump();
+	for (int i = 0; i < 3; i++)
+		ior_assert_uint_eq(response(p2), 0x31 + i);
+	ior_assert(ior_readable(p2, 1000));
+	ior_assert_int_eq(read(p2, buf, sizeof(buf)), 0);	/* then EOF */
+	ior_assert_int_eq(close_calls, 1);
+	ior_assert_int_eq(close_error, 0);
+	ior_assert_int_eq(ioregion_channel_get_stats(c2, &cs), 0);
+	ior_assert_uint_eq(cs.commands, 3);
+	ior_assert_uint_eq(cs.responses, 3);
+	close(p2);
+}
+
+START_TEST(test_server_seqpacket_half_close_answers_commands_before_eof)
+{
+	half_close_case(SOCK_SEQPACKET);
+}
+END_TEST
+
+START_TEST(test_server_stream_half_close_answers_commands_before_eof)
+{
+	half_close_case(SOCK_STREAM);
+}
+END_TEST
+
+START_TEST(test_server_half_close_behind_deferred_read_answers_all_then_closes)
+{
+	struct ioregion_region *r = add_deferring();
+	uint8_t buf[32];
+
+	close_calls = 0;
+	ioregion_channel_set_close_handler(ch, on_close, NULL);
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
+	send_cmd(peer, 0, 2, true, ud(r), 4, 0);
+	ior_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	no_response(peer);
+	/* Still open: the deferred read and the one behind it are owed. */
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+	ior_assert_int_eq(close_calls, 0);
+	ior_assert_int_eq(ioregion_region_complete_read(r, 7), 0);
+	ior_assert_uint_eq(response(peer), 7);
+	ior_assert_uint_eq(response(peer), 4);
+	ior_assert(ior_readable(peer, 1000));
+	ior_assert_int_eq(read(peer, buf, sizeof(buf)), 0);
+	ior_assert_int_eq(close_calls, 1);
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 0);
 }
 END_TEST
 
@@ -835,239 +701,6 @@ START_TEST(test_server_destroy_channel_inside_callback)
 }
 END_TEST
 
-/* ---- deferred reads --------------------------------------------------- */
-
-static int
-deferring_read(struct ioregion_region *r, uint64_t off, unsigned size,
-	       uint64_t *val)
-{
-	struct dev *d = ioregion_region_get_userdata(r);
-
-	d->reads++;
-	if (off == 0)
-		return IOREGION_DEFERRED;
-	*val = off;
-	return 0;
-}
-
-static const struct ioregion_region_ops deferring_ops = {
-	.read = deferring_read,
-	.write = dev_write,
-};
-
-static struct ioregion_region *
-add_deferring(void)
-{
-	struct ioregion_region_config cfg = {
-		.addr = 0x1000, .size = 0x100, .ops = &deferring_ops,
-		.userdata = &dev,
-	};
-	struct ioregion_region *r;
-
-	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
-	return r;
-}
-
-START_TEST(test_server_deferred_read_answered_on_completion_in_order)
-{
-	struct ioregion_region *r = add_deferring();
-
-	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
-	send_cmd(peer, 0, 1, true, ud(r), 0, 0);	/* deferred */
-	send_cmd(peer, 1, 0, false, ud(r), 5, 0x55);	/* posted, waits */
-	send_cmd(peer, 0, 0, true, ud(r), 4, 0);	/* answered after */
-	no_response(peer);
-	ior_assert_uint_eq(dev.reads, 1);
-	ior_assert_uint_eq(dev.writes, 0);		/* held back */
-	ior_assert_int_eq(ioregion_region_complete_read(r, 0x12345), 0);
-	ior_assert_uint_eq(response(peer), 0x2345);	/* masked to 2 bytes */
-	ior_assert_uint_eq(response(peer), 4);
-	ior_assert_uint_eq(dev.writes, 1);
-	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
-	ior_assert_errno(ioregion_region_complete_read(NULL, 1), -EINVAL);
-}
-END_TEST
-
-START_TEST(test_server_deferred_read_times_out_with_ones)
-{
-	struct ioregion_region *r = add_deferring();
-	struct ioregion_region_stats st;
-
-	expect_errors = true;
-	ior_assert_errno(ioregion_ctx_set_deferred_timeout(ctx, 0), -EINVAL);
-	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 30), 0);
-	send_cmd(peer, 0, 2, true, ud(r), 0, 0);
-	no_response(peer);
-	usleep(50 * 1000);
-	ior_assert_uint_eq(response(peer), ONES);
-	ior_assert_errno(ioregion_region_complete_read(r, 1), -ENOENT);
-	ioregion_region_get_stats(r, &st);
-	ior_assert_uint_eq(st.errors, 1);
-}
-END_TEST
-
-START_TEST(test_server_region_destroyed_while_deferred_answers_ones)
-{
-	struct ioregion_region *r = add_deferring();
-
-	expect_errors = true;
-	send_cmd(peer, 0, 2, true, ud(r), 0, 0);
-	no_response(peer);
-	ioregion_region_destroy(r);
-	ior_assert_uint_eq(response(peer), ONES);
-}
-END_TEST
-
-static int
-destroy_then_defer_read(struct ioregion_region *r, uint64_t off, unsigned size,
-			uint64_t *val)
-{
-	struct dev *d = ioregion_region_get_userdata(r);
-
-	d->reads++;
-	ioregion_region_destroy(r);
-	return IOREGION_DEFERRED;
-}
-
-START_TEST(test_server_region_destroyed_in_read_cb_that_defers_answers_now)
-{
-	static const struct ioregion_region_ops ops = {
-		.read = destroy_then_defer_read,
-	};
-	struct ioregion_region_config cfg = {
-		.addr = 0x1000, .size = 0x100, .ops = &ops, .userdata = &dev,
-	};
-	struct ioregion_region *r;
-	struct ioregion_channel_stats cst;
-	uint64_t user;
-
-	expect_errors = true;
-	/* Long enough that only an immediate answer passes. */
-	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 10000), 0);
-	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
-	user = ud(r);
-	send_cmd(peer, 0, 2, true, user, 0, 0);
-	/* The region is gone: nothing can complete the read, so it is
-	 * answered now (and never from freed memory). */
-	ior_assert_uint_eq(response(peer), ONES);
-	send_cmd(peer, 0, 2, true, user, 0, 0);
-	ior_assert_uint_eq(response(peer), ONES);	/* unknown now */
-	ior_assert_uint_eq(dev.reads, 1);
-	ior_assert_int_eq(ioregion_channel_get_stats(ch, &cst), 0);
-	ior_assert_uint_eq(cst.unknown_region, 1);
-}
-END_TEST
-
-/* ---- loop integration ------------------------------------------------- */
-
-START_TEST(test_server_get_fd_signals_work_for_dispatch)
-{
-	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
-	struct pollfd pfd;
-	int fd = ioregion_ctx_get_fd(ctx);
-
-	ior_assert_int_ge(fd, 0);
-	ior_assert_int_eq(ioregion_ctx_get_fd(ctx), fd);
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
-	send_cmd(peer, 0, 0, true, ud(r), 0, 0);
-	ior_assert_int_eq(poll(&pfd, 1, 1000), 1);
-	ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);
-	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
-	ior_assert_uint_eq(response(peer), 0);
-	ior_assert_errno(ioregion_ctx_dispatch(NULL), -EINVAL);
-	ior_assert_errno(ioregion_ctx_get_fd(NULL), -EINVAL);
-}
-END_TEST
-
-static struct ioregion_ctx *unref_in_cb_ctx;
-
-static int
-unref_ctx_read(struct ioregion_region *r, uint64_t off, unsigned size,
-	       uint64_t *val)
-{
-	unref_in_cb_ctx = ioregion_ctx_unref(unref_in_cb_ctx);
-	*val = 7;
-	return 0;
-}
-
-START_TEST(test_server_last_ctx_unref_inside_callback_during_dispatch)
-{
-	static const struct ioregion_region_ops ops = { .read = unref_ctx_read };
-	struct ioregion_region_config cfg = {
-		.addr = 0x1000, .size = 0x100, .ops = &ops,
-	};
-	struct ioregion_channel *chan;
-	struct ioregion_region *r;
-	uint8_t buf[32];
-	int fds = ior_count_fds(), p;
-
-	/* A private loop: the context destroys it, but not while
-	 * ioregion_ctx_dispatch() is still running it. */
-	ior_assert_int_eq(ioregion_ctx_new(NULL, &unref_in_cb_ctx), 0);
-	ior_assert_int_eq(ioregion_channel_new(unref_in_cb_ctx,
-					       IOREGION_WIRE_V3, &chan), 0);
-	p = ioregion_channel_take_peer_fd(chan);
-	ior_assert_int_ge(p, 0);
-	ior_assert_int_eq(ioregion_region_new(chan, &cfg, &r), 0);
-	send_cmd(p, 0, 0, true, ud(r), 0, 0);
-	ior_assert_int_eq(ioregion_ctx_dispatch(unref_in_cb_ctx), 0);
-	ior_assert_ptr_null(unref_in_cb_ctx);
-	/* Answered, then the channel was closed with the context. */
-	ior_assert_int_eq(ior_read_timeout(p, buf, 32, 1000), 32);
-	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), 7);
-	ior_assert_int_eq(read(p, buf, 32), 0);
-	close(p);
-	ior_assert_int_eq(ior_count_fds(), fds);
-}
-END_TEST
-
-START_TEST(test_server_get_fd_quiet_while_read_deferred)
-{
-	struct ioregion_region *r = add_deferring();
-	struct pollfd pfd;
-	int fd = ioregion_ctx_get_fd(ctx);
-
-	ior_assert_int_ge(fd, 0);
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred */
-	no_response(peer);
-	/* More commands arrive behind it: dispatch cannot take them before
-	 * the completion, so the fd must not wake the caller (it would spin
-	 * until then). */
-	send_cmd(peer, 1, 0, false, ud(r), 5, 0x55);
-	ior_assert_int_eq(poll(&pfd, 1, 50), 0);
-	ior_assert_int_eq(ioregion_region_complete_read(r, 9), 0);
-	ior_assert_uint_eq(response(peer), 9);
-	ior_assert_uint_eq(dev.writes, 1);
-	/* Reading resumed: the fd signals new work again. */
-	send_cmd(peer, 0, 0, true, ud(r), 4, 0);
-	ior_assert_int_eq(poll(&pfd, 1, 1000), 1);
-	ior_assert_uint_eq(response(peer), 4);
-	ior_assert_int_eq(poll(&pfd, 1, 0), 0);
-}
-END_TEST
-
-START_TEST(test_server_ctx_on_caller_loop_and_refcount)
-{
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct ioregion_ctx *c2, *ref;
-	struct ioregion_channel *chan;
-
-	ior_assert_int_eq(ioregion_ctx_new(loop, &c2), 0);
-	ior_assert(ioregion_ctx_get_loop(c2) == loop);
-	ref = ioregion_ctx_ref(c2);
-	ior_assert(ref == c2);
-	ior_assert_int_eq(ioregion_channel_new(c2, IOREGION_WIRE_V3, &chan), 0);
-	ior_assert_ptr_null(ioregion_ctx_unref(c2));	/* one ref left */
-	ior_assert_int_eq(ioregion_channel_is_open(chan), 1);
-	ior_assert_ptr_null(ioregion_ctx_unref(c2));	/* destroyed */
-	ev_loop_destroy(loop);
-	ior_assert_errno(ioregion_ctx_new(NULL, NULL), -EINVAL);
-	ior_assert_ptr_null(ioregion_ctx_unref(NULL));
-}
-END_TEST
-
 static Suite *
 server_suite(void)
 {
@@ -1094,6 +727,9 @@ server_suite(void)
 	tcase_add_test(tc, test_server_seqpacket_batch_of_many_packets);
 	tcase_add_test(tc, test_server_eof_mid_command_closes_channel_counts_malformed);
 	tcase_add_test(tc, test_server_eof_closes_one_channel_others_keep_running);
+	tcase_add_test(tc, test_server_seqpacket_half_close_answers_commands_before_eof);
+	tcase_add_test(tc, test_server_stream_half_close_answers_commands_before_eof);
+	tcase_add_test(tc, test_server_half_close_behind_deferred_read_answers_all_then_closes);
 	tcase_add_test(tc, test_server_peer_stops_reading_never_blocks_never_drops);
 	tcase_add_test(tc, test_server_pipe_pair_channel);
 	tcase_add_test(tc, test_server_channel_from_bad_fds);
@@ -1105,14 +741,6 @@ server_suite(void)
 	tcase_add_test(tc, test_server_null_ops_read_ones_write_dropped);
 	tcase_add_test(tc, test_server_destroy_region_inside_its_callback);
 	tcase_add_test(tc, test_server_destroy_channel_inside_callback);
-	tcase_add_test(tc, test_server_deferred_read_answered_on_completion_in_order);
-	tcase_add_test(tc, test_server_deferred_read_times_out_with_ones);
-	tcase_add_test(tc, test_server_region_destroyed_while_deferred_answers_ones);
-	tcase_add_test(tc, test_server_region_destroyed_in_read_cb_that_defers_answers_now);
-	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
-	tcase_add_test(tc, test_server_get_fd_quiet_while_read_deferred);
-	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
-	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);
 	suite_add_tcase(s, tc);
 	return s;
 }

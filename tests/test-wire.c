@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Wire ABI: golden byte-level tests written from the tables of DESIGN
- * section 3 (not from the encoder), for both dialects. */
+/* Wire ABI: golden byte-level tests written from the tables of
+ * docs/wire-protocol.md (not from the encoder), for both dialects. */
 #include "test-common.h"
 
 #include "ioregion/wire.h"

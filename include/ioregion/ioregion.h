@@ -5,10 +5,12 @@
 #ifndef IOREGION_IOREGION_H
 #define IOREGION_IOREGION_H
 
+#include "ioregion/version.h"
 #include "ioregion/wire.h"
 #include "ioregion/desc.h"
 #include "ioregion/log.h"
 #include "ioregion/server.h"
+#include "ioregion/memory.h"
 #include "ioregion/kvm.h"
 #include "ioregion/bridge.h"
 #include "ioregion/handoff.h"

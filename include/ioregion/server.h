@@ -7,7 +7,9 @@
  * apart by a library-assigned user_data. The library reads commands,
  * validates every byte, calls the region's read/write callbacks and answers.
  *
- * Ownership: the context owns its channels, a channel owns its regions.
+ * Ownership: the context owns its channels, a channel owns its regions
+ * (and its fallback channels, which serve the same regions to the VMM's
+ * bridge: ioregion_channel_new_fallback()).
  * ioregion_ctx_unref() of the last reference destroys every channel and
  * region still alive (their handles become invalid; no close handler is
  * called during that teardown). ioregion_channel_destroy() destroys the
@@ -139,10 +141,22 @@ void ioregion_ctx_set_log_handler(struct ioregion_ctx *ctx,
 void ioregion_ctx_set_log_priority(struct ioregion_ctx *ctx,
 				   enum ioregion_log_priority priority);
 
+/** The default bound of a deferred read, in milliseconds. */
+#define IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT 250u
+
 /**
  * Bound the time a deferred read may stay unanswered; when it passes the
  * guest reads all-ones and an error is counted, so no vCPU waits forever.
- * Default 1000 ms.
+ * Default IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT (250 ms).
+ *
+ * The rule: the device's bound must be well inside the VMM's bound on the
+ * same access, at most half of it: the bridge's response timeout
+ * (ioregion_bridge_set_timeout(), default 1000 ms) and, on the fast path,
+ * the receive timeout of the kernel's socket. The VMM counts from its
+ * send, the device from its deferral, later by whatever the device was
+ * busy with meanwhile. If the VMM's bound passes first, it fails the fd
+ * for good (a late answer would be taken for the next access), where the
+ * device's all-ones answer keeps the channel working.
  * @return 0
  * @retval -EINVAL ctx is NULL or @p ms is 0
  */
@@ -169,10 +183,13 @@ int ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us);
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
 
 /**
- * An fd that becomes readable when ioregion_ctx_dispatch() has channel
- * I/O to do, for callers whose main loop is not libev: an epoll fd of the
- * context's own (made on first call) watching the channels' fds, not the
- * loop's backend fd. Timers (deferred reads) do not show on it.
+ * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
+ * callers whose main loop is not libev: an epoll fd of the context's own
+ * (made on first call), not the loop's backend fd. It watches the
+ * channels' fds and an eventfd that reports commands left buffered
+ * behind a deferred read completed outside dispatch (e.g. by
+ * ioregion_region_complete_read() from the caller's own event). Timers
+ * (the deferred timeout) do not show on it.
  *
  * @return the fd (owned by the context)
  * @retval -EINVAL ctx is NULL
@@ -185,8 +202,14 @@ int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
  * are checked here too: callers of get_fd/dispatch that use deferred reads
  * call this at least as often as their deferred timeout.
  *
+ * Not re-entrant: from inside one of the context's callbacks (region,
+ * close handler) it refuses. A callback that runs the loop itself
+ * (ev_run) does no harm either: the channel whose command is being
+ * handled is not read again until that command is done.
+ *
  * @return 0
  * @retval -EINVAL ctx is NULL
+ * @retval -EBUSY called from inside one of the context's callbacks
  */
 int ioregion_ctx_dispatch(struct ioregion_ctx *ctx);
 
@@ -226,8 +249,39 @@ int ioregion_channel_new_from_fds(struct ioregion_ctx *ctx, int read_fd,
 				  struct ioregion_channel **chp);
 
 /**
- * Destroy a channel: its regions are destroyed, its fds closed (a peer fd
- * not taken yet too). NULL is allowed. Safe inside the channel's callbacks.
+ * Create a fallback channel of @p primary: a new SOCK_SEQPACKET pair, as
+ * ioregion_channel_new() makes, in the primary's dialect, that serves the
+ * primary's regions under the same user_data values. It is for the VMM's
+ * bridge on a kernel with KVM_SET_IOREGION: the accesses the kernel hands
+ * back to the VMM go to the bridge, and the kernel and the bridge must
+ * never share an open file (neither sees the other's lock, so replies go
+ * to whoever reads first). Give the primary's peer fd to the kernel and
+ * the fallback's (ioregion_channel_take_peer_fd()) to the bridge.
+ *
+ * A fallback has its own fds, counters and close handler. Regions are made
+ * on the primary only; their counters count the accesses of both.
+ * Destroying the primary destroys its fallbacks (their handles become
+ * invalid; no close handler runs); destroying a fallback leaves the
+ * primary. EOF or an error closes only the channel it happens on: a
+ * fallback's EOF leaves the primary running and the other way round. A
+ * read of one region may be deferred on several of these channels at once:
+ * ioregion_region_complete_read() answers them all.
+ *
+ * @param primary a channel that is not itself a fallback
+ * @param[out] chp the fallback
+ * @return 0
+ * @retval -EINVAL a NULL argument, or @p primary is a fallback
+ * @retval -ENOTCONN @p primary is closed
+ * @retval -EMFILE, -ENFILE out of file descriptors
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_channel_new_fallback(struct ioregion_channel *primary,
+				  struct ioregion_channel **chp);
+
+/**
+ * Destroy a channel: its regions (and a primary's fallback channels) are
+ * destroyed, its fds closed (a peer fd not taken yet too). NULL is
+ * allowed. Safe inside the channel's callbacks.
  */
 void ioregion_channel_destroy(struct ioregion_channel *ch);
 
@@ -281,12 +335,13 @@ int ioregion_channel_get_stats(struct ioregion_channel *ch,
 /* ---- regions ---------------------------------------------------------- */
 
 /**
- * Add a region to a channel. The library assigns its user_data.
+ * Add a region to a channel. The library assigns its user_data. The
+ * channel's fallbacks (ioregion_channel_new_fallback()) serve it too.
  *
  * @return 0
  * @retval -EINVAL NULL, unknown flags or widths, size 0 without posted
  *         writes, a range that wraps around (or leaves PIO space), a
- *         reserved field not zero
+ *         reserved field not zero, or @p ch is a fallback channel
  * @retval -EEXIST overlaps a region of the same space on this channel
  * @retval -ENOTCONN the channel is closed
  * @retval -ENOSPC the channel's table is full (2^31 slots)
@@ -305,7 +360,8 @@ void ioregion_region_destroy(struct ioregion_region *region);
 /** @return the userdata given in the region's config (NULL region: NULL) */
 void *ioregion_region_get_userdata(struct ioregion_region *region);
 
-/** @return the channel the region belongs to (NULL region: NULL) */
+/** @return the channel the region belongs to, the primary if it has
+ * fallbacks (NULL region: NULL) */
 struct ioregion_channel *
 ioregion_region_get_channel(struct ioregion_region *region);
 
@@ -326,14 +382,16 @@ int ioregion_region_get_stats(struct ioregion_region *region,
 
 /**
  * Answer the read this region's read callback deferred (returned
- * IOREGION_DEFERRED for). Commands that arrived behind it are handled next,
- * from the loop.
+ * IOREGION_DEFERRED for): every such read waiting, on the region's channel
+ * and on its fallbacks (one per channel at most), gets @p val, masked to
+ * its own size; each channel's answers stay in its command order. Commands
+ * that arrived behind them are handled next, from the loop.
  *
  * @return 0
  * @retval -EINVAL region is NULL
  * @retval -ENOENT no deferred read of this region is waiting (answered,
  *         timed out, or never deferred)
- * @retval -ENOTCONN the channel closed meanwhile
+ * @retval -ENOTCONN the region's channel and all its fallbacks are closed
  */
 int ioregion_region_complete_read(struct ioregion_region *region,
 				  uint64_t val);

@@ -5,9 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
-
-#define DEFERRED_TIMEOUT_MS_DEFAULT 1000
 
 static void
 ctx_free(struct ioregion_ctx *ctx)
@@ -16,6 +15,8 @@ ctx_free(struct ioregion_ctx *ctx)
 		channel_free_now(ctx->channels);
 	if (ctx->notify_fd >= 0)
 		close(ctx->notify_fd);
+	if (ctx->kick_fd >= 0)
+		close(ctx->kick_fd);
 	if (ctx->own_loop)
 		ev_loop_destroy(ctx->loop);
 	free(ctx);
@@ -34,7 +35,8 @@ ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp)
 		return -ENOMEM;
 	ctx->refcount = 1;
 	ctx->notify_fd = -1;
-	ctx->deferred_timeout_ms = DEFERRED_TIMEOUT_MS_DEFAULT;
+	ctx->kick_fd = -1;
+	ctx->deferred_timeout_ms = IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT;
 	log_init(&ctx->log);
 	if (loop) {
 		ctx->loop = loop;
@@ -150,28 +152,59 @@ ctx_notify_del(struct ioregion_ctx *ctx, int fd)
 }
 
 /*
+ * Work that is in no fd: commands buffered in a channel behind a deferred
+ * read that was completed outside ioregion_ctx_dispatch(). The loop has an
+ * event fed for them; a get_fd caller learns of it from the kick eventfd,
+ * which the next dispatch clears. One write per completion that leaves
+ * commands behind, and only for contexts that use get_fd.
+ */
+void
+ctx_kick(struct ioregion_ctx *ctx)
+{
+	uint64_t one = 1;
+
+	if (ctx->kick_fd < 0 || ctx->kicked)
+		return;
+	if (write(ctx->kick_fd, &one, sizeof(one)) == sizeof(one))
+		ctx->kicked = true;
+}
+
+/*
  * libev does not expose its backend fd, so get_fd returns an epoll fd of
- * our own that watches the channels' fds (level-triggered): it is readable
- * whenever ioregion_ctx_dispatch() has input or output work. Made on first
- * use, so contexts that run on libev pay nothing for it.
+ * our own that watches the channels' fds (level-triggered) and the kick
+ * eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
+ * output work. Made on first use, so contexts that run on libev pay
+ * nothing for it.
  */
 IOREGION_EXPORT int
 ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 {
 	struct ioregion_channel *ch;
+	int rc;
 
 	if (!ctx)
 		return -EINVAL;
 	if (ctx->notify_fd >= 0)
 		return ctx->notify_fd;
-	ctx->notify_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (ctx->notify_fd < 0)
+	ctx->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ctx->kick_fd < 0)
 		return -errno;
+	ctx->notify_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctx->notify_fd < 0) {
+		rc = -errno;
+		close(ctx->kick_fd);
+		ctx->kick_fd = -1;
+		return rc;
+	}
+	ctx_notify_add(ctx, ctx->kick_fd, EPOLLIN);
 	for (ch = ctx->channels; ch; ch = ch->next) {
 		if (!ch->open)
 			continue;
-		if (ev_is_active(&ch->rio))
+		if (ev_is_active(&ch->rio)) {
 			ctx_notify_add(ctx, ch->rfd, EPOLLIN);
+			if (channel_input_buffered(ch))
+				ctx_kick(ctx);
+		}
 		if (ev_is_active(&ch->wio))
 			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
 	}
@@ -181,8 +214,18 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 IOREGION_EXPORT int
 ioregion_ctx_dispatch(struct ioregion_ctx *ctx)
 {
+	uint64_t n;
+
 	if (!ctx)
 		return -EINVAL;
+	if (ctx->busy)
+		return -EBUSY;	/* inside one of our callbacks, or dispatch */
+	if (ctx->kicked) {
+		/* The fed events it stands for are run below. */
+		if (read(ctx->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			return -errno;
+		ctx->kicked = false;
+	}
 	/* A callback may drop the last reference: free the context (and its
 	 * private loop) after ev_run() is done with the loop, not inside it. */
 	ctx_enter(ctx);

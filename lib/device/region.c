@@ -20,6 +20,8 @@ region_lookup(struct ioregion_channel *ch, uint64_t user_data)
 	uint64_t idx = user_data & 0xffffffffull;
 	uint32_t gen = (uint32_t)(user_data >> SLOT_BITS);
 
+	ch = channel_table(ch);
+
 	if (idx >= ch->nslots || ch->slots[idx].gen != gen)
 		return NULL;
 	return ch->slots[idx].region;
@@ -83,6 +85,8 @@ ioregion_region_new(struct ioregion_channel *ch,
 	if (!ch || !config || !regionp)
 		return -EINVAL;
 	*regionp = NULL;
+	if (ch->primary)
+		return -EINVAL;	/* regions live on the primary */
 	d = (struct ioregion_desc){
 		.addr = config->addr, .size = config->size,
 		.flags = config->flags, .dialect = (uint32_t)ch->dialect,
@@ -149,12 +153,10 @@ ioregion_region_destroy(struct ioregion_region *r)
 	 * let channel_leave() free the region (and the channel if asked). */
 	channel_enter(ch);
 	slot_release(r);
-	if (ch->pending == r) {
+	if (region_finish_deferred(r, ~0ull, false))
 		log_error(&ch->ctx->log,
-			  "region 0x%llx destroyed with a read deferred: answering all-ones\n",
+			  "region 0x%llx destroyed with a read deferred: answered all-ones\n",
 			  (unsigned long long)r->addr);
-		channel_finish_deferred(ch, ~0ull, false);
-	}
 	r->next_zombie = ch->zombies;
 	ch->zombies = r;
 	channel_leave(ch);
@@ -218,18 +220,34 @@ ioregion_region_get_stats(struct ioregion_region *r,
 	return 0;
 }
 
+/* Whether the region's channel or one of its fallbacks is open. */
+static bool
+region_reachable(const struct ioregion_region *r)
+{
+	const struct ioregion_channel *fb;
+
+	if (r->ch->open)
+		return true;
+	for (fb = r->ch->fallbacks; fb; fb = fb->next_fallback)
+		if (fb->open)
+			return true;
+	return false;
+}
+
 IOREGION_EXPORT int
 ioregion_region_complete_read(struct ioregion_region *r, uint64_t val)
 {
 	struct ioregion_channel *ch;
+	int rc = 0;
 
 	if (!r)
 		return -EINVAL;
 	ch = r->ch;
-	if (!ch->open)
-		return -ENOTCONN;
-	if (ch->pending != r)
-		return -ENOENT;
-	channel_finish_deferred(ch, val, true);
-	return 0;
+	/* Answering may close a channel, whose close handler may destroy
+	 * it or the primary: hold the primary meanwhile. */
+	channel_enter(ch);
+	if (!region_finish_deferred(r, val, true))
+		rc = region_reachable(r) ? -ENOENT : -ENOTCONN;
+	channel_leave(ch);
+	return rc;
 }

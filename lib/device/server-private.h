@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Device server internals shared by ctx.c, channel.c and region.c. */
+/* Device server internals shared by the files of lib/device/. */
 #ifndef IOREGION_SERVER_PRIVATE_H
 #define IOREGION_SERVER_PRIVATE_H
 
@@ -27,6 +27,8 @@ struct ioregion_ctx {
 	uint64_t poll_ns;			/* adaptive polling, 0 = off */
 	struct ioregion_channel *channels;	/* doubly linked */
 	int notify_fd;				/* epoll fd for get_fd, or -1 */
+	int kick_fd;				/* eventfd in notify_fd, or -1 */
+	bool kicked;				/* kick_fd is readable */
 	unsigned int busy;			/* inside a callback */
 	bool dead;				/* last unref while busy */
 };
@@ -52,11 +54,17 @@ struct region_slot {
 struct ioregion_channel {
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *prev, *next;
+	/* A fallback serves its primary's regions: primary set, no slots of
+	 * its own. A primary lists its fallbacks. */
+	struct ioregion_channel *primary;
+	struct ioregion_channel *fallbacks, *next_fallback;
 	int dialect;
 	bool seqpacket;			/* else a byte stream (socket or pipe) */
 	bool is_socket;			/* write end takes send(MSG_NOSIGNAL) */
 	bool open;
 	bool destroy_requested;
+	bool running;			/* inside channel_run() */
+	bool peer_eof;			/* EOF read behind buffered commands */
 	unsigned int busy;
 	int rfd, wfd, peer_fd;
 
@@ -67,7 +75,7 @@ struct ioregion_channel {
 	ioregion_channel_close_fn *close_fn;
 	void *close_data;
 
-	struct region_slot *slots;
+	struct region_slot *slots;	/* primary only */
 	uint32_t nslots;
 	struct ioregion_region *zombies;	/* destroyed while busy */
 
@@ -94,23 +102,49 @@ struct ioregion_channel {
 	struct ioregion_channel_stats stats;
 };
 
+/* The channel whose table holds @ch's regions. */
+static inline struct ioregion_channel *
+channel_table(struct ioregion_channel *ch)
+{
+	return ch->primary ? ch->primary : ch;
+}
+
 /* region.c */
 struct ioregion_region *region_lookup(struct ioregion_channel *ch,
 				      uint64_t user_data);
 void region_free_all(struct ioregion_channel *ch);
 void region_reap(struct ioregion_channel *ch);
 
-/* channel.c */
-void channel_respond(struct ioregion_channel *ch, uint64_t val);
-void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
-			     bool ok);
+/* channel.c: lifetime */
 void channel_enter(struct ioregion_channel *ch);
 bool channel_leave(struct ioregion_channel *ch);
+void channel_close(struct ioregion_channel *ch, int error);
 void channel_free_now(struct ioregion_channel *ch);
+
+/* input.c */
+void channel_run(struct ioregion_channel *ch);
+bool channel_input_buffered(const struct ioregion_channel *ch);
+void channel_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* output.c */
+void channel_reading_start(struct ioregion_channel *ch);
+void channel_reading_stop(struct ioregion_channel *ch);
+int channel_flush(struct ioregion_channel *ch);
+void channel_respond(struct ioregion_channel *ch, uint64_t val);
+void channel_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* deferred.c */
+void channel_defer(struct ioregion_channel *ch, struct ioregion_region *r,
+		   unsigned int size);
+void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
+			     bool ok);
+void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+int region_finish_deferred(struct ioregion_region *r, uint64_t val, bool ok);
 
 /* ctx.c */
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
 void ctx_notify_del(struct ioregion_ctx *ctx, int fd);
+void ctx_kick(struct ioregion_ctx *ctx);
 void ctx_enter(struct ioregion_ctx *ctx);
 void ctx_leave(struct ioregion_ctx *ctx);
 

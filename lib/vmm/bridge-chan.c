@@ -28,7 +28,7 @@
 #include <linux/kcmp.h>
 
 void
-chan_ref(struct chan *c)
+bridge_chan_ref(struct chan *c)
 {
 	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
 }
@@ -36,7 +36,7 @@ chan_ref(struct chan *c)
 /* Drop a reference. Above 1 that is one atomic step; the last is taken
  * under chans_lock, so chan_get never finds a channel on its way out. */
 void
-chan_unref(struct ioregion_bridge *bridge, struct chan *c)
+bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c)
 {
 	unsigned int refs = __atomic_load_n(&c->refs, __ATOMIC_RELAXED);
 	struct chan **pp;
@@ -112,7 +112,7 @@ same_file(const struct chan *c, int fd, const struct stat *st,
  * FIFO or a character device that someone else also reads can block
  * forever. */
 int
-chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
+bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 {
 	struct stat st;
 	struct chan *c;
@@ -128,7 +128,7 @@ chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 	pthread_mutex_lock(&bridge->chans_lock);
 	for (c = bridge->chans; c; c = c->next) {
 		if (same_file(c, fd, &st, cookie)) {
-			chan_ref(c);
+			bridge_chan_ref(c);
 			goto out;
 		}
 	}
@@ -191,7 +191,7 @@ wait_fd(int fd, short events, uint64_t deadline)
 }
 
 int
-send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
+bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 {
 	size_t done = 0;
 
@@ -231,7 +231,7 @@ send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
  * be told apart from the answer: only the device can cause that.
  */
 int
-check_idle(struct chan *c)
+bridge_check_idle(struct chan *c)
 {
 	uint8_t b;
 	ssize_t n;
@@ -257,7 +257,8 @@ check_idle(struct chan *c)
  * timeout must not stretch it.
  */
 int
-recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
+bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
+		 uint64_t spin_until)
 {
 	size_t got = 0;
 

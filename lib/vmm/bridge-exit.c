@@ -82,13 +82,13 @@ xfer_begin(struct xfer *x, struct ioregion_bridge *bridge, bool pio,
 	struct region *r;
 
 	pthread_rwlock_rdlock(&bridge->table_lock);
-	r = lookup(space_of(bridge, pio), addr);
+	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
 	if (r) {
 		__atomic_fetch_add(&r->refs, 1, __ATOMIC_RELAXED);
 		x->bridge = bridge;
 		x->r = r;
 		x->c = r->chan;
-		chan_ref(x->c);
+		bridge_chan_ref(x->c);
 		x->desc = r->desc;
 		x->end = r->end;
 		x->sent = false;
@@ -103,8 +103,8 @@ xfer_begin(struct xfer *x, struct ioregion_bridge *bridge, bool pio,
 static void
 xfer_end(struct xfer *x)
 {
-	chan_unref(x->bridge, x->c);
-	region_unref(x->bridge, x->r);
+	bridge_chan_unref(x->bridge, x->c);
+	bridge_region_unref(x->bridge, x->r);
 }
 
 /*
@@ -138,16 +138,16 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 	if (rc < 0)
 		return rc;	/* cannot happen: desc and size were checked */
 
-	rc = cmd.resp ? check_idle(x->c) : 0;
+	rc = cmd.resp ? bridge_check_idle(x->c) : 0;
 	if (rc == -EBADMSG)
 		x->why = "data nobody asked for waits in the fd";
 	if (rc < 0)
 		return rc;
 	x->sent = true;
-	rc = send_cmd(x->c, buf, deadline);
+	rc = bridge_send_cmd(x->c, buf, deadline);
 	if (rc == 0 && cmd.resp) {
 		spin = __atomic_load_n(&x->bridge->poll_ns, __ATOMIC_RELAXED);
-		rc = recv_resp(x->c, buf, deadline, spin ? now_ns() + spin : 0);
+		rc = bridge_recv_resp(x->c, buf, deadline, spin ? now_ns() + spin : 0);
 	}
 	if (rc < 0)
 		return rc;
@@ -230,7 +230,7 @@ do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 			memset(data, 0xff, (size_t)size * count);
 		stat_inc(&x.r->stats.errors);
 		xfer_end(&x);
-		note_peer(note, "%s access of %u bytes at 0x%llx cannot be "
+		bridge_note_peer(note, "%s access of %u bytes at 0x%llx cannot be "
 			  "sent\n", space_name(pio), size,
 			  (unsigned long long)addr);
 		return -EOPNOTSUPP;
@@ -251,7 +251,7 @@ do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 			memset(data + (size_t)x.done * size, 0xff,
 			       (size_t)(count - x.done) * size);
 		if (x.rc != -ENOTCONN)
-			note_peer(note, "%s region 0x%llx: %s at offset 0x%llx "
+			bridge_note_peer(note, "%s region 0x%llx: %s at offset 0x%llx "
 				  "failed: %s; fd marked failed\n",
 				  space_name(pio),
 				  (unsigned long long)x.desc.addr,
@@ -316,7 +316,7 @@ handle_io(struct ioregion_bridge *bridge, struct kvm_run *run,
 	if (count == 0)
 		return 0;
 	if ((uint64_t)count * size > PIO_DATA_MAX) {
-		note_peer(note, "pio exit with %u x %u bytes\n", count, size);
+		bridge_note_peer(note, "pio exit with %u x %u bytes\n", count, size);
 		return -EINVAL;
 	}
 	return do_access(bridge, true, run->io.port,

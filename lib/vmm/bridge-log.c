@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 void
-note_peer(struct bridge_note *note, const char *fmt, ...)
+bridge_note_peer(struct bridge_note *note, const char *fmt, ...)
 {
 	va_list args;
 

@@ -72,18 +72,18 @@ struct ioregion_bridge {
 };
 
 /* bridge.c: the table */
-struct space *space_of(struct ioregion_bridge *bridge, bool pio);
-struct region *lookup(const struct space *sp, uint64_t addr);
-void region_unref(struct ioregion_bridge *bridge, struct region *r);
+struct space *bridge_space_of(struct ioregion_bridge *bridge, bool pio);
+struct region *bridge_lookup(const struct space *sp, uint64_t addr);
+void bridge_region_unref(struct ioregion_bridge *bridge, struct region *r);
 
 /* bridge-chan.c */
-int chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out);
-void chan_ref(struct chan *c);
-void chan_unref(struct ioregion_bridge *bridge, struct chan *c);
-int send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline);
-int check_idle(struct chan *c);
-int recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
-	      uint64_t spin_until);
+int bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out);
+void bridge_chan_ref(struct chan *c);
+void bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c);
+int bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline);
+int bridge_check_idle(struct chan *c);
+int bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
+		     uint64_t spin_until);
 
 /* bridge-log.c: what went wrong in an access, a message a peer or guest
  * can cause, noted under the access's locks and logged (rate-limited)
@@ -91,7 +91,7 @@ int recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 struct bridge_note {
 	char msg[200];
 };
-void note_peer(struct bridge_note *note, const char *fmt, ...)
+void bridge_note_peer(struct bridge_note *note, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void bridge_log_note(struct ioregion_bridge *bridge,
 		     const struct bridge_note *note);

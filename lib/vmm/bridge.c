@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 struct space *
-space_of(struct ioregion_bridge *bridge, bool pio)
+bridge_space_of(struct ioregion_bridge *bridge, bool pio)
 {
 	return pio ? &bridge->pio : &bridge->mmio;
 }
@@ -45,7 +45,7 @@ upper_bound(const struct space *sp, uint64_t addr)
 
 /* The region containing addr, or NULL. No allocation. */
 struct region *
-lookup(const struct space *sp, uint64_t addr)
+bridge_lookup(const struct space *sp, uint64_t addr)
 {
 	size_t i = upper_bound(sp, addr);
 	struct region *r;
@@ -109,11 +109,11 @@ ioregion_bridge_ref(struct ioregion_bridge *bridge)
 /* Drop a reference; the last (the table's, or that of an access still
  * in flight after remove) frees the region and drops its channel's. */
 void
-region_unref(struct ioregion_bridge *bridge, struct region *r)
+bridge_region_unref(struct ioregion_bridge *bridge, struct region *r)
 {
 	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	chan_unref(bridge, r->chan);
+	bridge_chan_unref(bridge, r->chan);
 	free(r);
 }
 
@@ -123,7 +123,7 @@ space_free(struct ioregion_bridge *bridge, struct space *sp)
 	size_t i;
 
 	for (i = 0; i < sp->n; i++)
-		region_unref(bridge, sp->v[i]);
+		bridge_region_unref(bridge, sp->v[i]);
 	free(sp->v);
 	memset(sp, 0, sizeof(*sp));
 }
@@ -185,14 +185,14 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 	r->desc = *desc;
 	r->end = region_end(desc);
 	r->refs = 1;
-	rc = chan_get(bridge, fd, &r->chan);
+	rc = bridge_chan_get(bridge, fd, &r->chan);
 	if (rc < 0) {
 		free(r);
 		return rc;
 	}
 
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = upper_bound(sp, desc->addr);
 	if ((i > 0 && sp->v[i - 1]->end > desc->addr) ||
 	    (i < sp->n && sp->v[i]->desc.addr < r->end)) {
@@ -218,7 +218,7 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 
 fail:
 	pthread_rwlock_unlock(&bridge->table_lock);
-	region_unref(bridge, r);
+	bridge_region_unref(bridge, r);
 	return rc;
 }
 
@@ -233,7 +233,7 @@ ioregion_bridge_remove(struct ioregion_bridge *bridge,
 	if (!bridge || !desc)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = find_exact(sp, desc);
 	if (i < 0) {
 		pthread_rwlock_unlock(&bridge->table_lock);
@@ -244,7 +244,7 @@ ioregion_bridge_remove(struct ioregion_bridge *bridge,
 		(sp->n - (size_t)i - 1) * sizeof(*sp->v));
 	sp->n--;
 	pthread_rwlock_unlock(&bridge->table_lock);
-	region_unref(bridge, r);
+	bridge_region_unref(bridge, r);
 	return 0;
 }
 
@@ -265,15 +265,15 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 		return rc;
 	if (fd < 0)
 		return -EBADF;
-	rc = chan_get(bridge, fd, &c);
+	rc = bridge_chan_get(bridge, fd, &c);
 	if (rc < 0)
 		return rc;
 	pthread_rwlock_wrlock(&bridge->table_lock);
-	sp = space_of(bridge, desc->flags & IOREGION_F_PIO);
+	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = find_exact(sp, desc);
 	if (i < 0) {
 		pthread_rwlock_unlock(&bridge->table_lock);
-		chan_unref(bridge, c);
+		bridge_chan_unref(bridge, c);
 		return -ENOENT;
 	}
 	r = sp->v[i];
@@ -288,7 +288,7 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 	r->desc.flags = desc->flags;
 	pthread_rwlock_unlock(&bridge->table_lock);
 	/* an access still on the old channel holds its own reference */
-	chan_unref(bridge, old);
+	bridge_chan_unref(bridge, old);
 	return 0;
 }
 
@@ -301,7 +301,7 @@ ioregion_bridge_get_stats(struct ioregion_bridge *bridge, bool pio,
 	if (!bridge || !stats)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&bridge->table_lock);
-	r = lookup(space_of(bridge, pio), addr);
+	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
 	if (r) {
 		stats->reads = __atomic_load_n(&r->stats.reads,
 					       __ATOMIC_RELAXED);

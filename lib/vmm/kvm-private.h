@@ -4,8 +4,11 @@
 #ifndef IOREGION_KVM_PRIVATE_H
 #define IOREGION_KVM_PRIVATE_H
 
-/* ioregion_kvm_probe() with an explicit capability hint instead of the
- * build's IOREGION_KVM_CAP_HINT (0: none). */
-int kvm_probe_with_hint(int vm_fd, unsigned int cap_hint);
+#include "ioregion/wire.h"
+
+/* ioregion_kvm_probe_dialect() with an explicit capability hint instead of
+ * the build's IOREGION_KVM_CAP_HINT (0: none). */
+int kvm_probe_with_hint(int vm_fd, unsigned int cap_hint,
+			enum ioregion_wire_dialect *dialect);
 
 #endif /* IOREGION_KVM_PRIVATE_H */

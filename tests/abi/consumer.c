@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* An outside program built only with `pkg-config --cflags --libs
- * libioregion`: one read through a real device server. */
+ * libioregion-server`: one read through a real device server. */
 #include <ioregion/ioregion.h>
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the bridge's response path (DESIGN section 7).
+ * Fuzz target: the bridge's response path (docs/design.md, "The bridge").
  *
  * A bridge with four regions (MMIO, MMIO posted, PIO, doorbell) on one
  * socket (SEQPACKET or STREAM). A device thread on the other end reads
@@ -106,7 +106,7 @@ device_main(void *arg)
 		size_t n;
 		const uint8_t *p;
 
-		/* DESIGN section 3, decoded by hand */
+		/* docs/wire-protocol.md's tables, decoded by hand */
 		if (d->dialect == IOREGION_WIRE_V3)
 			want = cmd[0] == 0 || (cmd[1] & 0x10);
 		else

@@ -87,6 +87,12 @@ s += raw(0, info_cmd(0, 1, False, UD[4], 0, 0)) + DISPATCH
 s += bytes([5, 4]) + DISPATCH          # destroy the deferring region on A
 write("server", "raw-info-deferred-destroy", s)
 
+# More deferred reads queued on one channel than any fixed number of end
+# rounds: the harness must wait for all of them (a long campaign found
+# this; its input is kept verbatim as regress-258-deferred-stream).
+s = bytes([V3]) + b"".join(structured(1, 4, 0, 2 | 4, 0, 0) for _ in range(300))
+write("server", "many-deferred-stream", s)
+
 # ---- bridge -------------------------------------------------------------
 # byte 0 flags (1 stream, 2 info, 4 polling), byte 1 op count, 12-byte ops,
 # then the device's script.
@@ -125,17 +131,21 @@ write("bridge", "bad-answers-stream", bytes([1, len(ops)]) + b"".join(ops) + scr
 write("bridge", "bad-answers-seqpacket", bytes([0, len(ops)]) + b"".join(ops) + script)
 
 # ---- hand-off -----------------------------------------------------------
-# byte 0 flags (1 stream, 2 non-blocking), then chunks: fds (0-3), len, bytes
+# byte 0 flags (1 stream, 2 non-blocking, 4 no fallback pointer), then
+# chunks: header (fds 0-3, 4: a non-socket), len, bytes. Message version 2.
 MAGIC = 0x48524f49
+NOT_SOCKET = 4
 
 
-def handoff(type_, addr=0, size=0, ud=0, flags=0, dialect=0, name=b""):
-    return struct.pack("<IHHQQQII32s24x", MAGIC, 1, type_, addr, size, ud,
-                       flags, dialect, name)
+def handoff(type_, addr=0, size=0, ud=0, flags=0, dialect=0, name=b"",
+            nfds=0):
+    return struct.pack("<IHHQQQII32sI20x", MAGIC, 2, type_, addr, size, ud,
+                       flags, dialect, name, nfds)
 
 
-region = handoff(1, 0xd0000000, 0x1000, 1 << 32, 0, 3, b"scratch")
-pio = handoff(1, 0x3f8, 8, 1 << 32 | 1, 1, 5, b"uart")
+region = handoff(1, 0xd0000000, 0x1000, 1 << 32, 0, 3, b"scratch", 1)
+pio = handoff(1, 0x3f8, 8, 1 << 32 | 1, 1, 5, b"uart", 1)
+region2 = handoff(1, 0xd0001000, 0x100, 2 << 32, 2, 3, b"fallback", 2)
 end = handoff(2)
 
 
@@ -152,3 +162,9 @@ write("handoff", "stream-split",
 write("handoff", "extra-fds-and-bad",
       bytes([0]) + chunk(3, region) + chunk(0, region) + chunk(1, end) +
       chunk(1, region[:50]) + chunk(1, b"\0" * 96))
+write("handoff", "seqpacket-fallback",
+      bytes([0]) + chunk(2, region2) + chunk(1, region2) + chunk(2, region) +
+      chunk(2 | NOT_SOCKET, region2) + chunk(1 | NOT_SOCKET, region) +
+      chunk(0, end))
+write("handoff", "stream-fallback-no-pointer",
+      bytes([1 | 4]) + chunk(2, region2) + chunk(0, end))
