@@ -163,6 +163,21 @@ ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge, unsigned int us)
 	return 0;
 }
 
+/* The argument checks add and replace_fd share. */
+static int
+check_args(struct ioregion_bridge *bridge, const struct ioregion_desc *desc,
+	   int fd)
+{
+	int rc;
+
+	if (!bridge)
+		return -EINVAL;
+	rc = ioregion_desc_validate(desc);
+	if (rc < 0)
+		return rc;
+	return fd < 0 ? -EBADF : 0;
+}
+
 IOREGION_EXPORT int
 ioregion_bridge_add(struct ioregion_bridge *bridge,
 		    const struct ioregion_desc *desc, int fd)
@@ -172,13 +187,9 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 	size_t i;
 	int rc;
 
-	if (!bridge)
-		return -EINVAL;
-	rc = ioregion_desc_validate(desc);
+	rc = check_args(bridge, desc, fd);
 	if (rc < 0)
 		return rc;
-	if (fd < 0)
-		return -EBADF;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -259,13 +270,9 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 	ssize_t i;
 	int rc;
 
-	if (!bridge || !desc)
-		return -EINVAL;
-	rc = ioregion_desc_validate(desc);
+	rc = check_args(bridge, desc, fd);
 	if (rc < 0)
 		return rc;
-	if (fd < 0)
-		return -EBADF;
 	rc = bridge_chan_get(bridge, fd, &c);
 	if (rc < 0)
 		return rc;
