@@ -3,8 +3,10 @@
  * A small device program for ioregion-drive's test (the scripts in tests/drive/),
  * deliberately not one of the examples: libioregion-server on a private
  * libev loop, the hand-off done by hand. It connects to --socket-path
- * PATH, hands off three regions and serves them until the VMM side closes
- * the channel (exit 0) or the channel fails (exit 1).
+ * PATH, hands off three regions (each with its main and its fallback
+ * channel, so that a VMM on a patched kernel can use it too) and serves
+ * them until the VMM side closes the channel (exit 0) or the channel
+ * fails (exit 1). ioregion-vmm runs tests/drive/guest.S against it.
  *
  *   "dt"       MMIO 0xe0000000+0x100
  *              0x00 ID (RO 4) DT_ID; 0x08 scratch (RW 1/2/4/8);
@@ -145,8 +147,8 @@ main(int argc, char **argv)
 			      .ops = &pio_ops, .userdata = &d } },
 	};
 	struct ioregion_ctx *ctx;
-	struct ioregion_channel *ch;
-	int sock, peer, rc;
+	struct ioregion_channel *ch, *fb = NULL;
+	int sock, peer, fbpeer, rc;
 
 	if (argc != 3 || strcmp(argv[1], "--socket-path")) {
 		fprintf(stderr, "usage: drive-device --socket-path PATH\n");
@@ -155,6 +157,8 @@ main(int argc, char **argv)
 	rc = ioregion_ctx_new(NULL, &ctx);
 	if (rc == 0)
 		rc = ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch);
+	if (rc == 0)
+		rc = ioregion_channel_new_fallback(ch, &fb);
 	if (rc < 0) {
 		fprintf(stderr, "drive-device: %s\n", strerror(-rc));
 		return 1;
@@ -168,6 +172,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	peer = ioregion_channel_peer_fd(ch);
+	fbpeer = ioregion_channel_peer_fd(fb);
 	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
 		struct ioregion_region *r;
 		struct ioregion_desc desc;
@@ -176,8 +181,8 @@ main(int argc, char **argv)
 		if (rc == 0)
 			rc = ioregion_region_get_desc(r, &desc);
 		if (rc == 0)
-			rc = ioregion_handoff_send(sock, &desc, peer,
-						   regions[i].name);
+			rc = ioregion_handoff_send_with_fallback(sock, &desc,
+					peer, fbpeer, regions[i].name);
 		if (rc < 0) {
 			fprintf(stderr, "drive-device: region %s: %s\n",
 				regions[i].name, strerror(-rc));
@@ -192,6 +197,7 @@ main(int argc, char **argv)
 	}
 	/* The VMM side holds the peer now: its close is our EOF. */
 	close(ioregion_channel_take_peer_fd(ch));
+	close(ioregion_channel_take_peer_fd(fb));
 	ev_run(d.loop, 0);
 	ioregion_ctx_unref(ctx);
 	if (d.close_error < 0) {
