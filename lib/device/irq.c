@@ -90,7 +90,8 @@ irq_resample_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Whether @fd is a non-blocking eventfd. /proc names what an fd is; when
- * it is not mounted the kind cannot be told and is trusted. */
+ * it cannot be read (not mounted, a sandbox) the kind cannot be told and
+ * is trusted: only an fd known to be something else is refused. */
 static bool
 is_nonblocking_eventfd(int fd)
 {
@@ -103,7 +104,7 @@ is_nonblocking_eventfd(int fd)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
-		return errno == ENOENT;
+		return true;
 	link[n] = '\0';
 	return strcmp(link, "anon_inode:[eventfd]") == 0;
 }
