@@ -214,6 +214,18 @@ int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
  */
 int ioregion_ctx_dispatch(struct ioregion_ctx *ctx);
 
+/**
+ * How long a caller of ioregion_ctx_get_fd() may sleep before it must call
+ * ioregion_ctx_dispatch() anyway: the library's own timers (a deferred
+ * read's bound) do not show on the fd. Pass the value to poll() as is.
+ *
+ * @param[out] timeout_ms milliseconds until the next timer is due (0: now),
+ *             or -1 when no timer is armed (sleep until the fd says so)
+ * @return 0
+ * @retval -EINVAL ctx or timeout_ms is NULL
+ */
+int ioregion_ctx_get_timeout(struct ioregion_ctx *ctx, int *timeout_ms);
+
 /* ---- channels --------------------------------------------------------- */
 
 /**
