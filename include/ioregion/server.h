@@ -186,7 +186,8 @@ struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
  * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
  * callers whose main loop is not libev: an epoll fd of the context's own
  * (made on first call), not the loop's backend fd. It watches the
- * channels' fds and an eventfd that reports commands left buffered
+ * channels' fds, the resample fds of level interrupt lines (irq.h) and
+ * an eventfd that reports commands left buffered
  * behind a deferred read completed outside dispatch (e.g. by
  * ioregion_region_complete_read() from the caller's own event). Timers
  * (the deferred timeout) do not show on it.

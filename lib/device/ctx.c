@@ -14,6 +14,7 @@ ctx_free(struct ioregion_ctx *ctx)
 {
 	while (ctx->channels)
 		channel_free_now(ctx->channels);
+	irq_free_all(ctx);
 	if (ctx->notify_fd >= 0)
 		close(ctx->notify_fd);
 	if (ctx->kick_fd >= 0)
@@ -173,8 +174,8 @@ ctx_kick(struct ioregion_ctx *ctx)
 
 /*
  * libev does not expose its backend fd, so get_fd returns an epoll fd of
- * our own that watches the channels' fds (level-triggered) and the kick
- * eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
+ * our own that watches the channels' fds (level-triggered), the level
+ * interrupt lines' resample fds and the kick eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
  * output work. Made on first use, so contexts that run on libev pay
  * nothing for it.
  */
@@ -210,6 +211,7 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 		if (ev_is_active(&ch->wio))
 			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
 	}
+	irq_notify_all(ctx);
 	return ctx->notify_fd;
 }
 
