@@ -3,15 +3,16 @@
 # UART and a register bank) are separate processes, first `hello` (its
 # UART output appears below), then `selftest` (its verdict). Without
 # /dev/kvm it says so and drives the same device processes through the
-# bridge with a scripted access sequence instead, and tells how to see the
-# real guests in the QEMU lab.
+# bridge with tools/ioregion-drive and examples/demo.drive instead, and prints the command
+# that boots a real guest in the QEMU lab and shows its output.
 #
 #   examples/demo.sh [BUILD_DIR]     (default: build; or: ninja -C build demo)
 set -u
 
 build=${1:-build}
 ex=$build/examples
-for f in "$ex/uart16550" "$ex/regbank" "$ex/bridge-script"; do
+drive=$build/tools/ioregion-drive
+for f in "$ex/uart16550" "$ex/regbank" "$drive"; do
 	if [ ! -x "$f" ]; then
 		echo "demo: $f not built; run: meson setup $build && ninja -C $build" >&2
 		exit 1
@@ -22,16 +23,22 @@ say() { printf '\n=== %s\n' "$*"; }
 
 bridge_fallback() {
 	say "no usable /dev/kvm here: $1"
-	say "the same device processes, driven through the bridge by a script (no guest)"
-	"$ex/bridge-script" --spawn "$ex/uart16550 --no-stdin --quiet" \
-		--spawn "$ex/regbank --quiet"
+	say "the same device processes, driven through the bridge by ioregion-drive and examples/demo.drive (no guest)"
+	"$drive" --spawn "$ex/uart16550 --no-stdin --quiet" \
+		--spawn "$ex/regbank --quiet" "$(dirname "$0")/demo.drive"
 	rc=$?
-	say "bridge-script: $([ $rc -eq 0 ] && echo PASS || echo "FAIL (exit $rc)")"
-	cat <<'TXT'
+	say "ioregion-drive: $([ $rc -eq 0 ] && echo PASS || echo "FAIL (exit $rc)")"
+	abs=$(cd "$ex" && pwd)
+	cat <<TXT
 
-To see the real guests (hello, selftest) under KVM on this machine, use the
-QEMU/TCG lab, which brings its own KVM:
-    tests/vm/prepare && meson test -C build --suite vm
+To see a real guest and its output (hello's UART text) under KVM on this
+machine, boot it in the QEMU/TCG lab, which brings its own KVM:
+    tests/vm/prepare
+    tests/vm/run --test hello $abs/tinyvmm --arg --guest --arg $abs/guest/hello.bin \\
+        --arg --spawn --arg "$abs/uart16550 --no-stdin" --file $abs/uart16550 --file $abs/guest/hello.bin
+(selftest: guest/selftest.bin, and also --arg --spawn --arg $abs/regbank --file $abs/regbank.)
+(\`meson test -C $build --suite vm\` runs every guest as a test: it checks
+the guests' output but does not show it, not even with -v.)
 TXT
 	exit $rc
 }

@@ -156,9 +156,9 @@ report_child(const struct devhost *h, unsigned int i, int wstatus,
 		return 1;
 	}
 	if (WIFSIGNALED(wstatus)) {
-		fprintf(stderr, "%s: device %s (pid %d) killed by signal %d\n",
-			h->prog, h->cmds[i], (int)h->pids[i],
-			WTERMSIG(wstatus));
+		fprintf(stderr, "%s: device %s (pid %d) killed by signal %d "
+			"(%s)\n", h->prog, h->cmds[i], (int)h->pids[i],
+			WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
 		return we_killed ? 0 : 1;
 	}
 	return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The VMM side of the example device programs, shared by tinyvmm and
- * bridge-script: listen on a UNIX socket, optionally start the device
+ * tools/ioregion-drive: listen on a UNIX socket, optionally start the device
  * processes (--spawn), accept them, check their uid and receive their
  * regions (hand-off) until each sends its end marker; at the end, wait
  * for the devices to exit. No libev here.

@@ -2,7 +2,7 @@
 /*
  * Register map of the regbank example device, shared by the device
  * (regbank.c), the guest programs (this file is only #defines, so the
- * assembler can include it) and bridge-script.c.
+ * assembler can include it) and demo.drive's comments.
  *
  * Main region "regbank", MMIO, REGBANK_SIZE bytes at the base (default
  * REGBANK_DEFAULT_BASE). Offsets; width in bytes; RO read-only, WO

@@ -122,9 +122,11 @@ vmm_open_kvm(struct vmm *vm)
 	vm->kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		fprintf(stderr, "%s: %s: %s: no KVM here, skipping "
-			"(run the guests in the VM lab: tests/vm/prepare && "
-			"meson test -C build --suite vm)\n",
-			vm->prog, dev, strerror(errno));
+			"(to see a guest run under KVM anyway, boot it in the "
+			"QEMU lab: tests/vm/prepare, then tests/vm/run --test "
+			"NAME %s --arg ... with this command line; scripts/demo "
+			"prints a complete one)\n",
+			vm->prog, dev, strerror(errno), vm->prog);
 		return -TINYVMM_EXIT_SKIP;
 	}
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);

@@ -82,6 +82,8 @@ struct ioregion_log {
 };
 
 void log_init(struct ioregion_log *log);
+/* At teardown: say how many rate-limited messages were never reported. */
+void log_fini(struct ioregion_log *log);
 void log_msg(struct ioregion_log *log, enum ioregion_log_priority prio,
 	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like log_msg at ERROR, but at most a burst per second: use for anything a

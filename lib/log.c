@@ -27,6 +27,15 @@ log_init(struct ioregion_log *log)
 	log->priority = IOREGION_LOG_ERROR;
 }
 
+void
+log_fini(struct ioregion_log *log)
+{
+	if (log->suppressed)
+		log_msg(log, IOREGION_LOG_ERROR,
+			"%u similar messages suppressed\n", log->suppressed);
+	log->suppressed = 0;
+}
+
 static void __attribute__((format(printf, 3, 0)))
 log_va(struct ioregion_log *log, enum ioregion_log_priority prio,
        const char *fmt, va_list args)

@@ -120,8 +120,10 @@ peer_main(void *arg)
 		case PEER_SILENT:
 			break;
 		case PEER_SLOW:
+			/* the bridge may have given up and closed by now */
 			sleep_ms(p->delay_ms);
-			ior_write_all(p->fd, resp, 32);
+			if (send(p->fd, resp, 32, MSG_NOSIGNAL) != 32)
+				return NULL;
 			break;
 		case PEER_CLOSE:
 			close(p->fd);

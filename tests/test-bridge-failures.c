@@ -340,6 +340,77 @@ START_TEST(test_bridge_poll_window_stops_at_the_deadline)
 }
 END_TEST
 
+#define STRING_BOUND_MS 100u
+#define STRING_ELEMS 20u
+
+/* One string PIO exit of STRING_ELEMS bytes against a device that answers
+ * each command after delay_ms (0: never); returns handle_exit's value and
+ * the time it took in *dt. */
+static int
+string_exit(bool out, enum peer_mode mode, unsigned delay_ms, uint8_t *got,
+	    uint64_t *dt)
+{
+	struct ioregion_desc d = mk_desc(0x60, 4, 1, IOREGION_F_PIO,
+					 IOREGION_WIRE_V3);
+	struct ioregion_bridge *b = new_bridge();
+	struct kvm_run *run = new_run();
+	uint8_t *data;
+	uint64_t t0;
+	struct peer p;
+	int fd, rc;
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, STRING_BOUND_MS), 0);
+	fd = peer_start(&p, SOCK_SEQPACKET, IOREGION_WIRE_V3, mode);
+	p.delay_ms = delay_ms;
+	p.regs[0] = 0x5a;
+	ior_assert_int_eq(ioregion_bridge_add(b, &d, fd), 0);
+	close(fd);
+	peer_run(&p);
+	data = io_exit(run, 0x60, 1, STRING_ELEMS, out);
+	memset(data, out ? 0x11 : 0, STRING_ELEMS);
+	t0 = ms_now();
+	rc = ioregion_bridge_handle_exit(b, run);
+	*dt = ms_now() - t0;
+	memcpy(got, data, STRING_ELEMS);
+	ioregion_bridge_unref(b);
+	peer_stop(&p);
+	free(run);
+	return rc;
+}
+
+/* The bound is the exit's, not each element's: 20 elements answered 60 ms
+ * apart do not make a 1.2 s exit at a 100 ms bound. */
+START_TEST(test_bridge_string_pio_has_one_deadline_per_exit)
+{
+	uint8_t got[STRING_ELEMS];
+	uint64_t dt;
+
+	/* a slow device: the first element is in time, the second is not */
+	ior_assert_errno(string_exit(false, PEER_SLOW, 60, got, &dt),
+			 -ETIMEDOUT);
+	ior_assert_int_lt(dt, 5 * STRING_BOUND_MS);
+	ior_assert_uint_eq(got[0], 0x5a);
+	for (unsigned i = 1; i < STRING_ELEMS; i++)
+		ior_assert_uint_eq(got[i], 0xff);
+	ior_assert_errno(string_exit(true, PEER_SLOW, 60, got, &dt),
+			 -ETIMEDOUT);
+	ior_assert_int_lt(dt, 5 * STRING_BOUND_MS);
+	/* a stopped device */
+	ior_assert_errno(string_exit(false, PEER_SILENT, 0, got, &dt),
+			 -ETIMEDOUT);
+	ior_assert_int_lt(dt, 5 * STRING_BOUND_MS);
+	for (unsigned i = 0; i < STRING_ELEMS; i++)
+		ior_assert_uint_eq(got[i], 0xff);
+	ior_assert_errno(string_exit(true, PEER_SILENT, 0, got, &dt),
+			 -ETIMEDOUT);
+	ior_assert_int_lt(dt, 5 * STRING_BOUND_MS);
+	/* a quick device: the whole string in one bound */
+	ior_assert_int_eq(string_exit(false, PEER_ECHO, 0, got, &dt), 1);
+	for (unsigned i = 0; i < STRING_ELEMS; i++)
+		ior_assert_uint_eq(got[i], 0x5a);
+}
+END_TEST
+
 static Suite *
 bridge_failures_suite(void)
 {
@@ -358,6 +429,7 @@ bridge_failures_suite(void)
 	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
 	ior_add_test(s, test_bridge_poll_window_stops_at_the_deadline);
+	ior_add_test_timeout(s, test_bridge_string_pio_has_one_deadline_per_exit, 30);
 	return s;
 }
 

@@ -4,7 +4,8 @@
  * friends are interposed for the whole process (libev and libc included),
  * and 10,000 accesses of each kind must allocate nothing, on the device
  * server's side and on the bridge's side, on a channel and on its
- * fallback channel (a second bridge plays the VMM's fallback path).
+ * fallback channel (a second bridge plays the VMM's fallback path); and
+ * raising interrupt lines, with the EOIs of a level line heard in the loop.
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -12,6 +13,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include <ev.h>
 
 #include "ioregion/bridge.h"
+#include "ioregion/irq.h"
 #include "ioregion/server.h"
 
 extern void *__libc_malloc(size_t);
@@ -310,12 +313,58 @@ START_TEST(test_noalloc_10k_accesses_of_each_kind_allocate_nothing)
 }
 END_TEST
 
+START_TEST(test_noalloc_10k_interrupts_allocate_nothing)
+{
+	int et = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int lt = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int lr = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct ioregion_irq *edge, *level;
+	struct ioregion_irq_stats st;
+	struct ioregion_ctx *ctx;
+	uint64_t one = 1;
+
+	ior_assert_int_ge(et, 0);
+	ior_assert_int_ge(lt, 0);
+	ior_assert_int_ge(lr, 0);
+	ior_assert_int_eq(ioregion_ctx_new(NULL, &ctx), 0);
+	ior_assert_int_eq(ioregion_irq_new(ctx, et, -1, &edge), 0);
+	ior_assert_int_eq(ioregion_irq_new(ctx, lt, lr, &level), 0);
+	/* warm-up: the loop's first run sets its watchers up */
+	ior_assert_int_eq(ioregion_irq_raise(level), 0);
+	ior_assert_int_eq(write(lr, &one, sizeof(one)), sizeof(one));
+	ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);
+
+	counting = 1;
+	for (int i = 0; i < N; i++) {
+		ioregion_irq_raise(edge);
+		ioregion_irq_pulse(edge);
+		ioregion_irq_set(edge, true);
+		ioregion_irq_set(edge, false);
+		ioregion_irq_raise(level);	/* held: no write */
+		if (write(lr, &one, sizeof(one)) != sizeof(one))
+			break;
+		ioregion_ctx_dispatch(ctx);	/* the EOI: re-asserted */
+	}
+	counting = 0;
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_int_eq(ioregion_irq_get_stats(level, &st), 0);
+	ior_assert_uint_eq(st.reasserts, N + 1);
+	ior_assert_int_eq(ioregion_irq_get_stats(edge, &st), 0);
+	ior_assert_uint_eq(st.triggers, 3 * N);
+	ctx = ioregion_ctx_unref(ctx);
+	close(et);
+	close(lt);
+	close(lr);
+}
+END_TEST
+
 static Suite *
 noalloc_suite(void)
 {
 	Suite *s = suite_create("noalloc");
 
 	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
+	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	return s;
 }
 

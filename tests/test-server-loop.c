@@ -160,6 +160,42 @@ poll_loop_response(void)
 	return ioregion_wire_decode_resp(buf);
 }
 
+/* A poll() loop that sleeps only as long as get_fd and get_timeout say:
+ * a deferred read that is never completed is still answered (all-ones)
+ * at its bound, with no blind wake-ups. */
+START_TEST(test_server_get_timeout_bounds_a_poll_loop_to_the_deferred_timer)
+{
+	struct ioregion_region *r = add_deferring();
+	int nfd = ioregion_ctx_get_fd(ctx), t = 0, wakeups = 0;
+	uint8_t buf[33];
+
+	expect_errors = true;			/* the timeout is logged */
+	ior_assert_int_ge(nfd, 0);
+	ior_assert_int_eq(ioregion_ctx_set_deferred_timeout(ctx, 150), 0);
+	ior_assert_int_eq(ioregion_ctx_get_timeout(ctx, &t), 0);
+	ior_assert_int_eq(t, -1);		/* nothing armed */
+	ior_assert_errno(ioregion_ctx_get_timeout(NULL, &t), -EINVAL);
+	ior_assert_errno(ioregion_ctx_get_timeout(ctx, NULL), -EINVAL);
+
+	send_cmd(peer, 0, 2, true, ud(r), 0, 0);	/* deferred, never done */
+	while (!ior_readable(peer, 0) && wakeups < 20) {
+		struct pollfd p = { .fd = nfd, .events = POLLIN };
+
+		ior_assert_int_eq(ioregion_ctx_get_timeout(ctx, &t), 0);
+		ior_assert_int_le(t, 150);
+		ior_assert_int_ge(poll(&p, 1, t), 0);
+		ior_assert_int_eq(ioregion_ctx_dispatch(ctx), 0);
+		wakeups++;
+	}
+	/* one wake-up for the command, one (or two, rounding) for the timer */
+	ior_assert_int_le(wakeups, 4);
+	ior_assert_int_eq(read(peer, buf, sizeof(buf)), 32);
+	ior_assert_uint_eq(ioregion_wire_decode_resp(buf), ONES);
+	ior_assert_int_eq(ioregion_ctx_get_timeout(ctx, &t), 0);
+	ior_assert_int_eq(t, -1);
+}
+END_TEST
+
 START_TEST(test_server_get_fd_wakes_for_commands_queued_behind_read_completed_outside_dispatch)
 {
 	struct ioregion_region *r = add_deferring();
@@ -298,6 +334,7 @@ server_loop_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_server_get_fd_signals_work_for_dispatch);
+	tcase_add_test(tc, test_server_get_timeout_bounds_a_poll_loop_to_the_deferred_timer);
 	tcase_add_test(tc, test_server_get_fd_quiet_while_read_deferred);
 	tcase_add_test(tc, test_server_ctx_on_caller_loop_and_refcount);
 	tcase_add_test(tc, test_server_last_ctx_unref_inside_callback_during_dispatch);

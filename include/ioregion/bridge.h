@@ -8,7 +8,19 @@
  *
  * Threading: every function is thread-safe. Accesses on one fd are
  * serialized by a lock per fd (like the kernel's), so several vCPU threads
- * may share regions. Regions on the same open file share one lock.
+ * may share regions. Regions on the same open file share one lock. A vCPU
+ * waiting for a device holds only that lock: accesses to other devices and
+ * ioregion_bridge_add(), _remove(), _replace_fd() go on meanwhile (a
+ * region removed or given a new fd during an access finishes that access
+ * on what it had).
+ *
+ * Cancellation: ioregion_bridge_handle_exit() and _access() are
+ * cancellation points (deferred cancellation; a thread with asynchronous
+ * cancellation enabled must not call into the bridge). A vCPU thread
+ * cancelled while it waits for a device goes at once and leaves the
+ * bridge as a timeout would: every lock is released, and the fd is marked
+ * failed if a command went out unanswered (its answer may still come), so
+ * later accesses to it return -ENOTCONN until ioregion_bridge_replace_fd().
  */
 #ifndef IOREGION_BRIDGE_H
 #define IOREGION_BRIDGE_H
@@ -66,7 +78,18 @@ void ioregion_bridge_set_log_priority(struct ioregion_bridge *bridge,
 
 /**
  * Bound the wait for a response (and for a blocked send). Default 1000 ms.
- * One bound per access: send and response together.
+ * One bound per access: send and response together (per exit for string
+ * PIO).
+ *
+ * Keep the VMM's bounds well above the device's: this timeout, and on a
+ * kernel with KVM_SET_IOREGION the receive timeout on the kernel's socket,
+ * at least twice the device's deferred-read timeout
+ * (ioregion_ctx_set_deferred_timeout(), default 250 ms). A device that
+ * gives up on a slow deferred read answers all-ones and the guest goes
+ * on; if the VMM gives up first, it must mark the fd failed (the late
+ * answer would be taken for the next access's), and every later access to
+ * that device fails until ioregion_bridge_replace_fd(). The two defaults
+ * keep that order.
  * @return 0
  * @retval -EINVAL ms is 0
  */
@@ -134,7 +157,10 @@ int ioregion_bridge_remove(struct ioregion_bridge *bridge,
 
 /**
  * Give an existing region (same addr/size/space) a new fd, e.g. a restarted
- * device process; clears its failed state. The region takes user_data,
+ * device process. A socket new to the bridge starts healthy, so this is
+ * how a failed region recovers; an fd whose open file the bridge already
+ * has joins that channel as it is (failed or not: a failed socket's late
+ * answers may still come). The region takes user_data,
  * dialect and the posted-writes flag from @p desc: a restarted device may
  * number its regions differently (pass the desc it handed over). Other
  * regions on the old fd keep it (and its failed state).
@@ -152,7 +178,8 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 /**
  * Serve one KVM_EXIT_MMIO or KVM_EXIT_IO (including string PIO,
  * io.count > 1: one command per element, in order, at the same port;
- * data at io.data_offset in the run page). Reads fill kvm_run; on an error
+ * data at io.data_offset in the run page; the whole string shares one
+ * timeout and holds its fd's lock from the first element to the last). Reads fill kvm_run; on an error
  * a read is filled with all-ones so the VMM may still resume the guest
  * (string reads: the failed element and all after it). Values are the
  * guest's little-endian bytes. An access that starts in a region but

@@ -11,6 +11,7 @@
 #include "ioregion/log.h"
 #include "ioregion/server.h"
 #include "ioregion/memory.h"
+#include "ioregion/irq.h"
 #include "ioregion/kvm.h"
 #include "ioregion/bridge.h"
 #include "ioregion/handoff.h"

@@ -186,7 +186,8 @@ struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
  * An fd that becomes readable when ioregion_ctx_dispatch() has work, for
  * callers whose main loop is not libev: an epoll fd of the context's own
  * (made on first call), not the loop's backend fd. It watches the
- * channels' fds and an eventfd that reports commands left buffered
+ * channels' fds, the resample fds of level interrupt lines (irq.h) and
+ * an eventfd that reports commands left buffered
  * behind a deferred read completed outside dispatch (e.g. by
  * ioregion_region_complete_read() from the caller's own event). Timers
  * (the deferred timeout) do not show on it.
@@ -212,6 +213,18 @@ int ioregion_ctx_get_fd(struct ioregion_ctx *ctx);
  * @retval -EBUSY called from inside one of the context's callbacks
  */
 int ioregion_ctx_dispatch(struct ioregion_ctx *ctx);
+
+/**
+ * How long a caller of ioregion_ctx_get_fd() may sleep before it must call
+ * ioregion_ctx_dispatch() anyway: the library's own timers (a deferred
+ * read's bound) do not show on the fd. Pass the value to poll() as is.
+ *
+ * @param[out] timeout_ms milliseconds until the next timer is due (0: now),
+ *             or -1 when no timer is armed (sleep until the fd says so)
+ * @return 0
+ * @retval -EINVAL ctx or timeout_ms is NULL
+ */
+int ioregion_ctx_get_timeout(struct ioregion_ctx *ctx, int *timeout_ms);
 
 /* ---- channels --------------------------------------------------------- */
 

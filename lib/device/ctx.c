@@ -3,6 +3,7 @@
 #include "server-private.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -13,12 +14,14 @@ ctx_free(struct ioregion_ctx *ctx)
 {
 	while (ctx->channels)
 		channel_free_now(ctx->channels);
+	irq_free_all(ctx);
 	if (ctx->notify_fd >= 0)
 		close(ctx->notify_fd);
 	if (ctx->kick_fd >= 0)
 		close(ctx->kick_fd);
 	if (ctx->own_loop)
 		ev_loop_destroy(ctx->loop);
+	log_fini(&ctx->log);
 	free(ctx);
 }
 
@@ -171,8 +174,8 @@ ctx_kick(struct ioregion_ctx *ctx)
 
 /*
  * libev does not expose its backend fd, so get_fd returns an epoll fd of
- * our own that watches the channels' fds (level-triggered) and the kick
- * eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
+ * our own that watches the channels' fds (level-triggered), the level
+ * interrupt lines' resample fds and the kick eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
  * output work. Made on first use, so contexts that run on libev pay
  * nothing for it.
  */
@@ -208,6 +211,7 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 		if (ev_is_active(&ch->wio))
 			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
 	}
+	irq_notify_all(ctx);
 	return ctx->notify_fd;
 }
 
@@ -231,5 +235,32 @@ ioregion_ctx_dispatch(struct ioregion_ctx *ctx)
 	ctx_enter(ctx);
 	ev_run(ctx->loop, EVRUN_NOWAIT);
 	ctx_leave(ctx);
+	return 0;
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_get_timeout(struct ioregion_ctx *ctx, int *timeout_ms)
+{
+	struct ioregion_channel *ch;
+	double next = -1.0;
+
+	if (!ctx || !timeout_ms)
+		return -EINVAL;
+	ev_now_update(ctx->loop);
+	for (ch = ctx->channels; ch; ch = ch->next) {
+		double left;
+
+		if (!ev_is_active(&ch->deferred_timer))
+			continue;
+		left = ev_timer_remaining(ctx->loop, &ch->deferred_timer);
+		if (left < 0)
+			left = 0;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	/* round up: waking a little late is fine, too early spins */
+	*timeout_ms = next < 0 ? -1 :
+		      next * 1000.0 >= INT_MAX ? INT_MAX :
+		      (int)(next * 1000.0 + 0.999);
 	return 0;
 }

@@ -33,6 +33,24 @@ refuse(struct ioregion_channel *ch, const struct ioregion_wire_cmd *c)
 		channel_respond(ch, ~0ull);
 }
 
+/* What a refused command gets, for the log: a read all-ones, a write
+ * that waits an empty acknowledgement, a posted write nothing. */
+static const char *
+refusal(const struct ioregion_wire_cmd *c)
+{
+	if (!c->resp)
+		return ": dropped";
+	return c->cmd == IOREGION_CMD_READ ? ": answering all-ones" :
+	       ": acknowledged, not applied";
+}
+
+/* A callback's error for the log (it should be a negative errno). */
+static const char *
+callback_error(int rc)
+{
+	return rc < 0 ? strerror(-rc) : "callback returned a positive value";
+}
+
 static void
 dispatch_read(struct ioregion_channel *ch, struct ioregion_region *r,
 	      const struct ioregion_wire_cmd *c)
@@ -52,9 +70,9 @@ dispatch_read(struct ioregion_channel *ch, struct ioregion_region *r,
 	if (rc != 0) {
 		r->stats.errors++;
 		log_peer(&ch->ctx->log,
-			 "read of %u bytes at 0x%llx+0x%llx failed (%d): answering all-ones\n",
+			 "read of %u bytes at 0x%llx+0x%llx failed (%s): answering all-ones\n",
 			 c->size, (unsigned long long)r->addr,
-			 (unsigned long long)c->offset, rc);
+			 (unsigned long long)c->offset, callback_error(rc));
 		channel_respond(ch, ~0ull);
 		return;
 	}
@@ -72,9 +90,10 @@ dispatch_write(struct ioregion_channel *ch, struct ioregion_region *r,
 	if (rc < 0) {
 		r->stats.errors++;
 		log_peer(&ch->ctx->log,
-			 "write of %u bytes at 0x%llx+0x%llx failed (%d): dropped\n",
+			 "write of %u bytes at 0x%llx+0x%llx failed (%s): %s\n",
 			 c->size, (unsigned long long)r->addr,
-			 (unsigned long long)c->offset, rc);
+			 (unsigned long long)c->offset, callback_error(rc),
+			 c->resp ? "acknowledged, not applied" : "dropped");
 	} else if (c->resp) {
 		r->stats.writes++;
 	} else {
@@ -101,7 +120,7 @@ dispatch(struct ioregion_channel *ch, const uint8_t *msg, size_t len)
 		ioregion_wire_decode_cmd(ch->dialect, tmp, &c);
 		ch->stats.malformed++;
 		log_peer(&ch->ctx->log, "malformed packet of %zu bytes (not %d)%s\n",
-			 len, MSG_SIZE, c.resp ? ": answering all-ones" : "");
+			 len, MSG_SIZE, refusal(&c));
 		refuse(ch, &c);
 		return;
 	}
@@ -109,7 +128,7 @@ dispatch(struct ioregion_channel *ch, const uint8_t *msg, size_t len)
 	if (unlikely(rc < 0)) {
 		ch->stats.malformed++;
 		log_peer(&ch->ctx->log, "malformed command (%s)%s\n",
-			 strerror(-rc), c.resp ? ": answering all-ones" : "");
+			 strerror(-rc), refusal(&c));
 		refuse(ch, &c);
 		return;
 	}
@@ -117,8 +136,7 @@ dispatch(struct ioregion_channel *ch, const uint8_t *msg, size_t len)
 	if (unlikely(!r)) {
 		ch->stats.unknown_region++;
 		log_peer(&ch->ctx->log, "command for unknown user_data 0x%llx%s\n",
-			 (unsigned long long)c.user_data,
-			 c.resp ? ": answering all-ones" : "");
+			 (unsigned long long)c.user_data, refusal(&c));
 		refuse(ch, &c);
 		return;
 	}
@@ -129,8 +147,7 @@ dispatch(struct ioregion_channel *ch, const uint8_t *msg, size_t len)
 			 "%s of %u bytes at offset 0x%llx outside region 0x%llx (size 0x%llx) or width refused%s\n",
 			 c.cmd == IOREGION_CMD_READ ? "read" : "write", c.size,
 			 (unsigned long long)c.offset, (unsigned long long)r->addr,
-			 (unsigned long long)r->size,
-			 c.resp ? ": answering all-ones" : "");
+			 (unsigned long long)r->size, refusal(&c));
 		refuse(ch, &c);
 		return;
 	}

@@ -26,6 +26,7 @@ struct ioregion_ctx {
 	unsigned int deferred_timeout_ms;
 	uint64_t poll_ns;			/* adaptive polling, 0 = off */
 	struct ioregion_channel *channels;	/* doubly linked */
+	struct ioregion_irq *irqs;		/* doubly linked (irq.c) */
 	int notify_fd;				/* epoll fd for get_fd, or -1 */
 	int kick_fd;				/* eventfd in notify_fd, or -1 */
 	bool kicked;				/* kick_fd is readable */
@@ -140,6 +141,10 @@ void channel_finish_deferred(struct ioregion_channel *ch, uint64_t val,
 			     bool ok);
 void channel_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 int region_finish_deferred(struct ioregion_region *r, uint64_t val, bool ok);
+
+/* irq.c: a context's interrupt lines */
+void irq_free_all(struct ioregion_ctx *ctx);
+void irq_notify_all(struct ioregion_ctx *ctx);
 
 /* ctx.c */
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);

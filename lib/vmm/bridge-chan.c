@@ -28,18 +28,39 @@
 #include <linux/kcmp.h>
 
 void
-bridge_chan_put(struct ioregion_bridge *bridge, struct chan *c)
+bridge_chan_ref(struct chan *c)
 {
-	struct chan **pp;
+	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
+}
 
-	if (--c->refs > 0)
-		return;
-	for (pp = &bridge->chans; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
+/* Drop a reference. Above 1 that is one atomic step; the last is taken
+ * under chans_lock, so chan_get never finds a channel on its way out. */
+void
+bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c)
+{
+	unsigned int refs = __atomic_load_n(&c->refs, __ATOMIC_RELAXED);
+	struct chan **pp;
+	bool last;
+
+	while (refs > 1) {
+		if (__atomic_compare_exchange_n(&c->refs, &refs, refs - 1,
+						false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	}
+	pthread_mutex_lock(&bridge->chans_lock);
+	last = __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0;
+	if (last) {
+		for (pp = &bridge->chans; *pp; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
 		}
 	}
+	pthread_mutex_unlock(&bridge->chans_lock);
+	if (!last)
+		return;
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -86,17 +107,17 @@ same_file(const struct chan *c, int fd, const struct stat *st,
 }
 
 /* Find the channel of fd's open file, or create one with a duplicate of
- * fd; called under the write lock. Takes a reference. Sockets only: a
- * FIFO opened read-write reads the bridge's own command back as the
- * answer, and a read() after poll() on a FIFO or a character device that
- * someone else also reads can block forever. */
+ * fd. Takes a reference. Sockets only: a FIFO opened read-write reads the
+ * bridge's own command back as the answer, and a read() after poll() on a
+ * FIFO or a character device that someone else also reads can block
+ * forever. */
 int
 bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 {
 	struct stat st;
 	struct chan *c;
 	uint64_t cookie;
-	int type = 0;
+	int type = 0, rc = 0;
 	socklen_t len = sizeof(type);
 
 	if (fd < 0 || fstat(fd, &st) < 0)
@@ -104,23 +125,24 @@ bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
 		return errno == EBADF ? -EBADF : -ENOTSOCK;
 	cookie = socket_cookie(fd);
+	pthread_mutex_lock(&bridge->chans_lock);
 	for (c = bridge->chans; c; c = c->next) {
 		if (same_file(c, fd, &st, cookie)) {
-			c->refs++;
-			*out = c;
-			return 0;
+			bridge_chan_ref(c);
+			goto out;
 		}
 	}
-
 	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
+	if (!c) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (c->fd < 0) {
-		int err = errno == EBADF ? -EBADF : -errno;
-
+		rc = errno == EBADF ? -EBADF : -errno;
 		free(c);
-		return err;
+		c = NULL;
+		goto out;
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
@@ -130,8 +152,10 @@ bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out)
 	c->refs = 1;
 	c->next = bridge->chans;
 	bridge->chans = c;
+out:
+	pthread_mutex_unlock(&bridge->chans_lock);
 	*out = c;
-	return 0;
+	return rc;
 }
 
 /* ---- I/O with a deadline ------------------------------------------------ */
@@ -233,7 +257,8 @@ bridge_check_idle(struct chan *c)
  * timeout must not stretch it.
  */
 int
-bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline, uint64_t spin_until)
+bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
+		 uint64_t spin_until)
 {
 	size_t got = 0;
 

@@ -3,9 +3,12 @@
  * The bridge's access path: KVM_EXIT_MMIO / KVM_EXIT_IO (string PIO too)
  * and scripted accesses become wire commands on the region's channel.
  *
- * Lock order: table rwlock (read) -> channel mutex. The read lock is held
- * for the whole access, so a writer waits at most one timeout. What went
- * wrong is noted (struct bridge_note) and logged after both are released.
+ * Locks: the table's read lock only for the lookup (xfer_begin takes
+ * references to the region and its channel); then the channel's mutex for
+ * the whole exit, every element of a string under one deadline. No wait
+ * on a device holds the table lock, so add/remove/replace_fd and accesses
+ * to other devices go on meanwhile. What went wrong is noted (struct
+ * bridge_note) and logged after every lock and reference is dropped.
  *
  * Values: kvm_run carries guest memory bytes; the guest is x86, so the low
  * size bytes of a value are its first bytes (little-endian).
@@ -56,112 +59,215 @@ stat_inc(uint64_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
-/*
- * One access, with the read lock held. Returns 1, 0 (not ours) or a
- * negative errno; *val is the value read (all-ones on error).
- */
-static int
-access_locked(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
-	      bool is_write, unsigned size, uint64_t *val,
-	      struct bridge_note *note)
-{
-	struct ioregion_wire_cmd cmd;
-	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
+/* One exit's (or scripted access's) hold on its region and channel. */
+struct xfer {
+	struct ioregion_bridge *bridge;
 	struct region *r;
 	struct chan *c;
-	uint64_t deadline;
-	const char *why = NULL;
+	struct ioregion_desc desc;	/* as of the lookup */
+	uint64_t end;
+	/* the exchange, under the channel's lock */
+	/* A command is out whose answer is not in. Volatile: it changes
+	 * after pthread_cleanup_push()'s setjmp, and the cancel handler
+	 * reads it after the longjmp (clang kept it in a register). */
+	volatile bool sent;
+	uint32_t done;		/* elements done */
+	int rc;
+	const char *why;	/* what went wrong, if strerror(-rc) is not */
+};
+
+/* Look @p addr up and take references to its region and channel; false:
+ * no region there. The table's read lock is held only for this. */
+static bool
+xfer_begin(struct xfer *x, struct ioregion_bridge *bridge, bool pio,
+	   uint64_t addr)
+{
+	struct region *r;
+
+	pthread_rwlock_rdlock(&bridge->table_lock);
+	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
+	if (r) {
+		__atomic_fetch_add(&r->refs, 1, __ATOMIC_RELAXED);
+		x->bridge = bridge;
+		x->r = r;
+		x->c = r->chan;
+		bridge_chan_ref(x->c);
+		x->desc = r->desc;
+		x->end = r->end;
+		x->sent = false;
+		x->done = 0;
+		x->rc = 0;
+		x->why = NULL;
+	}
+	pthread_rwlock_unlock(&bridge->table_lock);
+	return r != NULL;
+}
+
+static void
+xfer_end(struct xfer *x)
+{
+	bridge_chan_unref(x->bridge, x->c);
+	bridge_region_unref(x->bridge, x->r);
+}
+
+/*
+ * One element on the channel, its lock held: command out, answer in
+ * (unless posted) by @p deadline. @p p holds the value to write or gets
+ * the value read (size bytes, little-endian). 0 or a negative errno.
+ */
+static int
+xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
+	 uint8_t *p, uint64_t deadline)
+{
+	const struct ioregion_desc *d = &x->desc;
+	struct ioregion_wire_cmd cmd;
+	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
+	uint64_t spin;
 	int rc;
 
-	r = bridge_lookup(bridge_space_of(bridge, pio), addr);
-	if (!r)
-		return 0;
-	if (r->desc.size == 0) {
-		/* A doorbell: writes at its address only, as ioeventfd. */
-		if (!is_write || addr != r->desc.addr)
-			return 0;
-	} else if (addr + size > r->end || addr + size < addr) {
-		return 0;	/* straddles the end: not an access of ours */
-	} else if (!valid_size(size)) {
-		if (!is_write)
-			*val = ~0ull;
-		stat_inc(&r->stats.errors);
-		bridge_note_peer(note, "%s access of %u bytes at 0x%llx "
-				"cannot be sent\n", space_name(pio), size,
-				(unsigned long long)addr);
-		return -EOPNOTSUPP;
-	}
-
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.user_data = r->desc.user_data;
-	if (r->desc.size == 0) {
-		cmd.cmd = IOREGION_CMD_WRITE;
+	cmd.user_data = d->user_data;
+	if (d->size == 0) {
+		cmd.cmd = IOREGION_CMD_WRITE;	/* a doorbell: 1 byte of 0 */
 		cmd.size = 1;
-		cmd.resp = false;
-		cmd.offset = 0;
-		cmd.data = 0;
 	} else {
 		cmd.cmd = is_write ? IOREGION_CMD_WRITE : IOREGION_CMD_READ;
 		cmd.size = (uint8_t)size;
-		cmd.resp = !is_write ||
-			   !(r->desc.flags & IOREGION_F_POSTED_WRITES);
-		cmd.offset = addr - r->desc.addr;
-		cmd.data = is_write ? *val : 0;
+		cmd.resp = !is_write || !(d->flags & IOREGION_F_POSTED_WRITES);
+		cmd.offset = addr - d->addr;
+		cmd.data = is_write ? bytes_to_val(p, size) : 0;
 	}
-	rc = ioregion_wire_encode_cmd((int)r->desc.dialect, &cmd, buf);
+	rc = ioregion_wire_encode_cmd((int)d->dialect, &cmd, buf);
 	if (rc < 0)
 		return rc;	/* cannot happen: desc and size were checked */
 
-	c = r->chan;
-	pthread_mutex_lock(&c->lock);
-	if (c->failed) {
-		rc = -ENOTCONN;
-	} else {
-		deadline = now_ns() +
-			   (uint64_t)__atomic_load_n(&bridge->timeout_ms,
-						     __ATOMIC_RELAXED) *
-			   1000000ull;
-		uint64_t spin = __atomic_load_n(&bridge->poll_ns, __ATOMIC_RELAXED);
-
-		rc = cmd.resp ? bridge_check_idle(c) : 0;
-		if (rc == -EBADMSG)
-			why = "data nobody asked for waits in the fd";
-		if (rc == 0)
-			rc = bridge_send_cmd(c, buf, deadline);
-		if (rc == 0 && cmd.resp)
-			rc = bridge_recv_resp(c, buf, deadline,
-				       spin ? now_ns() + spin : 0);
-		if (rc < 0)
-			c->failed = true;
-	}
-	pthread_mutex_unlock(&c->lock);
-
-	if (rc < 0) {
-		stat_inc(&r->stats.errors);
-		if (!is_write)
-			*val = ioregion_wire_size_mask(size);
-		if (rc != -ENOTCONN)
-			bridge_note_peer(note,
-					"%s region 0x%llx: %s at offset 0x%llx "
-					"failed: %s; fd marked failed\n",
-					space_name(pio),
-					(unsigned long long)r->desc.addr,
-					is_write ? "write" : "read",
-					(unsigned long long)cmd.offset,
-					why ? why : strerror(-rc));
+	rc = cmd.resp ? bridge_check_idle(x->c) : 0;
+	if (rc == -EBADMSG)
+		x->why = "data nobody asked for waits in the fd";
+	if (rc < 0)
 		return rc;
+	x->sent = true;
+	rc = bridge_send_cmd(x->c, buf, deadline);
+	if (rc == 0 && cmd.resp) {
+		spin = __atomic_load_n(&x->bridge->poll_ns, __ATOMIC_RELAXED);
+		rc = bridge_recv_resp(x->c, buf, deadline, spin ? now_ns() + spin : 0);
+	}
+	if (rc < 0)
+		return rc;
+	x->sent = false;
+	if (!is_write) {
+		val_to_bytes(p, size, ioregion_wire_decode_resp(buf));
+		stat_inc(&x->r->stats.reads);
+	} else if (cmd.resp) {
+		stat_inc(&x->r->stats.writes);
+	} else {
+		stat_inc(&x->r->stats.posted_writes);
+	}
+	return 0;
+}
+
+/* The elements of do_access(), the channel's lock held; the outcome in
+ * x->rc and x->done. */
+static void
+xfer_locked(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
+	    uint8_t *data, uint32_t count, uint64_t deadline)
+{
+	if (x->c->failed) {
+		x->rc = -ENOTCONN;
+		return;
+	}
+	for (; x->done < count; x->done++) {
+		x->rc = xfer_one(x, addr, is_write, size,
+				 data + (size_t)x->done * size, deadline);
+		if (x->rc < 0) {
+			x->c->failed = true;
+			return;
+		}
+	}
+}
+
+/*
+ * pthread_cancel() of a thread waiting in xfer_locked() (poll, send and
+ * recv are cancellation points): the thread goes at once, and leaves the
+ * bridge as a timeout would. The channel's lock is released; the channel
+ * is failed if a command went out unanswered (its answer may still come
+ * and would be taken for the next access's); the references are dropped.
+ */
+static void
+xfer_cancelled(void *arg)
+{
+	struct xfer *x = arg;
+
+	if (x->sent)
+		x->c->failed = true;
+	pthread_mutex_unlock(&x->c->lock);
+	stat_inc(&x->r->stats.errors);
+	xfer_end(x);
+}
+
+/*
+ * @p count accesses of @p size bytes at @p addr (string PIO: count > 1, all
+ * at one port), values at @p data (count * size bytes, little-endian), in
+ * order, under one deadline and one hold of the channel's lock. Returns 1,
+ * 0 (not ours: nothing done) or a negative errno; a failed read fills its
+ * element and all after it with all-ones.
+ */
+static int
+do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
+	  bool is_write, unsigned size, uint8_t *data, uint32_t count,
+	  struct bridge_note *note)
+{
+	uint64_t deadline;
+	struct xfer x;
+
+	if (!xfer_begin(&x, bridge, pio, addr))
+		return 0;
+	if (x.desc.size == 0) {
+		/* A doorbell: writes at its address only, as ioeventfd. */
+		if (!is_write || addr != x.desc.addr)
+			goto not_ours;
+	} else if (addr + size > x.end || addr + size < addr) {
+		goto not_ours;	/* straddles the end: not an access of ours */
+	} else if (!valid_size(size)) {
+		if (!is_write)
+			memset(data, 0xff, (size_t)size * count);
+		stat_inc(&x.r->stats.errors);
+		xfer_end(&x);
+		bridge_note_peer(note, "%s access of %u bytes at 0x%llx cannot be "
+			  "sent\n", space_name(pio), size,
+			  (unsigned long long)addr);
+		return -EOPNOTSUPP;
 	}
 
-	if (!is_write) {
-		*val = ioregion_wire_decode_resp(buf) &
-		       ioregion_wire_size_mask(size);
-		stat_inc(&r->stats.reads);
-	} else if (cmd.resp) {
-		stat_inc(&r->stats.writes);
-	} else {
-		stat_inc(&r->stats.posted_writes);
+	deadline = now_ns() +
+		   (uint64_t)__atomic_load_n(&bridge->timeout_ms,
+					     __ATOMIC_RELAXED) * 1000000ull;
+	pthread_mutex_lock(&x.c->lock);
+	pthread_cleanup_push(xfer_cancelled, &x);
+	xfer_locked(&x, addr, is_write, size, data, count, deadline);
+	pthread_cleanup_pop(0);
+	pthread_mutex_unlock(&x.c->lock);
+
+	if (x.rc < 0) {
+		stat_inc(&x.r->stats.errors);
+		if (!is_write)
+			memset(data + (size_t)x.done * size, 0xff,
+			       (size_t)(count - x.done) * size);
+		if (x.rc != -ENOTCONN)
+			bridge_note_peer(note, "%s region 0x%llx: %s at offset 0x%llx "
+				  "failed: %s; fd marked failed\n",
+				  space_name(pio),
+				  (unsigned long long)x.desc.addr,
+				  is_write ? "write" : "read",
+				  (unsigned long long)(addr - x.desc.addr),
+				  x.why ? x.why : strerror(-x.rc));
 	}
-	return 1;
+	xfer_end(&x);
+	return x.rc < 0 ? x.rc : 1;
+
+not_ours:
+	xfer_end(&x);
+	return 0;
 }
 
 IOREGION_EXPORT int
@@ -170,14 +276,16 @@ ioregion_bridge_access(struct ioregion_bridge *bridge, bool pio,
 		       uint64_t *val)
 {
 	struct bridge_note note;
+	uint8_t buf[8];
 	int rc;
 
 	if (!bridge || !val || !valid_size(size))
 		return -EINVAL;
 	note.msg[0] = '\0';
-	pthread_rwlock_rdlock(&bridge->table_lock);
-	rc = access_locked(bridge, pio, addr, is_write, size, val, &note);
-	pthread_rwlock_unlock(&bridge->table_lock);
+	val_to_bytes(buf, size, is_write ? *val : 0);
+	rc = do_access(bridge, pio, addr, is_write, size, buf, 1, &note);
+	if (rc != 0 && !is_write)
+		*val = bytes_to_val(buf, size);
 	bridge_log_note(bridge, &note);
 	return rc;
 }
@@ -187,18 +295,17 @@ handle_mmio(struct ioregion_bridge *bridge, struct kvm_run *run,
 	    struct bridge_note *note)
 {
 	unsigned len = run->mmio.len;
-	uint64_t val = 0;
+	uint8_t buf[sizeof(run->mmio.data) + 1] = { 0 };
 	int rc;
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data) + 1;	/* refused below */
-	if (run->mmio.is_write && len <= sizeof(run->mmio.data))
-		val = bytes_to_val(run->mmio.data, len);
-	rc = access_locked(bridge, false, run->mmio.phys_addr,
-			   run->mmio.is_write, len, &val, note);
-	if (rc != 0 && !run->mmio.is_write &&
-	    len <= sizeof(run->mmio.data))
-		val_to_bytes(run->mmio.data, len, val);
+	else if (run->mmio.is_write)
+		memcpy(buf, run->mmio.data, len);
+	rc = do_access(bridge, false, run->mmio.phys_addr, run->mmio.is_write,
+		       len, buf, 1, note);
+	if (rc != 0 && !run->mmio.is_write && len <= sizeof(run->mmio.data))
+		memcpy(run->mmio.data, buf, len);
 	return rc;
 }
 
@@ -206,40 +313,18 @@ static int
 handle_io(struct ioregion_bridge *bridge, struct kvm_run *run,
 	  struct bridge_note *note)
 {
-	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint32_t count = run->io.count;
 	unsigned size = run->io.size;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint32_t i, count = run->io.count;
-	int rc = 0;
 
 	if (count == 0)
 		return 0;
 	if ((uint64_t)count * size > PIO_DATA_MAX) {
-		bridge_note_peer(note, "pio exit with %u x %u bytes\n",
-				count, size);
+		bridge_note_peer(note, "pio exit with %u x %u bytes\n", count, size);
 		return -EINVAL;
 	}
-	for (i = 0; i < count; i++) {
-		uint8_t *p = data + (size_t)i * size;
-		uint64_t val = 0;
-
-		if (is_write)
-			val = bytes_to_val(p, size);
-		rc = access_locked(bridge, true, run->io.port, is_write,
-				   size, &val, note);
-		if (rc == 0)
-			return 0;	/* not ours: first element decides */
-		if (!is_write)
-			val_to_bytes(p, size, val);
-		if (rc < 0)
-			break;
-	}
-	/* On error the remaining elements of a string read read all-ones. */
-	if (rc < 0 && !is_write) {
-		for (i = i + 1; i < count; i++)
-			memset(data + (size_t)i * size, 0xff, size);
-	}
-	return rc;
+	return do_access(bridge, true, run->io.port,
+			 run->io.direction == KVM_EXIT_IO_OUT, size,
+			 (uint8_t *)run + run->io.data_offset, count, note);
 }
 
 IOREGION_EXPORT int
@@ -255,13 +340,10 @@ ioregion_bridge_handle_exit(struct ioregion_bridge *bridge,
 	    run->exit_reason != KVM_EXIT_IO)
 		return 0;
 	note.msg[0] = '\0';
-	pthread_rwlock_rdlock(&bridge->table_lock);
 	if (run->exit_reason == KVM_EXIT_MMIO)
 		rc = handle_mmio(bridge, run, &note);
 	else
 		rc = handle_io(bridge, run, &note);
-	pthread_rwlock_unlock(&bridge->table_lock);
 	bridge_log_note(bridge, &note);
 	return rc;
 }
-

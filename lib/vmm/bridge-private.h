@@ -23,23 +23,34 @@
 /* The PIO data area of kvm_run is one page (KVM_PIO_PAGE_OFFSET). */
 #define PIO_DATA_MAX 4096u
 
+/*
+ * Lifetimes: the table holds one reference to each of its regions, a
+ * region one to its channel. An access takes its own references to the
+ * region and the channel under the table's read lock and drops the lock
+ * before it talks to the device, so add/remove/replace_fd and accesses to
+ * other devices never wait for a device; a region removed meanwhile (or a
+ * channel replaced) lives on until that access ends.
+ */
 struct chan {
-	struct chan *next;
+	struct chan *next;	/* bridge->chans, under chans_lock */
+	unsigned int refs;	/* atomic; reaches 0 only under chans_lock */
 	int fd;			/* the bridge's own duplicate */
 	dev_t dev;
 	ino_t ino;
 	uint64_t cookie;	/* SO_COOKIE, 0: unknown */
 	bool is_message;	/* SEQPACKET/DGRAM: one response per packet */
-	unsigned int refs;	/* regions using it; under the write lock */
 	pthread_mutex_t lock;	/* serializes accesses; protects failed */
 	bool failed;
 };
 
 struct region {
+	/* desc's user_data, dialect, flags and chan change under the write
+	 * lock (replace_fd): accesses copy them under the read lock */
 	struct ioregion_desc desc;
 	uint64_t end;		/* exclusive; addr + 1 for a doorbell */
 	struct chan *chan;
-	/* updated with relaxed atomics: readers hold only the read lock */
+	unsigned int refs;	/* atomic */
+	/* updated with relaxed atomics */
 	struct ioregion_bridge_stats stats;
 };
 
@@ -54,23 +65,25 @@ struct ioregion_bridge {
 	uint64_t poll_ns;		/* atomic; adaptive polling, 0 = off */
 	pthread_rwlock_t table_lock;
 	struct space mmio, pio;
+	pthread_mutex_t chans_lock;	/* the list of channels */
 	struct chan *chans;
-	pthread_mutex_t log_lock;	/* log_peer keeps rate-limit state */
+	pthread_mutex_t log_lock;	/* handler, priority, rate limit */
 	struct ioregion_log log;
 };
-
 
 /* bridge.c: the table */
 struct space *bridge_space_of(struct ioregion_bridge *bridge, bool pio);
 struct region *bridge_lookup(const struct space *sp, uint64_t addr);
+void bridge_region_unref(struct ioregion_bridge *bridge, struct region *r);
 
 /* bridge-chan.c */
-void bridge_chan_put(struct ioregion_bridge *bridge, struct chan *c);
 int bridge_chan_get(struct ioregion_bridge *bridge, int fd, struct chan **out);
+void bridge_chan_ref(struct chan *c);
+void bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c);
 int bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline);
 int bridge_check_idle(struct chan *c);
 int bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
-	      uint64_t spin_until);
+		     uint64_t spin_until);
 
 /* bridge-log.c: what went wrong in an access, a message a peer or guest
  * can cause, noted under the access's locks and logged (rate-limited)

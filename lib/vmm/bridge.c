@@ -91,6 +91,7 @@ ioregion_bridge_new(struct ioregion_bridge **bridgep)
 			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&bridge->table_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&bridge->chans_lock, NULL);
 	pthread_mutex_init(&bridge->log_lock, NULL);
 	log_init(&bridge->log);
 	*bridgep = bridge;
@@ -105,15 +106,24 @@ ioregion_bridge_ref(struct ioregion_bridge *bridge)
 	return bridge;
 }
 
+/* Drop a reference; the last (the table's, or that of an access still
+ * in flight after remove) frees the region and drops its channel's. */
+void
+bridge_region_unref(struct ioregion_bridge *bridge, struct region *r)
+{
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	bridge_chan_unref(bridge, r->chan);
+	free(r);
+}
+
 static void
 space_free(struct ioregion_bridge *bridge, struct space *sp)
 {
 	size_t i;
 
-	for (i = 0; i < sp->n; i++) {
-		bridge_chan_put(bridge, sp->v[i]->chan);
-		free(sp->v[i]);
-	}
+	for (i = 0; i < sp->n; i++)
+		bridge_region_unref(bridge, sp->v[i]);
 	free(sp->v);
 	memset(sp, 0, sizeof(*sp));
 }
@@ -128,6 +138,8 @@ ioregion_bridge_unref(struct ioregion_bridge *bridge)
 	space_free(bridge, &bridge->mmio);
 	space_free(bridge, &bridge->pio);
 	pthread_rwlock_destroy(&bridge->table_lock);
+	pthread_mutex_destroy(&bridge->chans_lock);
+	log_fini(&bridge->log);
 	pthread_mutex_destroy(&bridge->log_lock);
 	free(bridge);
 	return NULL;
@@ -151,6 +163,21 @@ ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge, unsigned int us)
 	return 0;
 }
 
+/* The argument checks add and replace_fd share. */
+static int
+check_args(struct ioregion_bridge *bridge, const struct ioregion_desc *desc,
+	   int fd)
+{
+	int rc;
+
+	if (!bridge)
+		return -EINVAL;
+	rc = ioregion_desc_validate(desc);
+	if (rc < 0)
+		return rc;
+	return fd < 0 ? -EBADF : 0;
+}
+
 IOREGION_EXPORT int
 ioregion_bridge_add(struct ioregion_bridge *bridge,
 		    const struct ioregion_desc *desc, int fd)
@@ -160,19 +187,21 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 	size_t i;
 	int rc;
 
-	if (!bridge)
-		return -EINVAL;
-	rc = ioregion_desc_validate(desc);
+	rc = check_args(bridge, desc, fd);
 	if (rc < 0)
 		return rc;
-	if (fd < 0)
-		return -EBADF;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->desc = *desc;
 	r->end = region_end(desc);
+	r->refs = 1;
+	rc = bridge_chan_get(bridge, fd, &r->chan);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
 
 	pthread_rwlock_wrlock(&bridge->table_lock);
 	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
@@ -193,9 +222,6 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 		sp->v = v;
 		sp->cap = cap;
 	}
-	rc = bridge_chan_get(bridge, fd, &r->chan);
-	if (rc < 0)
-		goto fail;
 	memmove(&sp->v[i + 1], &sp->v[i], (sp->n - i) * sizeof(*sp->v));
 	sp->v[i] = r;
 	sp->n++;
@@ -204,7 +230,7 @@ ioregion_bridge_add(struct ioregion_bridge *bridge,
 
 fail:
 	pthread_rwlock_unlock(&bridge->table_lock);
-	free(r);
+	bridge_region_unref(bridge, r);
 	return rc;
 }
 
@@ -229,9 +255,8 @@ ioregion_bridge_remove(struct ioregion_bridge *bridge,
 	memmove(&sp->v[i], &sp->v[i + 1],
 		(sp->n - (size_t)i - 1) * sizeof(*sp->v));
 	sp->n--;
-	bridge_chan_put(bridge, r->chan);
 	pthread_rwlock_unlock(&bridge->table_lock);
-	free(r);
+	bridge_region_unref(bridge, r);
 	return 0;
 }
 
@@ -239,33 +264,28 @@ IOREGION_EXPORT int
 ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 			   const struct ioregion_desc *desc, int fd)
 {
+	struct chan *c, *old;
 	struct space *sp;
 	struct region *r;
-	struct chan *c;
 	ssize_t i;
 	int rc;
 
-	if (!bridge || !desc)
-		return -EINVAL;
-	rc = ioregion_desc_validate(desc);
+	rc = check_args(bridge, desc, fd);
 	if (rc < 0)
 		return rc;
-	if (fd < 0)
-		return -EBADF;
+	rc = bridge_chan_get(bridge, fd, &c);
+	if (rc < 0)
+		return rc;
 	pthread_rwlock_wrlock(&bridge->table_lock);
 	sp = bridge_space_of(bridge, desc->flags & IOREGION_F_PIO);
 	i = find_exact(sp, desc);
 	if (i < 0) {
-		rc = -ENOENT;
-		goto out;
+		pthread_rwlock_unlock(&bridge->table_lock);
+		bridge_chan_unref(bridge, c);
+		return -ENOENT;
 	}
 	r = sp->v[i];
-	rc = bridge_chan_get(bridge, fd, &c);
-	if (rc < 0)
-		goto out;
-	/* No access is in flight (write lock): plain stores are safe. */
-	c->failed = false;
-	bridge_chan_put(bridge, r->chan);
+	old = r->chan;
 	r->chan = c;
 	/* A restarted device may number its regions differently (another
 	 * user_data), speak another dialect or post its writes or not: the
@@ -274,9 +294,10 @@ ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
 	r->desc.user_data = desc->user_data;
 	r->desc.dialect = desc->dialect;
 	r->desc.flags = desc->flags;
-out:
 	pthread_rwlock_unlock(&bridge->table_lock);
-	return rc;
+	/* an access still on the old channel holds its own reference */
+	bridge_chan_unref(bridge, old);
+	return 0;
 }
 
 IOREGION_EXPORT int

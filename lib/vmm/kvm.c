@@ -55,8 +55,8 @@ _Static_assert(IOREGION_F_PIO == IOREGION_KVM_PIO &&
 #define KVM_DEV_DEFAULT "/dev/kvm"
 #define KVM_DEV_ENV "IOREGION_KVM_DEV"
 
-static int
-xioctl(int fd, unsigned long req, unsigned long arg)
+int
+kvm_ioctl(int fd, unsigned long req, unsigned long arg)
 {
 	int rc;
 
@@ -67,14 +67,14 @@ xioctl(int fd, unsigned long req, unsigned long arg)
 }
 
 /* 0 if @p fd is a KVM VM fd, -EBADF otherwise. */
-static int
-check_vm_fd(int fd)
+int
+kvm_check_vm_fd(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	if (xioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_CHECK_EXTENSION_VM) < 0)
+	if (kvm_ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_CHECK_EXTENSION_VM) < 0)
 		return -EBADF;
-	if (xioctl(fd, KVM_GET_API_VERSION, 0) >= 0)
+	if (kvm_ioctl(fd, KVM_GET_API_VERSION, 0) >= 0)
 		return -EBADF;	/* the system fd (/dev/kvm), not a VM */
 	return 0;
 }
@@ -89,7 +89,7 @@ probe_ioctl(int vm_fd, int fd)
 	memset(&probe, 0, sizeof(probe));
 	probe.read_fd = fd;
 	probe.write_fd = fd;
-	return xioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&probe);
+	return kvm_ioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&probe);
 }
 
 int
@@ -100,7 +100,7 @@ kvm_probe_with_hint(int vm_fd, unsigned int cap_hint,
 
 	if (!dialect)
 		return -EINVAL;
-	rc = check_vm_fd(vm_fd);
+	rc = kvm_check_vm_fd(vm_fd);
 	if (rc < 0)
 		return rc;
 
@@ -115,7 +115,7 @@ kvm_probe_with_hint(int vm_fd, unsigned int cap_hint,
 	/* A build for one specific patched kernel may add its capability
 	 * number as a second, necessary (never sufficient) condition. */
 	if (cap_hint != 0 &&
-	    xioctl(vm_fd, KVM_CHECK_EXTENSION, cap_hint) <= 0)
+	    kvm_ioctl(vm_fd, KVM_CHECK_EXTENSION, cap_hint) <= 0)
 		return 0;
 
 	/* Dialect. Fds -1: a removal for v1/v2 kernels, which find nothing
@@ -160,7 +160,7 @@ ioregion_kvm_probe_system_dialect(enum ioregion_wire_dialect *dialect)
 	if (kvm_fd < 0)
 		return -errno;
 
-	vm_fd = xioctl(kvm_fd, KVM_CREATE_VM, 0);
+	vm_fd = kvm_ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm_fd < 0) {
 		rc = vm_fd;
 		goto out;
@@ -229,7 +229,7 @@ ioregion_kvm_register_timeout(int vm_fd, const struct ioregion_desc *desc,
 		return rc;
 
 	fill_ioregion(&r, desc, fd);
-	rc = xioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&r);
+	rc = kvm_ioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&r);
 	return rc < 0 ? rc : 0;
 }
 
@@ -258,6 +258,6 @@ ioregion_kvm_unregister(int vm_fd, const struct ioregion_desc *desc)
 	fill_ioregion(&r, desc, -1);
 	if (desc->dialect == IOREGION_WIRE_V3)
 		r.flags |= IOREGION_KVM_DEASSIGN;
-	rc = xioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&r);
+	rc = kvm_ioctl(vm_fd, IOREGION_KVM_SET_IOREGION, (unsigned long)&r);
 	return rc < 0 ? rc : 0;
 }

@@ -214,3 +214,61 @@ void test_remove_waiting(void)
 	remove_while_waiting(0);
 	remove_while_waiting(1);
 }
+
+/*
+ * A removal gives up an access that was sent: its reply, should it still
+ * come, must not answer the next access on the file. vCPU 0 (guest_intr)
+ * reads the MMIO region and the device holds the reply back; the MMIO
+ * region is removed, the read becomes a KVM_EXIT_MMIO; then the device's
+ * late reply is written, and the guest's next access, a PIO read of
+ * another region on the same fd, must fall back to KVM_EXIT_IO without
+ * being sent, leaving the late reply unread.
+ */
+void test_remove_late(void)
+{
+	uint32_t late = 0x1a7e1a7eu;
+	uint8_t resp[CMD_SIZE] = { 0 };
+	struct vcpu_arg a;
+	struct cmd c;
+	pthread_t t;
+	struct vm v;
+	int sv[2], n;
+
+	vm_create(&v, guest_intr, GUEST_INTR_LEN, NULL, 0);
+	pair(sv);
+	register_all(v.fd, sv[0]);
+	memset(&a, 0, sizeof(a));
+	a.v = &v;
+	a.mmio_answer = 0x5a5a5a5a;
+	if (pthread_create(&t, NULL, vcpu_thread, &a))
+		die("pthread_create");
+	check(readable(sv[1], 5000) && recv(sv[1], &c, sizeof(c), 0) == CMD_SIZE &&
+	      c.b[0] == 0 && get64(c.b + 8) == UD_MMIO,
+	      "the MMIO read reached the device");
+	usleep(200000);		/* the vCPU blocks on the reply */
+	EXPECT_RC(set_ioregion(v.fd, MMIO_BASE, 0x100, 0, -1, -1, IOREGION_KVM_DEASSIGN), 0,
+		  "DEASSIGN the MMIO region while its read waits");
+	memcpy(resp, &late, 4);
+	check(send(sv[1], resp, sizeof(resp), MSG_NOSIGNAL) == CMD_SIZE,
+	      "the device's late reply is written");
+	pthread_join(t, NULL);
+	check(a.halted, "guest reached HLT");
+	check(a.ex.mmio == 1 && a.ex.mmio_addr[0] == MMIO_BASE + 0x40 &&
+	      (uint32_t)get_regs(&v, 0).rbx == 0x5a5a5a5au,
+	      "the read gave up and fell back to KVM_EXIT_MMIO (%d exits, ebx 0x%08x)",
+	      a.ex.mmio, (uint32_t)get_regs(&v, 0).rbx);
+	check(a.ex.io == 1 && (uint32_t)get_regs(&v, 0).rax == 0xeeeeeeeeu,
+	      "the next access (PIO, same fd) fell back to KVM_EXIT_IO, not answered with "
+	      "the late reply (%d exits, eax 0x%08x; late 0x%08x)", a.ex.io,
+	      (uint32_t)get_regs(&v, 0).rax, late);
+	n = 0;
+	while (recv(sv[1], &c, sizeof(c), MSG_DONTWAIT) == CMD_SIZE)
+		n++;
+	check(n == 0, "nothing sent on the failed fd after the removal (%d commands)", n);
+	memset(resp, 0, sizeof(resp));
+	check(recv(sv[0], resp, sizeof(resp), MSG_DONTWAIT) == CMD_SIZE &&
+	      memcmp(resp, &late, 4) == 0, "the late reply is still unread in KVM's file");
+	close(sv[0]);
+	close(sv[1]);
+	vm_destroy(&v);
+}

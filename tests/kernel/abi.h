@@ -152,5 +152,6 @@ void test_killed(void);
 void test_stall(void);
 void test_two_vcpus(void);
 void test_remove_waiting(void);
+void test_remove_late(void);
 
 #endif /* IOREGION_ABI_H */

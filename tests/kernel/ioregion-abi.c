@@ -35,6 +35,7 @@ static const struct {
 	{ "stall", test_stall },
 	{ "two-vcpus", test_two_vcpus },
 	{ "remove-waiting", test_remove_waiting },
+	{ "remove-late", test_remove_late },
 };
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
