@@ -8,8 +8,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ioregion/log.h"
 
@@ -68,6 +71,27 @@ cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
+}
+
+/* Whether @p fd is an eventfd: an anonymous inode (no file type bits) that
+ * /proc names "anon_inode:[eventfd]". Where /proc cannot be read (not
+ * mounted, a sandbox) the kind cannot be told further and an anonymous
+ * inode is trusted: only an fd known to be something else is refused. */
+static inline bool
+fd_is_eventfd(int fd)
+{
+	char path[40], link[32];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return true;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventfd]") == 0;
 }
 
 /* Logging sink embedded in every object that logs (context, bridge). */

@@ -439,25 +439,6 @@ is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* An eventfd: an anonymous inode (no file type bits) that /proc names
- * "anon_inode:[eventfd]" (where /proc is mounted). */
-static bool
-is_eventfd(int fd)
-{
-	char path[64], target[64];
-	struct stat st;
-	ssize_t n;
-
-	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return errno == ENOENT;	/* no /proc: the fstat check alone */
-	target[n] = '\0';
-	return strcmp(target, "anon_inode:[eventfd]") == 0;
-}
-
 /* Take the fds of every SCM_RIGHTS in @p mh: the first RECV_FDS_MAX into
  * @p fds (*kept of them), the rest closed at once; *nfds counts them all. */
 static void
@@ -567,7 +548,7 @@ session_recv(int sock, int64_t deadline, struct session_msg *m,
 		if (m->hdr.type == IOREGION_SESSION_REGION && !is_socket(fds[i]))
 			BAD(-ENOTSOCK, "%s: fd %u is not a socket\n", t->name,
 			    i);
-		if (m->hdr.type == IOREGION_SESSION_IRQ && !is_eventfd(fds[i]))
+		if (m->hdr.type == IOREGION_SESSION_IRQ && !fd_is_eventfd(fds[i]))
 			BAD(-EBADFD, "%s: fd %u is not an eventfd\n", t->name,
 			    i);
 	}

@@ -89,24 +89,13 @@ irq_resample_cb(struct ev_loop *loop, ev_io *w, int revents)
 		irq->stats.reasserts++;
 }
 
-/* Whether @fd is a non-blocking eventfd. /proc names what an fd is; when
- * it cannot be read (not mounted, a sandbox) the kind cannot be told and
- * is trusted: only an fd known to be something else is refused. */
+/* Whether @fd is a non-blocking eventfd (fd_is_eventfd() tells the kind). */
 static bool
 is_nonblocking_eventfd(int fd)
 {
-	char path[40], link[32];
-	ssize_t n;
 	int fl = fcntl(fd, F_GETFL);
 
-	if (fl < 0 || !(fl & O_NONBLOCK))
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return true;
-	link[n] = '\0';
-	return strcmp(link, "anon_inode:[eventfd]") == 0;
+	return fl >= 0 && (fl & O_NONBLOCK) && fd_is_eventfd(fd);
 }
 
 /* Duplicate @fd and check it; -errno on failure. */
