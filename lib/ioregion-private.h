@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -92,6 +93,16 @@ fd_is_eventfd(int fd)
 		return true;
 	link[n] = '\0';
 	return strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+/* An eventfd that is non-blocking (O_NONBLOCK): the kind a device's loop
+ * can take (ioregion_irq_new()). */
+static inline bool
+fd_is_nonblocking_eventfd(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK) && fd_is_eventfd(fd);
 }
 
 /* Logging sink embedded in every object that logs (context, bridge). */

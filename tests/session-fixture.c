@@ -17,16 +17,16 @@
 #include <ev.h>
 
 #include "ioregion/device.h"
+#include "ioregion/irq.h"
 
 /* ---- the device process ---------------------------------------------- */
 
 struct tdev {
 	struct ioregion_device *dev;
 	struct ev_loop *loop;
-	uint64_t scratch, mem_addr, resets, resamples;
+	uint64_t scratch, mem_addr, resets;
 	int reset_result;
 	uint8_t pio[TDEV_PIO_SIZE];
-	ev_io resample;
 	int gone_error;
 	bool gone;
 };
@@ -34,11 +34,18 @@ struct tdev {
 static void
 raise_line(struct tdev *t, unsigned int line)
 {
-	uint64_t one = 1;
-	int fd = ioregion_device_get_line_fd(t->dev, line);
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) != sizeof(one))
+	if (ioregion_irq_raise(ioregion_device_get_irq(t->dev, line)) < 0)
 		_exit(150);
+}
+
+static uint64_t
+resamples(struct tdev *t)
+{
+	struct ioregion_irq_stats st;
+
+	if (ioregion_irq_get_stats(ioregion_device_get_irq(t->dev, 1), &st) < 0)
+		return 0;
+	return st.resamples;
 }
 
 static int
@@ -53,7 +60,7 @@ mmio_read(struct ioregion_region *r, uint64_t off, unsigned size,
 	case TDEV_SCRATCH: *val = t->scratch; return 0;
 	case TDEV_MEM_ADDR: *val = t->mem_addr; return 0;
 	case TDEV_RESETS: *val = t->resets; return 0;
-	case TDEV_RESAMPLES: *val = t->resamples; return 0;
+	case TDEV_RESAMPLES: *val = resamples(t); return 0;
 	case TDEV_DIALECT: *val = ioregion_device_get_dialect(t->dev); return 0;
 	case TDEV_MEM_DATA:
 		/* Copied in once, then used: never a second fetch. */
@@ -81,6 +88,9 @@ mmio_write(struct ioregion_region *r, uint64_t off, unsigned size,
 	case TDEV_MEM_ADDR: t->mem_addr = val; return 0;
 	case TDEV_RAISE: raise_line(t, 0); return 0;
 	case TDEV_ASSERT: raise_line(t, 1); return 0;
+	case TDEV_LOWER:
+		ioregion_irq_lower(ioregion_device_get_irq(t->dev, 1));
+		return 0;
 	case TDEV_RESET_RESULT: t->reset_result = (int)val; return 0;
 	case TDEV_MEM_DATA:
 		return ioregion_mem_write(ioregion_device_get_mem(t->dev),
@@ -135,16 +145,6 @@ on_gone(struct ioregion_device *dev, int error, void *userdata)
 	ev_break(t->loop, EVBREAK_ALL);
 }
 
-static void
-on_resample(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct tdev *t = w->data;
-	uint64_t n;
-
-	if (read(w->fd, &n, sizeof(n)) == sizeof(n))
-		t->resamples += n;
-}
-
 static void __attribute__((noreturn))
 run_device(int sock, const char *path, bool use_path,
 	   const struct tdev_opts *o)
@@ -192,12 +192,6 @@ run_device(int sock, const char *path, bool use_path,
 		rc = ioregion_device_attach(ctx, sock, &cfg, &t.dev);
 	if (rc < 0)
 		_exit(-rc < TDEV_EXIT_GONE ? -rc : 152);
-	if (o->nlines > 1) {
-		ev_io_init(&t.resample, on_resample,
-			   ioregion_device_get_resample_fd(t.dev, 1), EV_READ);
-		t.resample.data = &t;
-		ev_io_start(t.loop, &t.resample);
-	}
 	ev_run(t.loop, 0);
 	if (!t.gone)
 		_exit(153);

@@ -23,10 +23,11 @@
 #define TDEV_MEM_DATA 0x10	/* read/write: the u32 at guest TDEV_MEM_ADDR */
 #define TDEV_MEM_ADDR 0x18	/* read/write */
 #define TDEV_RESETS 0x20	/* read: resets so far */
-#define TDEV_ASSERT 0x28	/* write: assert level line 1 */
-#define TDEV_RESAMPLES 0x30	/* read: EOIs seen on line 1's resample fd */
+#define TDEV_ASSERT 0x28	/* write: assert level line 1 (ioregion_irq_raise) */
+#define TDEV_RESAMPLES 0x30	/* read: EOIs line 1 heard (its stats) */
 #define TDEV_DIALECT 0x38	/* read: the wire dialect the VMM chose */
 #define TDEV_RESET_RESULT 0x40	/* write: what the next reset returns */
+#define TDEV_LOWER 0x48		/* write: lower level line 1 */
 #define TDEV_SCRATCH_RESET 0x5a
 /* The second region (two_regions): port I/O, one byte of scratch. */
 #define TDEV_PIO_BASE 0x3f8

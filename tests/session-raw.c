@@ -145,6 +145,15 @@ a_pipe(void)
 int
 an_eventfd(void)
 {
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	ior_assert_int_ge(fd, 0);
+	return fd;
+}
+
+int
+a_blocking_eventfd(void)
+{
 	int fd = eventfd(0, EFD_CLOEXEC);
 
 	ior_assert_int_ge(fd, 0);

@@ -38,10 +38,12 @@ void capture(void *data, enum ioregion_log_priority prio, const char *fmt,
 void assert_logged(const char *what);
 
 /* Fds of each kind, to send: a socket (its peer closed), the read end of
- * a pipe, an eventfd, a memfd of @p size bytes. */
+ * a pipe, a non-blocking eventfd, a blocking one, a memfd of @p size
+ * bytes. */
 int a_socket(void);
 int a_pipe(void);
 int an_eventfd(void);
+int a_blocking_eventfd(void);
 int a_memfd(size_t size);
 /* raw_send(), then close our copies (the packet holds them). */
 void send_fds(int s, const struct ioregion_session_hdr *h, unsigned int type,

@@ -186,6 +186,8 @@ DEV_FEED(d_irq_pipe, send_welcome(s);
 	 send_irq(s, 0, IOREGION_LINE_EDGE, 1, a_pipe))
 DEV_FEED(d_irq_memfd, send_welcome(s);
 	 send_irq(s, 0, IOREGION_LINE_EDGE, 1, small_ram))
+DEV_FEED(d_irq_blocking, send_welcome(s);
+	 send_irq(s, 0, IOREGION_LINE_EDGE, 1, a_blocking_eventfd))
 DEV_FEED(d_irq_edge_two, send_welcome(s);
 	 send_irq(s, 0, IOREGION_LINE_EDGE, 2, an_eventfd))
 DEV_FEED(d_irq_level_one, send_welcome(s);
@@ -229,6 +231,8 @@ START_TEST(test_device_setup)
 	ior_assert_int_eq(dev_case(&d, d_irq_pipe), -EBADFD);
 	assert_logged("IRQ: fd 0 is not an eventfd");
 	ior_assert_int_eq(dev_case(&d, d_irq_memfd), -EBADFD);
+	ior_assert_int_eq(dev_case(&d, d_irq_blocking), -EINVAL);
+	assert_logged("non-blocking");
 	ior_assert_int_eq(dev_case(&d, d_irq_edge_two), -EBADMSG);
 	assert_logged("fd count not 1 for an edge line");
 	ior_assert_int_eq(dev_case(&d, d_irq_level_one), -EBADMSG);

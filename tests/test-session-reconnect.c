@@ -56,10 +56,12 @@ check_device(struct tvmm *v)
 	ior_assert_uint_eq(tvmm_eventfd_read(v->edge_fd, 5000), 1);
 	tvmm_write(v, TDEV_ASSERT, 1);
 	ior_assert_uint_eq(tvmm_eventfd_read(v->level_fd, 5000), 1);
+	tvmm_write(v, TDEV_LOWER, 1);
 	ior_assert_int_eq(write(v->resample_fd, &one, sizeof(one)), 8);
 	for (int i = 0; i < 500 && tvmm_read(v, TDEV_RESAMPLES) == 0; i++)
 		usleep(10000);
 	ior_assert_uint_eq(tvmm_read(v, TDEV_RESAMPLES), 1);
+	ior_assert_uint_eq(tvmm_eventfd_read(v->level_fd, 50), 0);
 }
 
 static void

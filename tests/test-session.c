@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -94,11 +95,19 @@ START_TEST(test_full_session)
 	ior_assert_uint_eq(tvmm_eventfd_read(v.edge_fd, 5000), 1);
 	tvmm_write(&v, TDEV_ASSERT, 1);
 	ior_assert_uint_eq(tvmm_eventfd_read(v.level_fd, 5000), 1);
+	/* The guest's EOI (what KVM signals on the resample eventfd): the
+	 * line is still wanted, the device's loop asserts it again. */
 	val = 1;
 	ior_assert_int_eq(write(v.resample_fd, &val, sizeof(val)), 8);
-	for (int i = 0; i < 500 && tvmm_read(&v, TDEV_RESAMPLES) == 0; i++)
-		usleep(10000);
+	ior_assert_uint_eq(tvmm_eventfd_read(v.level_fd, 5000), 1);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESAMPLES), 1);
+	/* Lowered: the next EOI asserts nothing. */
+	tvmm_write(&v, TDEV_LOWER, 1);
+	ior_assert_int_eq(write(v.resample_fd, &val, sizeof(val)), 8);
+	for (int i = 0; i < 500 && tvmm_read(&v, TDEV_RESAMPLES) < 2; i++)
+		usleep(10000);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESAMPLES), 2);
+	ior_assert_uint_eq(tvmm_eventfd_read(v.level_fd, 100), 0);
 
 	/* SHUTDOWN: the device's gone callback with 0, exit 0. */
 	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
@@ -398,6 +407,29 @@ START_TEST(test_no_lines)
 }
 END_TEST
 
+/* The device's lines need non-blocking eventfds: the VMM refuses to hand
+ * out blocking ones (-EINVAL), before the device sees any. */
+START_TEST(test_blocking_eventfd)
+{
+	struct tdev_opts o = { .nlines = 1 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	int sv[2], nonblocking;
+	pid_t pid;
+
+	tvmm_init(&v);
+	nonblocking = v.edge_fd;
+	v.edge_fd = eventfd(0, EFD_CLOEXEC);
+	tvmm_pair(sv);
+	pid = tdev_spawn(sv[1], &o);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev), -EINVAL);
+	ior_assert_int_eq(tdev_wait(pid, 10000), ECONNREFUSED);
+	close(v.edge_fd);
+	v.edge_fd = nonblocking;
+	tvmm_fini(&v);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
 	struct ioregion_vmm_config cfg = { .vm_fd = -1 };
@@ -446,7 +478,7 @@ START_TEST(test_bad_args)
 	close(sv[1]);
 	ior_assert_int_eq(ioregion_device_attach(ctx, sv[0], &dcfg, &ddev),
 			  -EINVAL);	/* no regions */
-	ior_assert_int_eq(ioregion_device_get_line_fd(NULL, 0), -EINVAL);
+	ior_assert_ptr_null(ioregion_device_get_irq(NULL, 0));
 	ior_assert_ptr_null(ioregion_device_get_region(NULL, 0));
 	ior_assert_ptr_null(ioregion_device_get_mem(NULL));
 	ior_assert_int_eq(ioregion_device_get_fd(NULL), -EINVAL);
@@ -473,6 +505,7 @@ session_suite(void)
 	ior_add_test_timeout(s, test_kvm_refuses, 60);
 	ior_add_test_timeout(s, test_overlap_refused, 60);
 	ior_add_test_timeout(s, test_no_lines, 60);
+	ior_add_test_timeout(s, test_blocking_eventfd, 60);
 	ior_add_test(s, test_bad_args);
 	return s;
 }

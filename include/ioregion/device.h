@@ -20,8 +20,10 @@
  *       .gone = on_gone,
  *   };
  *   rc = ioregion_device_connect(ctx, NULL, &cfg, &dev);  // $IOREGION_SOCKET
- *   ...
  *   ev_run(ioregion_ctx_get_loop(ctx), 0);
+ *
+ * and in a callback: ioregion_irq_raise(ioregion_device_get_irq(dev, 0)),
+ * ioregion_mem_read(ioregion_device_get_mem(dev), gpa, &desc, sizeof(desc)).
  *
  * After the set-up the session socket is watched by the context's libev
  * loop: RESET calls the reset callback, memory updates change the table
@@ -36,6 +38,7 @@
 
 #include <stdint.h>
 
+#include "ioregion/irq.h"
 #include "ioregion/memory.h"
 #include "ioregion/server.h"
 #include "ioregion/session.h"
@@ -119,8 +122,9 @@ int ioregion_device_connect(struct ioregion_ctx *ctx, const char *path,
  * HELLO; WELCOME (the dialect); the channels (ioregion_channel_new(),
  * and ioregion_channel_new_fallback() when the VMM uses fallback
  * channels) and the regions on them; REGION per region and REGIONS_DONE;
- * the lines' eventfds and the memory slots (mapped into the table of
- * ioregion_device_get_mem()); READY, answered. The whole set-up is
+ * the lines' eventfds (made into ioregion_irq lines:
+ * ioregion_device_get_irq()) and the memory slots (mapped into the table
+ * of ioregion_device_get_mem()); READY, answered. The whole set-up is
  * bounded by the session timeout. On failure the VMM gets an ERROR with
  * the reason and nothing stays: no channel, no fd.
  *
@@ -142,7 +146,9 @@ int ioregion_device_connect(struct ioregion_ctx *ctx, const char *path,
  *         is not an eventfd (ioregion/session.h)
  * @return the errors of ioregion_mem_add_slot() for a slot that cannot be
  *         mapped (-EINVAL: the fd is shorter than offset + size; -EACCES,
- *         -ENODEV), of ioregion_channel_new() and ioregion_region_new()
+ *         -ENODEV), of ioregion_irq_new() (-EINVAL: an eventfd that is
+ *         not non-blocking), of ioregion_channel_new() and
+ *         ioregion_region_new()
  * @retval -ENOMEM out of memory
  */
 int ioregion_device_attach(struct ioregion_ctx *ctx, int sock,
@@ -162,25 +168,14 @@ struct ioregion_region *ioregion_device_get_region(struct ioregion_device *dev,
 						   unsigned int index);
 
 /**
- * The trigger eventfd of line @p index (owned by the device): a write of
- * a 64-bit 1 raises an edge line, or asserts a level line until the
- * guest's EOI.
- * @return the fd
- * @retval -EINVAL a NULL @p dev
- * @retval -ENOENT no such line
+ * Interrupt line @p index of the config, made from the eventfds the VMM
+ * sent (ioregion_irq_new(): a level line's resample eventfd is watched
+ * in the context's loop). Raise, lower, pulse or set it with the
+ * functions of ioregion/irq.h, from any callback. Owned by the device.
+ * @return the line, NULL if there is none
  */
-int ioregion_device_get_line_fd(struct ioregion_device *dev,
-				unsigned int index);
-
-/**
- * The resample eventfd of level line @p index (owned by the device):
- * readable after the guest's EOI; re-assert then if the condition holds.
- * @return the fd
- * @retval -EINVAL a NULL @p dev
- * @retval -ENOENT no such line, or an edge line
- */
-int ioregion_device_get_resample_fd(struct ioregion_device *dev,
-				    unsigned int index);
+struct ioregion_irq *ioregion_device_get_irq(struct ioregion_device *dev,
+					     unsigned int index);
 
 /** @return the guest memory table (owned by the device: take a reference
  *          to keep it), NULL if the device did not ask for memory */

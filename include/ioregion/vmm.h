@@ -34,7 +34,9 @@ extern "C" {
 
 struct ioregion_vmm_device;
 
-/** The eventfds the VMM gives a device for one interrupt line. */
+/** The eventfds the VMM gives a device for one interrupt line: both
+ * non-blocking (EFD_NONBLOCK), as ioregion_irqfd_assign() makes them (the
+ * device's loop never blocks on a line). */
 struct ioregion_vmm_line {
 	int fd;			/**< trigger eventfd (the VMM's KVM_IRQFD) */
 	int resample_fd;	/**< level lines: resample eventfd; else -1 */
@@ -127,6 +129,7 @@ struct ioregion_vmm_config {
  *         malformed, unknown or out-of-order message (ioregion/session.h)
  * @retval -ENXIO the device wants interrupt lines and @c get_line is NULL
  * @retval -EBADF a line fd from @c get_line or a slot fd is not open
+ * @retval -EINVAL a line fd from @c get_line is not a non-blocking eventfd
  * @return a negative errno of @c get_line, ioregion_kvm_probe_dialect(),
  *         ioregion_kvm_register_timeout() or ioregion_bridge_add()
  *         (-EEXIST: a region overlaps one already there)

@@ -89,15 +89,6 @@ irq_resample_cb(struct ev_loop *loop, ev_io *w, int revents)
 		irq->stats.reasserts++;
 }
 
-/* Whether @fd is a non-blocking eventfd (fd_is_eventfd() tells the kind). */
-static bool
-is_nonblocking_eventfd(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl >= 0 && (fl & O_NONBLOCK) && fd_is_eventfd(fd);
-}
-
 /* Duplicate @fd and check it; -errno on failure. */
 static int
 irq_dup(int fd)
@@ -106,7 +97,7 @@ irq_dup(int fd)
 
 	if (d < 0)
 		return errno == EINVAL ? -EBADF : -errno;
-	if (!is_nonblocking_eventfd(d)) {
+	if (!fd_is_nonblocking_eventfd(d)) {
 		close(d);
 		return -EINVAL;
 	}

@@ -15,12 +15,7 @@
 #include <unistd.h>
 
 #include "ioregion/device.h"
-
-struct dev_line {
-	uint32_t trigger;
-	int fd;
-	int resample_fd;
-};
+#include "ioregion/irq.h"
 
 struct ioregion_device {
 	struct ioregion_ctx *ctx;	/* a reference */
@@ -40,7 +35,7 @@ struct ioregion_device {
 	unsigned int nregions;
 	struct ioregion_region *regions[IOREGION_SESSION_REGIONS_MAX];
 	unsigned int nlines;
-	struct dev_line lines[IOREGION_SESSION_LINES_MAX];
+	struct ioregion_irq *lines[IOREGION_SESSION_LINES_MAX];
 	struct ioregion_mem *mem;	/* NULL: no memory wanted */
 };
 
@@ -53,12 +48,8 @@ free_now(struct ioregion_device *dev)
 	}
 	/* Its regions and its fallback go with it. */
 	ioregion_channel_destroy(dev->ch);
-	for (unsigned int i = 0; i < dev->nlines; i++) {
-		if (dev->lines[i].fd >= 0)
-			close(dev->lines[i].fd);
-		if (dev->lines[i].resample_fd >= 0)
-			close(dev->lines[i].resample_fd);
-	}
+	for (unsigned int i = 0; i < dev->nlines; i++)
+		ioregion_irq_destroy(dev->lines[i]);
 	ioregion_mem_unref(dev->mem);
 	ioregion_ctx_unref(dev->ctx);
 	free(dev);
@@ -324,17 +315,20 @@ take_irq(struct ioregion_device *dev, const struct ioregion_device_config *cfg,
 	 struct session_msg *m)
 {
 	const struct ioregion_session_irq *q = &m->body.irq;
-	struct dev_line *l = &dev->lines[dev->nlines];
+	int rc;
 
 	if (q->index != dev->nlines || q->index >= cfg->nlines ||
 	    q->trigger != cfg->lines[q->index].trigger) {
 		session_msg_close(m);
 		return give_up(dev, -EPROTO, "an IRQ for another line");
 	}
-	l->trigger = q->trigger;
-	l->fd = m->fds[0];
-	l->resample_fd = m->nfds == 2 ? m->fds[1] : -1;
-	m->nfds = 0;
+	/* The line takes duplicates: ours go. A level line's resample fd
+	 * is watched in the context's loop from now on. */
+	rc = ioregion_irq_new(dev->ctx, m->fds[0], m->nfds == 2 ? m->fds[1] : -1,
+			      &dev->lines[dev->nlines]);
+	session_msg_close(m);
+	if (rc < 0)
+		return give_up(dev, rc, "an IRQ's eventfds (non-blocking?)");
 	dev->nlines++;
 	return 0;
 }
@@ -511,23 +505,10 @@ ioregion_device_get_region(struct ioregion_device *dev, unsigned int index)
 	return dev && index < dev->nregions ? dev->regions[index] : NULL;
 }
 
-IOREGION_EXPORT int
-ioregion_device_get_line_fd(struct ioregion_device *dev, unsigned int index)
+IOREGION_EXPORT struct ioregion_irq *
+ioregion_device_get_irq(struct ioregion_device *dev, unsigned int index)
 {
-	if (!dev)
-		return -EINVAL;
-	return index < dev->nlines ? dev->lines[index].fd : -ENOENT;
-}
-
-IOREGION_EXPORT int
-ioregion_device_get_resample_fd(struct ioregion_device *dev,
-				unsigned int index)
-{
-	if (!dev)
-		return -EINVAL;
-	if (index >= dev->nlines || dev->lines[index].resample_fd < 0)
-		return -ENOENT;
-	return dev->lines[index].resample_fd;
+	return dev && index < dev->nlines ? dev->lines[index] : NULL;
 }
 
 IOREGION_EXPORT struct ioregion_mem *

@@ -308,11 +308,19 @@ get_lines(struct ioregion_vmm_device *dev, int sock)
 		if (rc < 0)
 			return refuse(dev, sock, rc,
 				      "the VMM has no line '%s'", l->name);
-		if (got.fd < 0 || (l->trigger == IOREGION_LINE_LEVEL &&
-				   got.resample_fd < 0))
+		if (fcntl(got.fd, F_GETFD) < 0 ||
+		    (l->trigger == IOREGION_LINE_LEVEL &&
+		     fcntl(got.resample_fd, F_GETFD) < 0))
 			return refuse(dev, sock, -EBADF,
 				      "the VMM gave line '%s' no eventfd",
 				      l->name);
+		/* What the device's ioregion_irq_new() takes. */
+		if (!fd_is_nonblocking_eventfd(got.fd) ||
+		    (l->trigger == IOREGION_LINE_LEVEL &&
+		     !fd_is_nonblocking_eventfd(got.resample_fd)))
+			return refuse(dev, sock, -EINVAL, "the VMM's eventfds "
+				      "for line '%s' are not non-blocking "
+				      "eventfds", l->name);
 		l->gsi = got.gsi;
 		l->fd = fcntl(got.fd, F_DUPFD_CLOEXEC, 0);
 		if (l->fd < 0)

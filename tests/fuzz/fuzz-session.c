@@ -9,9 +9,9 @@
  * Input: byte 0 flags (bit 0: the device side is under test, else the
  * VMM side; bit 1: VMM: fallback channels, device: wants memory; bit 2:
  * device: wants an edge and a level line); then chunks: a header byte
- * (bits 0-1: fds to attach; bits 2-3: their kind: 0 a socket, 1 an
- * eventfd, 2 an 8 KiB memfd, 3 /dev/null), a 16-bit little-endian length
- * (cut to 1200), that many bytes: one packet.
+ * (bits 0-1: fds to attach; bits 2-3: their kind: 0 a socket, 1 a
+ * non-blocking eventfd, 2 an 8 KiB memfd, 3 /dev/null), a 16-bit
+ * little-endian length (cut to 1200), that many bytes: one packet.
  *
  * Invariants: every call returns 0 or a negative errno; the device's gone
  * callback gets 0 or a negative errno; after the side under test is
@@ -54,7 +54,7 @@ make_fd(unsigned int kind)
 		close(sv[1]);
 		return sv[0];
 	case 1:
-		fd = eventfd(0, EFD_CLOEXEC);
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		break;
 	case 2:
 		fd = memfd_create("ram", MFD_CLOEXEC);
@@ -126,8 +126,9 @@ static void
 run_vmm(int sock, bool fallback)
 {
 	struct lines l = {
-		eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC),
-		eventfd(0, EFD_CLOEXEC),
+		eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 	};
 	int ram = make_fd(2);
 	struct ioregion_vmm_slot slot = {
