@@ -12,7 +12,8 @@
  * region's main channel and the bridge its fallback channel (both answer,
  * and they are different sockets), the kernel's socket gets the bounded
  * wait, a reconnect deregisters the old channel and registers the new one,
- * destroy leaves nothing registered.
+ * destroy leaves nothing registered. KVM_IRQFD is played too: with GSIs
+ * the session registers the lines' eventfds itself.
  */
 #include "test-common.h"
 #include "session-fixture.h"
@@ -35,9 +36,18 @@
 
 #define FAKE_REGIONS 8
 
+#define FAKE_IRQFDS 8
+
 static struct {
 	int dialect;		/* IOREGION_WIRE_V3 or _INFO */
 	unsigned int assigns, deassigns;
+	unsigned int irqfd_assigns, irqfd_deassigns;
+	struct {
+		bool used;
+		uint32_t gsi, flags;
+		ino_t ino;	/* of the trigger eventfd */
+		int fd, resample_fd;	/* the kernel's duplicates */
+	} irqfd[FAKE_IRQFDS];
 	struct {
 		bool used;
 		uint64_t addr, size;
@@ -107,6 +117,52 @@ remove:
 	return ENOENT;
 }
 
+static ino_t
+ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+/* KVM_IRQFD: a table of (trigger eventfd, GSI); DEASSIGN matches both. */
+static int
+irqfd(const struct kvm_irqfd *q)
+{
+	ino_t ino = ino_of((int)q->fd);
+	unsigned int i;
+
+	if (!ino)
+		return EBADF;
+	if (q->flags & KVM_IRQFD_FLAG_DEASSIGN) {
+		for (i = 0; i < FAKE_IRQFDS; i++) {
+			if (kernel.irqfd[i].used && kernel.irqfd[i].ino == ino &&
+			    kernel.irqfd[i].gsi == q->gsi) {
+				close(kernel.irqfd[i].fd);
+				if (kernel.irqfd[i].resample_fd >= 0)
+					close(kernel.irqfd[i].resample_fd);
+				kernel.irqfd[i].used = false;
+				kernel.irqfd_deassigns++;
+			}
+		}
+		return 0;
+	}
+	for (i = 0; i < FAKE_IRQFDS && kernel.irqfd[i].used; i++)
+		;
+	if (i == FAKE_IRQFDS)
+		return ENOSPC;
+	kernel.irqfd[i].used = true;
+	kernel.irqfd[i].gsi = q->gsi;
+	kernel.irqfd[i].flags = q->flags;
+	kernel.irqfd[i].ino = ino;
+	kernel.irqfd[i].fd = fcntl((int)q->fd, F_DUPFD_CLOEXEC, 0);
+	kernel.irqfd[i].resample_fd =
+		(q->flags & KVM_IRQFD_FLAG_RESAMPLE) ?
+		fcntl((int)q->resamplefd, F_DUPFD_CLOEXEC, 0) : -1;
+	kernel.irqfd_assigns++;
+	return 0;
+}
+
 int
 ioctl(int fd, unsigned long req, ...)
 {
@@ -123,6 +179,8 @@ ioctl(int fd, unsigned long req, ...)
 		return 1;
 	if (req == IOREGION_KVM_SET_IOREGION)
 		err = set_ioregion((const struct ioregion_kvm_ioregion *)arg);
+	else if (req == KVM_IRQFD)
+		err = irqfd((const struct kvm_irqfd *)arg);
 	else
 		err = EINVAL;	/* KVM_GET_API_VERSION: not the system fd */
 	if (!err)
@@ -152,12 +210,38 @@ kernel_nregions(void)
 	return n;
 }
 
+static int
+kernel_irqfd(uint32_t gsi)
+{
+	for (int i = 0; i < FAKE_IRQFDS; i++)
+		if (kernel.irqfd[i].used && kernel.irqfd[i].gsi == gsi)
+			return i;
+	return -1;
+}
+
+static unsigned int
+kernel_nirqfds(void)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < FAKE_IRQFDS; i++)
+		n += kernel.irqfd[i].used;
+	return n;
+}
+
 static void
 kernel_reset(int dialect)
 {
 	for (int i = 0; i < FAKE_REGIONS; i++)
 		if (kernel.r[i].used)
 			close(kernel.r[i].fd);
+	for (int i = 0; i < FAKE_IRQFDS; i++) {
+		if (!kernel.irqfd[i].used)
+			continue;
+		close(kernel.irqfd[i].fd);
+		if (kernel.irqfd[i].resample_fd >= 0)
+			close(kernel.irqfd[i].resample_fd);
+	}
 	memset(&kernel, 0, sizeof(kernel));
 	kernel.dialect = dialect;
 }
@@ -368,6 +452,95 @@ START_TEST(test_fast_path_refused)
 }
 END_TEST
 
+/* The session registers the lines itself (gsis): KVM_IRQFD for each, a
+ * resampler for the level line, the same irqfds across a reconnect,
+ * removed by destroy. */
+START_TEST(test_session_irqfds)
+{
+	static const uint32_t gsis[] = { 4, 10 };
+	struct tdev_opts o = { .nlines = 2 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	uint64_t one = 1;
+	int sv[2], fds, e, l;
+	pid_t a, b;
+
+	kernel_reset(IOREGION_WIRE_V3);
+	tvmm_init(&v);
+	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	v.cfg.get_line = NULL;
+	v.cfg.gsis = gsis;
+	v.cfg.ngsis = 2;
+	fds = ior_count_fds();
+	a = attach(&v, &o, &dev);
+	ior_assert_uint_eq(kernel_nirqfds(), 2);
+	e = kernel_irqfd(4);
+	l = kernel_irqfd(10);
+	ior_assert(e >= 0 && l >= 0);
+	ior_assert_uint_eq(kernel.irqfd[e].flags, 0);
+	ior_assert_uint_eq(kernel.irqfd[l].flags, KVM_IRQFD_FLAG_RESAMPLE);
+	tvmm_write(&v, TDEV_RAISE, 1);
+	ior_assert_uint_eq(tvmm_eventfd_read(kernel.irqfd[e].fd, 5000), 1);
+	tvmm_write(&v, TDEV_ASSERT, 1);
+	ior_assert_uint_eq(tvmm_eventfd_read(kernel.irqfd[l].fd, 5000), 1);
+	ior_assert_int_eq(write(kernel.irqfd[l].resample_fd, &one,
+				sizeof(one)), 8);
+	ior_assert_uint_eq(tvmm_eventfd_read(kernel.irqfd[l].fd, 5000), 1);
+
+	kill(a, SIGKILL);
+	ior_assert_int_eq(tdev_wait(a, 10000), -SIGKILL);
+	tvmm_pair(sv);
+	b = tdev_spawn(sv[1], &o);
+	ior_assert_int_eq(ioregion_vmm_reattach(dev, sv[0]), 0);
+	ior_assert_uint_eq(kernel.irqfd_assigns, 2);
+	ior_assert_uint_eq(kernel.irqfd_deassigns, 0);
+	tvmm_write(&v, TDEV_RAISE, 1);
+	ior_assert_uint_eq(tvmm_eventfd_read(kernel.irqfd[e].fd, 5000), 1);
+
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(b, 10000), 0);
+	ioregion_vmm_destroy(dev);
+	ior_assert_uint_eq(kernel_nirqfds(), 0);
+	ior_assert_uint_eq(kernel.irqfd_deassigns, 2);
+	ior_assert_uint_eq(kernel_nregions(), 0);
+	ior_assert_int_eq(ior_count_fds(), fds);
+	close(v.cfg.vm_fd);
+	tvmm_fini(&v);
+}
+END_TEST
+
+/* GSIs: only with a VM fd and without get_line; enough for the device. */
+START_TEST(test_session_gsis_refused)
+{
+	static const uint32_t gsis[] = { 4 };
+	struct tdev_opts o = { .nlines = 2 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	int sv[2];
+	pid_t pid;
+
+	kernel_reset(IOREGION_WIRE_V3);
+	tvmm_init(&v);
+	v.cfg.gsis = gsis;
+	v.cfg.ngsis = 1;
+	tvmm_pair(sv);
+	close(sv[1]);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev), -EINVAL);
+	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	tvmm_pair(sv);
+	close(sv[1]);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev), -EINVAL);
+	v.cfg.get_line = NULL;
+	tvmm_pair(sv);
+	pid = tdev_spawn(sv[1], &o);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev), -ENXIO);
+	ior_assert_int_eq(tdev_wait(pid, 10000), ECONNREFUSED);
+	ior_assert_uint_eq(kernel_nirqfds(), 0);
+	close(v.cfg.vm_fd);
+	tvmm_fini(&v);
+}
+END_TEST
+
 static Suite *
 kvm_suite(void)
 {
@@ -378,6 +551,8 @@ kvm_suite(void)
 	ior_add_test_timeout(s, test_fast_path_two_channels, 60);
 	ior_add_test_timeout(s, test_fast_path_reconnect, 60);
 	ior_add_test_timeout(s, test_fast_path_refused, 60);
+	ior_add_test_timeout(s, test_session_irqfds, 60);
+	ior_add_test_timeout(s, test_session_gsis_refused, 60);
 	return s;
 }
 

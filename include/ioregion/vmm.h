@@ -89,10 +89,18 @@ struct ioregion_vmm_config {
 	/** The kernel's bound on a region's socket (fast path), ms; 0: the
 	 * default, IOREGION_KVM_TIMEOUT_MS_DEFAULT. */
 	unsigned int kvm_timeout_ms;
-	/** Supplies the lines a device asks for; NULL: a device that asks
-	 * for any is refused (-ENXIO). */
+	/** Supplies the lines a device asks for. NULL with @c gsis: the
+	 * session makes them; NULL without: a device that asks for any is
+	 * refused (-ENXIO). */
 	ioregion_vmm_line_fn *get_line;
 	void *line_data;
+	/** Instead of @c get_line (with vm_fd >= 0): line i gets GSI
+	 * gsis[i]; the session registers its eventfds with KVM_IRQFD
+	 * (ioregion_irqfd_assign(), level lines with a resample eventfd) and
+	 * ioregion_vmm_destroy() unregisters them. A device that asks for
+	 * more than @c ngsis lines is refused (-ENXIO). */
+	const uint32_t *gsis;
+	unsigned int ngsis;
 	/** The guest RAM a device that asks for memory gets (copied, fds
 	 * duplicated); none for a device that does not ask. */
 	const struct ioregion_vmm_slot *slots;
@@ -118,7 +126,9 @@ struct ioregion_vmm_config {
  * @param[out] devp the attached device
  * @return 0
  * @retval -EINVAL a NULL argument, no bridge, unknown flags or dialect,
- *         reserved fields not zero, more than IOREGION_MEM_SLOTS_MAX slots
+ *         reserved fields not zero, more than IOREGION_MEM_SLOTS_MAX slots,
+ *         @c gsis with @c get_line or without a VM fd, more than
+ *         IOREGION_SESSION_LINES_MAX of them
  * @retval -EACCES the peer runs as another user
  * @retval -ENOTSOCK, -EPROTOTYPE @p sock is not an AF_UNIX SOCK_SEQPACKET
  *         socket
@@ -128,9 +138,12 @@ struct ioregion_vmm_config {
  * @retval -EBADMSG, -EPROTONOSUPPORT, -ENOMSG, -EPROTO, -ENOTSOCK a
  *         malformed, unknown or out-of-order message (ioregion/session.h)
  * @retval -ENXIO the device wants interrupt lines and @c get_line is NULL
+ *         (and @c gsis has too few)
  * @retval -EBADF a line fd from @c get_line or a slot fd is not open
  * @retval -EINVAL a line fd from @c get_line is not a non-blocking eventfd
- * @return a negative errno of @c get_line, ioregion_kvm_probe_dialect(),
+ * @return a negative errno of @c get_line, ioregion_irqfd_assign() (with
+ *         @c gsis: -EINVAL without an in-kernel irqchip),
+ *         ioregion_kvm_probe_dialect(),
  *         ioregion_kvm_register_timeout() or ioregion_bridge_add()
  *         (-EEXIST: a region overlaps one already there)
  * @retval -ENOMEM out of memory

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ioregion/irq.h"
 #include "ioregion/kvm.h"
 
 int
@@ -146,6 +147,10 @@ vmm_free(struct ioregion_vmm_device *dev)
 			close(r->fallback_fd);
 	}
 	for (unsigned int i = 0; i < dev->nlines; i++) {
+		if (dev->lines[i].irqfd)
+			(void)ioregion_irqfd_deassign(dev->vm_fd,
+						      dev->lines[i].gsi,
+						      dev->lines[i].fd);
 		if (dev->lines[i].fd >= 0)
 			close(dev->lines[i].fd);
 		if (dev->lines[i].resample_fd >= 0)

@@ -23,6 +23,7 @@ struct vmm_line {
 	int fd;			/* duplicates of the VMM's */
 	int resample_fd;	/* -1 for an edge line */
 	uint32_t gsi;
+	bool irqfd;		/* registered by the session (gsis) */
 };
 
 struct vmm_slot {
@@ -40,6 +41,8 @@ struct ioregion_vmm_device {
 	uid_t peer_uid;
 	ioregion_vmm_line_fn *get_line;
 	void *line_data;
+	unsigned int ngsis;
+	uint32_t gsis[IOREGION_SESSION_LINES_MAX];
 
 	bool fast;		/* regions registered with KVM */
 	bool fallback;		/* WELCOME_F_FALLBACK */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ioregion/handoff.h"
+#include "ioregion/irq.h"
 #include "ioregion/kvm.h"
 #include "ioregion/wire.h"
 
@@ -78,9 +79,9 @@ take_hello(struct ioregion_vmm_device *dev, int sock, int64_t deadline,
 	}
 	memcpy(dev->name, h->name, sizeof(dev->name));
 	dev->hello_flags = h->flags;
-	if (h->nlines && !dev->get_line)
-		return refuse(dev, sock, -ENXIO,
-			      "this VMM gives no interrupt lines");
+	if (h->nlines && !dev->get_line && h->nlines > dev->ngsis)
+		return refuse(dev, sock, -ENXIO, "this VMM gives %u interrupt "
+			      "lines, not %u", dev->ngsis, h->nlines);
 	for (unsigned int i = 0; i < h->nlines; i++) {
 		struct vmm_line *l = &dev->lines[i];
 
@@ -294,6 +295,25 @@ replace_regions(struct ioregion_vmm_device *dev, int sock,
 	return 0;
 }
 
+/* The session's own lines: eventfds registered for the VMM's GSIs. */
+static int
+assign_line(struct ioregion_vmm_device *dev, int sock, unsigned int i)
+{
+	struct vmm_line *l = &dev->lines[i];
+	bool level = l->trigger == IOREGION_LINE_LEVEL;
+	int rc;
+
+	l->gsi = dev->gsis[i];
+	rc = ioregion_irqfd_assign(dev->vm_fd, l->gsi,
+				   level ? IOREGION_IRQ_LEVEL : 0, &l->fd,
+				   &l->resample_fd);
+	if (rc < 0)
+		return refuse(dev, sock, rc, "KVM_IRQFD for line '%s' (GSI "
+			      "%u)", l->name, l->gsi);
+	l->irqfd = true;
+	return 0;
+}
+
 /* Ask the VMM for the eventfds of every line (first attach only). */
 static int
 get_lines(struct ioregion_vmm_device *dev, int sock)
@@ -303,6 +323,12 @@ get_lines(struct ioregion_vmm_device *dev, int sock)
 		struct ioregion_vmm_line got = { .fd = -1, .resample_fd = -1 };
 		int rc;
 
+		if (!dev->get_line) {
+			rc = assign_line(dev, sock, i);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		rc = dev->get_line(dev->line_data, dev->name, i, l->name,
 				   l->trigger, &got);
 		if (rc < 0)
@@ -455,6 +481,9 @@ check_config(const struct ioregion_vmm_config *cfg)
 		return -EINVAL;
 	if (cfg->dialect && !ioregion_wire_dialect_valid((int)cfg->dialect))
 		return -EINVAL;
+	if ((cfg->ngsis && (!cfg->gsis || cfg->get_line || cfg->vm_fd < 0)) ||
+	    cfg->ngsis > IOREGION_SESSION_LINES_MAX)
+		return -EINVAL;
 	return 0;
 }
 
@@ -497,6 +526,9 @@ ioregion_vmm_attach(int sock, const struct ioregion_vmm_config *cfg,
 			cfg->peer_uid : geteuid();
 	dev->get_line = cfg->get_line;
 	dev->line_data = cfg->line_data;
+	dev->ngsis = cfg->ngsis;
+	if (cfg->ngsis)
+		memcpy(dev->gsis, cfg->gsis, sizeof(uint32_t) * cfg->ngsis);
 	for (unsigned int i = 0; i < cfg->nslots; i++) {
 		rc = vmm_slot_insert(dev, &cfg->slots[i].slot,
 				     cfg->slots[i].fd);
