@@ -249,9 +249,16 @@ rx_clear(struct uart_model *u)
 unsigned int
 uart_model_rx_room(const struct uart_model *u)
 {
-	if (loopback(u))
+	if (loopback(u) || (u->rts_flow && !(u->mcr & UART_MCR_RTS)))
 		return 0;
 	return rx_capacity(u) - u->rx_count;
+}
+
+void
+uart_model_set_rts_flow(struct uart_model *u, bool on)
+{
+	u->rts_flow = on;
+	rx_room_changed(u);
 }
 
 void
@@ -413,7 +420,7 @@ write_reg(struct uart_model *u, unsigned int offset, uint8_t v)
 		old = u->mcr;
 		u->mcr = v & 0x1f;
 		update_modem(u);
-		if ((old ^ u->mcr) & UART_MCR_LOOP)
+		if ((old ^ u->mcr) & (UART_MCR_LOOP | UART_MCR_RTS))
 			rx_room_changed(u);
 		break;
 	case UART_LSR:

@@ -65,6 +65,7 @@ struct uart_model {
 	bool thre_pending;	/* THR emptied, not yet acknowledged */
 	bool timeout_pending;	/* character timeout (FIFO mode) */
 	bool line;		/* the level last given to the line */
+	bool rts_flow;		/* the far end sends only while RTS is set */
 
 	uint8_t rx_fifo[UART_FIFO_SIZE];
 	unsigned int rx_head;
@@ -85,9 +86,15 @@ void uart_model_init(struct uart_model *u, const struct uart_model_ops *ops,
 uint8_t uart_model_read(struct uart_model *u, unsigned int offset);
 void uart_model_write(struct uart_model *u, unsigned int offset, uint8_t v);
 
+/* Hardware flow control of the far end: with @on it sends only while
+ * MCR RTS is set (and not in loopback, where the RTS pin is inactive), so
+ * nothing arrives before the guest has set the chip up, and a driver that
+ * drops RTS to throttle is obeyed. Off at reset. */
+void uart_model_set_rts_flow(struct uart_model *u, bool on);
+
 /* How many received bytes the model takes now: 0 in loopback (the serial
- * input is disconnected), else the FIFO's free room (1 byte without
- * FIFOs). */
+ * input is disconnected) and while flow control holds the far end, else
+ * the FIFO's free room (1 byte without FIFOs). */
 unsigned int uart_model_rx_room(const struct uart_model *u);
 
 /* Bytes from the serial line. Beyond the room, bytes are dropped and

@@ -18,8 +18,12 @@
  * (a level line, KVM_IRQFD_FLAG_RESAMPLE). Without it the model works
  * polled, as before.
  *
+ * --rtscts: the far end honours RTS (hardware flow control), so stdin
+ * waits until the guest has set the chip up (bytes received before that
+ * would be lost when the guest switches the FIFOs on, as on the chip).
+ *
  *   uart16550 --socket-path /tmp/vmm.sock [--base 0x3f8] [--no-stdin]
- *             [--irq-fd N[,R]]
+ *             [--irq-fd N[,R]] [--rtscts]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -167,7 +171,7 @@ uart_stdin_ready(struct ev_loop *loop, ev_io *w, int revents)
 
 static void
 uart_init(struct uart16550 *u, struct ev_loop *loop, bool use_stdin,
-	  struct ioregion_irq *irq)
+	  bool rtscts, struct ioregion_irq *irq)
 {
 	memset(u, 0, sizeof(*u));
 	u->loop = loop;
@@ -178,6 +182,7 @@ uart_init(struct uart16550 *u, struct ev_loop *loop, bool use_stdin,
 	ev_timer_init(&u->rx_timer, uart_timer_expired, 0., 0.);
 	u->rx_timer.data = u;
 	uart_model_init(&u->m, &uart_model_ops, u, irq);
+	uart_model_set_rts_flow(&u->m, rtscts);
 	uart_update_rx_watch(u);
 }
 
@@ -191,10 +196,11 @@ uart_exit(struct uart16550 *u)
 
 /* ---- program ----------------------------------------------------------- */
 
-enum { OPT_NO_STDIN = 0x100, OPT_IRQ_FD };
+enum { OPT_NO_STDIN = 0x100, OPT_IRQ_FD, OPT_RTSCTS };
 
 struct uart_opts {
 	bool use_stdin;
+	bool rtscts;
 	int irq_fd;		/* -1: no interrupt line */
 	int resample_fd;	/* -1: an edge line */
 };
@@ -237,6 +243,9 @@ uart_parse_opt(void *data, int opt, const char *arg)
 	case OPT_NO_STDIN:
 		o->use_stdin = false;
 		return 0;
+	case OPT_RTSCTS:
+		o->rtscts = true;
+		return 0;
 	case OPT_IRQ_FD:
 		if (uart_parse_irq_fd(o, arg) == 0)
 			return 0;
@@ -250,6 +259,7 @@ uart_parse_opt(void *data, int opt, const char *arg)
 static const struct option uart_options[] = {
 	{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
 	{ "irq-fd", required_argument, NULL, OPT_IRQ_FD },
+	{ "rtscts", no_argument, NULL, OPT_RTSCTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -287,6 +297,8 @@ main(int argc, char **argv)
 			"  --irq-fd N[,R]      interrupt line: inherited eventfd N\n"
 			"                      (KVM_IRQFD trigger), R its resample\n"
 			"                      eventfd for a level line; none: polled\n"
+			"  --rtscts            stdin is sent only while the guest sets\n"
+			"                      MCR RTS (hardware flow control)\n"
 			"Ports base..base+7 (default 0x3f8), byte accesses only.\n",
 		.parse = uart_parse_opt,
 		.dev = &uopts,
@@ -311,7 +323,7 @@ main(int argc, char **argv)
 	rc = uart_open_irq(&dm, &uopts, &irq);
 	if (rc < 0)
 		goto out;
-	uart_init(&uart, dm.loop, uopts.use_stdin, irq);
+	uart_init(&uart, dm.loop, uopts.use_stdin, uopts.rtscts, irq);
 	rc = devmain_add_region(&dm, "uart16550", base, UART_NR_PORTS,
 				IOREGION_F_PIO, IOREGION_WIDTH_1, &uart_ops,
 				&uart, &region);

@@ -776,6 +776,33 @@ START_TEST(test_uart_fcr_rules)
 }
 END_TEST
 
+/* With flow control the far end waits for RTS (not in loopback). */
+START_TEST(test_uart_rts_flow_control)
+{
+	ior_assert_uint_eq(uart_model_rx_room(&u), 1);	/* off at reset */
+	uart_model_set_rts_flow(&u, true);
+	ior_assert_uint_eq(w.room_changes, 1);
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	out(UART_FCR, UART_FCR_ENABLE_FIFO);
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	out(UART_MCR, UART_MCR_DTR);
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	out(UART_MCR, UART_MCR_DTR | UART_MCR_RTS);
+	ior_assert_uint_eq(uart_model_rx_room(&u), UART_FIFO_SIZE);
+	ck_assert_uint_ge(w.room_changes, 2);
+	out(UART_MCR, UART_MCR_RTS | UART_MCR_LOOP);
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	out(UART_MCR, UART_MCR_RTS);
+	receive("abc");
+	ior_assert_uint_eq(uart_model_rx_room(&u), UART_FIFO_SIZE - 3);
+	out(UART_MCR, 0);				/* throttled */
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	ior_assert_uint_eq(in(UART_RX), 'a');		/* what came stays */
+	uart_model_set_rts_flow(&u, false);
+	ior_assert_uint_eq(uart_model_rx_room(&u), UART_FIFO_SIZE - 2);
+}
+END_TEST
+
 /* No line given: the model still works, polled. */
 START_TEST(test_uart_without_a_line)
 {
@@ -854,6 +881,7 @@ uart_suite(void)
 	tcase_add_test(tc, test_uart_no_interrupt_with_ier_zero);
 	tcase_add_test(tc, test_uart_loopback);
 	tcase_add_test(tc, test_uart_fcr_rules);
+	tcase_add_test(tc, test_uart_rts_flow_control);
 	tcase_add_test(tc, test_uart_without_a_line);
 	tcase_add_test(tc, test_uart_level_line);
 	suite_add_tcase(s, tc);
