@@ -275,8 +275,11 @@ uart_open_irq(struct devmain *dm, const struct uart_opts *o,
 		return 0;
 	rc = ioregion_irq_new(dm->ctx, o->irq_fd, o->resample_fd, irqp);
 	if (rc < 0) {
-		fprintf(stderr, "%s: --irq-fd %d%s: %s\n", dm->prog, o->irq_fd,
-			o->resample_fd >= 0 ? ",R" : "", strerror(-rc));
+		fprintf(stderr, "%s: --irq-fd %d%s: %s%s\n", dm->prog,
+			o->irq_fd, o->resample_fd >= 0 ? ",R" : "",
+			strerror(-rc), rc == -EINVAL ?
+			" (not a non-blocking eventfd, or both fds the same)" :
+			"");
 		return rc;
 	}
 	close(o->irq_fd);
