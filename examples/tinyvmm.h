@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tinyvmm's guest ABI: memory map, entry state and the debug-exit port,
- * shared by tinyvmm.c and the guest programs (only #defines: the
+ * shared by tinyvmm (vmm/) and the guest programs (only #defines: the
  * assembler includes this file too).
  *
  * Guests start in 64-bit long mode, flat segments, interrupts off, with
