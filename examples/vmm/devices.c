@@ -5,7 +5,10 @@
  * where the kernel has it and always with the bridge, and print the
  * bridge's per-region statistics at the end.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,73 @@
 #include "ioregion/kvm.h"
 
 #include "vmm.h"
+
+int
+vmm_device_name(const char *cmdline, char name[VMM_NAME_MAX])
+{
+	size_t start, end;
+
+	cmdline += strspn(cmdline, " \t");
+	end = strcspn(cmdline, " \t");
+	for (start = end; start > 0 && cmdline[start - 1] != '/'; start--)
+		;
+	if (end - start >= VMM_NAME_MAX)
+		return -EINVAL;
+	memcpy(name, cmdline + start, end - start);
+	name[end - start] = '\0';
+	return 0;
+}
+
+int
+vmm_grant_arg(struct vmm_grant *g, const char *opt, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->nargs + 2 > DEVHOST_MAX_EXTRA_ARGS ||
+	    g->nbufs >= sizeof(g->bufs) / sizeof(g->bufs[0]))
+		return -ENOSPC;
+	va_start(ap, fmt);
+	vsnprintf(g->bufs[g->nbufs], sizeof(g->bufs[0]), fmt, ap);
+	va_end(ap);
+	g->args[g->nargs++] = opt;
+	g->args[g->nargs++] = g->bufs[g->nbufs++];
+	return 0;
+}
+
+int
+vmm_grant_fd(struct vmm_grant *g, int fd)
+{
+	if (g->nfds >= VMM_GRANT_FDS)
+		return -ENOSPC;
+	g->fds[g->nfds++] = fd;
+	return 0;
+}
+
+static bool
+named(const char *const *names, unsigned int n, const char *name)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Start one --spawn device with what it was given (least privilege:
+ * only what the options name it for). */
+static int
+vmm_spawn(struct vmm *vm, const char *cmdline)
+{
+	struct vmm_grant g = { .nargs = 0 };
+	char name[VMM_NAME_MAX];
+
+	if (vmm_device_name(cmdline, name) < 0)
+		return devhost_spawn(&vm->host, cmdline);
+	if (named(vm->opts.mem_for, vm->opts.nmem_for, name) &&
+	    vmm_mem_grant(vm, &g) < 0)
+		return -ENOSPC;
+	return devhost_spawn_with(&vm->host, cmdline, g.args, g.nargs, g.fds,
+				  g.nfds);
+}
 
 /* Listen, start the --spawn devices, accept every device's hand-off. */
 int
@@ -29,7 +99,7 @@ vmm_start_devices(struct vmm *vm)
 	fprintf(stderr, "%s: listening on %s for %u device(s)\n", vm->prog,
 		vm->host.socket_path, vm->opts.ndevices);
 	for (unsigned int i = 0; i < vm->opts.nspawn; i++) {
-		rc = devhost_spawn(&vm->host, vm->opts.spawn[i]);
+		rc = vmm_spawn(vm, vm->opts.spawn[i]);
 		if (rc < 0)
 			return rc;
 	}

@@ -126,7 +126,6 @@ vmm_load_guest(struct vmm *vm)
 int
 vmm_create(struct vmm *vm)
 {
-	struct kvm_userspace_memory_region slot = { 0 };
 	int rc, nent = 64;
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -135,18 +134,9 @@ vmm_create(struct vmm *vm)
 	/* Intel wants a TSS area below 4 GiB; same spot as QEMU's. */
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul);
 
-	vm->mem = mmap(NULL, TINYVMM_RAM_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem == MAP_FAILED) {
-		vm->mem = NULL;
-		return vmm_fail(vm, "mmap guest memory");
-	}
-	slot.slot = 0;
-	slot.guest_phys_addr = 0;
-	slot.memory_size = TINYVMM_RAM_SIZE;
-	slot.userspace_addr = (uintptr_t)vm->mem;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-		return vmm_fail(vm, "KVM_SET_USER_MEMORY_REGION");
+	rc = vmm_mem_create(vm);
+	if (rc < 0)
+		return rc;
 	vmm_build_tables(vm);
 	rc = vmm_load_guest(vm);
 	if (rc < 0)
@@ -252,8 +242,7 @@ vmm_destroy(struct vmm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
-	if (vm->mem)
-		munmap(vm->mem, TINYVMM_RAM_SIZE);
+	vmm_mem_destroy(vm);
 	free(vm->cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -39,6 +39,7 @@ enum {
 	OPT_BRIDGE_TIMEOUT,
 	OPT_NO_IOREGIONFD,
 	OPT_SPAWN,
+	OPT_MEM_FOR,
 	OPT_HELP,
 };
 
@@ -58,6 +59,10 @@ usage(const char *prog, FILE *f)
 		"  --timeout-ms T      bound on the whole run (default %d)\n"
 		"  --bridge-timeout-ms T  bound on one device response\n"
 		"  --no-ioregionfd     use the bridge even if KVM has ioregionfd\n"
+		"  --mem-for NAME      give the --spawn device NAME (its command's\n"
+		"                      file name) guest RAM: the memfd, inherited,\n"
+		"                      and --mem-fd N --mem-gpa 0 --mem-size S on\n"
+		"                      its command line (repeatable)\n"
 		"Exit status: the guest's debug-exit byte (port 0x%x); %d no KVM,\n"
 		"%d timeout, %d error. IOREGION_KVM_DEV overrides /dev/kvm.\n",
 		prog, TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
@@ -83,6 +88,19 @@ parse_uint(const char *prog, const char *opt, const char *s,
 	return 0;
 }
 
+/* How many --spawn devices are called @name. */
+static unsigned int
+spawned_count(const struct vmm_opts *o, const char *name)
+{
+	char n[VMM_NAME_MAX];
+	unsigned int count = 0;
+
+	for (unsigned int i = 0; i < o->nspawn; i++)
+		if (vmm_device_name(o->spawn[i], n) == 0 && !strcmp(n, name))
+			count++;
+	return count;
+}
+
 static int
 parse_args(struct vmm *vm, int argc, char **argv)
 {
@@ -96,6 +114,7 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		  OPT_BRIDGE_TIMEOUT },
 		{ "no-ioregionfd", no_argument, NULL, OPT_NO_IOREGIONFD },
 		{ "spawn", required_argument, NULL, OPT_SPAWN },
+		{ "mem-for", required_argument, NULL, OPT_MEM_FOR },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,6 +163,14 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			}
 			o->spawn[o->nspawn++] = optarg;
 			break;
+		case OPT_MEM_FOR:
+			if (o->nmem_for >= MAX_SPAWN) {
+				fprintf(stderr, "%s: at most %d --mem-for\n",
+					vm->prog, MAX_SPAWN);
+				return -1;
+			}
+			o->mem_for[o->nmem_for++] = optarg;
+			break;
 		case OPT_HELP:
 			usage(vm->prog, stdout);
 			return 1;
@@ -156,6 +183,12 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		usage(vm->prog, stderr);
 		return -1;
 	}
+	for (unsigned int i = 0; i < o->nmem_for; i++)
+		if (spawned_count(o, o->mem_for[i]) == 0) {
+			fprintf(stderr, "%s: --mem-for %s: no --spawn device "
+				"of that name\n", vm->prog, o->mem_for[i]);
+			return -1;
+		}
 	if (!o->ndevices_set)
 		o->ndevices = o->nspawn;
 	if (o->ndevices < o->nspawn) {
@@ -172,6 +205,7 @@ main(int argc, char **argv)
 	struct vmm vm = {
 		.kvm_fd = -1,
 		.vm_fd = -1,
+		.mem_fd = -1,
 		.guest_status = -1,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 	};

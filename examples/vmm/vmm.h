@@ -7,8 +7,9 @@
  *   guest.c    KVM and the VM, the guest image, page tables, GDT, CPUID,
  *              the vCPUs' entry state
  *   vcpu.c     vCPU threads, exit handling, the end of the run
- *   devices.c  device processes: hand-off, attach (fast path / bridge),
- *              statistics
+ *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's grant
+ *   devices.c  device processes: what each is given (grants), hand-off,
+ *              attach (fast path / bridge), statistics
  */
 #ifndef EXAMPLES_VMM_VMM_H
 #define EXAMPLES_VMM_VMM_H
@@ -24,6 +25,8 @@
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_SPAWN DEVHOST_MAX_DEVICES
+#define VMM_NAME_MAX 32			/* a device's name: see vmm_device_name */
+#define VMM_GRANT_FDS 8
 
 struct vmm;
 struct kvm_run;
@@ -49,6 +52,22 @@ struct vmm_opts {
 	unsigned int timeout_ms;
 	unsigned int bridge_timeout_ms;
 	bool no_ioregionfd;
+	const char *mem_for[MAX_SPAWN];	/* --mem-for: device names */
+	unsigned int nmem_for;
+};
+
+/*
+ * What one device process gets besides its socket: fds it inherits and
+ * the options on its command line that tell it their numbers. (A control
+ * session will carry them instead.)
+ */
+struct vmm_grant {
+	const char *args[DEVHOST_MAX_EXTRA_ARGS];
+	char bufs[DEVHOST_MAX_EXTRA_ARGS / 2][24];
+	unsigned int nargs;
+	unsigned int nbufs;
+	int fds[VMM_GRANT_FDS];
+	unsigned int nfds;
 };
 
 /* The VM: one per program run. */
@@ -57,7 +76,8 @@ struct vmm {
 	struct vmm_opts opts;
 	int kvm_fd;
 	int vm_fd;
-	uint8_t *mem;
+	int mem_fd;			/* guest RAM: memfd, sealed */
+	uint8_t *mem;			/* its mapping, TINYVMM_RAM_SIZE bytes */
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	struct devhost host;
@@ -85,7 +105,21 @@ int vmm_create(struct vmm *vm);
 int vcpu_create(struct vmm *vm, struct vcpu *v);
 void vmm_destroy(struct vmm *vm);
 
+/* memory.c: guest RAM (0 or -TINYVMM_EXIT_ERROR); a device's grant of it
+ * (0 or -ENOSPC). */
+int vmm_mem_create(struct vmm *vm);
+int vmm_mem_grant(struct vmm *vm, struct vmm_grant *g);
+void vmm_mem_destroy(struct vmm *vm);
+
 /* devices.c */
+/* A device's name: the last part of its command's first word (--spawn
+ * "/path/regbank --base 0x..." is regbank). 0, or -EINVAL if too long. */
+int vmm_device_name(const char *cmdline, char name[VMM_NAME_MAX]);
+/* Add "@opt value" (value printf-formatted) or an fd to a grant: 0 or
+ * -ENOSPC. */
+int vmm_grant_arg(struct vmm_grant *g, const char *opt, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int vmm_grant_fd(struct vmm_grant *g, int fd);
 int vmm_start_devices(struct vmm *vm);
 int vmm_attach_devices(struct vmm *vm);
 void vmm_print_stats(struct vmm *vm);
