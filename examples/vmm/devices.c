@@ -82,6 +82,8 @@ vmm_spawn(struct vmm *vm, const char *cmdline)
 	if (named(vm->opts.mem_for, vm->opts.nmem_for, name) &&
 	    vmm_mem_grant(vm, &g) < 0)
 		return -ENOSPC;
+	if (vmm_irq_grant(vm, name, &g) < 0)
+		return -ENOSPC;
 	return devhost_spawn_with(&vm->host, cmdline, g.args, g.nargs, g.fds,
 				  g.nfds);
 }

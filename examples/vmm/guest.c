@@ -243,6 +243,7 @@ vmm_destroy(struct vmm *vm)
 			close(v->fd);
 	}
 	vmm_mem_destroy(vm);
+	vmm_irq_destroy(vm);
 	free(vm->cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

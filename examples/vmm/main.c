@@ -40,6 +40,7 @@ enum {
 	OPT_NO_IOREGIONFD,
 	OPT_SPAWN,
 	OPT_MEM_FOR,
+	OPT_IRQ,
 	OPT_HELP,
 };
 
@@ -63,6 +64,9 @@ usage(const char *prog, FILE *f)
 		"                      file name) guest RAM: the memfd, inherited,\n"
 		"                      and --mem-fd N --mem-gpa 0 --mem-size S on\n"
 		"                      its command line (repeatable)\n"
+		"  --irq NAME=GSI[,level]  an interrupt line (in-kernel irqchip,\n"
+		"                      KVM_IRQFD) for the --spawn device NAME,\n"
+		"                      which gets --irq-fd N[,RESAMPLE] (repeatable)\n"
 		"Exit status: the guest's debug-exit byte (port 0x%x); %d no KVM,\n"
 		"%d timeout, %d error. IOREGION_KVM_DEV overrides /dev/kvm.\n",
 		prog, TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
@@ -115,6 +119,7 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		{ "no-ioregionfd", no_argument, NULL, OPT_NO_IOREGIONFD },
 		{ "spawn", required_argument, NULL, OPT_SPAWN },
 		{ "mem-for", required_argument, NULL, OPT_MEM_FOR },
+		{ "irq", required_argument, NULL, OPT_IRQ },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,6 +176,10 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			}
 			o->mem_for[o->nmem_for++] = optarg;
 			break;
+		case OPT_IRQ:
+			if (vmm_irq_parse(vm, optarg) < 0)
+				return -1;
+			break;
 		case OPT_HELP:
 			usage(vm->prog, stdout);
 			return 1;
@@ -187,6 +196,13 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		if (spawned_count(o, o->mem_for[i]) == 0) {
 			fprintf(stderr, "%s: --mem-for %s: no --spawn device "
 				"of that name\n", vm->prog, o->mem_for[i]);
+			return -1;
+		}
+	for (unsigned int i = 0; i < vm->nirqs; i++)
+		if (spawned_count(o, vm->irqs[i].device) != 1) {
+			fprintf(stderr, "%s: --irq %s=%u: want exactly one "
+				"--spawn device of that name\n", vm->prog,
+				vm->irqs[i].device, vm->irqs[i].gsi);
 			return -1;
 		}
 	if (!o->ndevices_set)
@@ -227,8 +243,12 @@ main(int argc, char **argv)
 	rc = vmm_open_kvm(&vm);
 	if (rc == 0)
 		rc = vmm_create(&vm);
+	if (rc == 0)
+		rc = vmm_irqchip_create(&vm);	/* before the vCPUs */
 	for (unsigned int i = 0; rc == 0 && i < vm.opts.nvcpus; i++)
 		rc = vcpu_create(&vm, &vm.vcpus[i]);
+	if (rc == 0)
+		rc = vmm_irq_assign(&vm);
 	if (rc < 0) {
 		status = -rc;
 		goto out;

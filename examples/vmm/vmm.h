@@ -8,6 +8,8 @@
  *              the vCPUs' entry state
  *   vcpu.c     vCPU threads, exit handling, the end of the run
  *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's grant
+ *   irq.c      the in-kernel irqchip, interrupt lines (irqfds) and their
+ *              grants
  *   devices.c  device processes: what each is given (grants), hand-off,
  *              attach (fast path / bridge), statistics
  */
@@ -27,6 +29,8 @@
 #define MAX_SPAWN DEVHOST_MAX_DEVICES
 #define VMM_NAME_MAX 32			/* a device's name: see vmm_device_name */
 #define VMM_GRANT_FDS 8
+#define VMM_MAX_IRQS 8
+#define VMM_MAX_GSI 23			/* the IOAPIC's last pin */
 
 struct vmm;
 struct kvm_run;
@@ -70,6 +74,15 @@ struct vmm_grant {
 	unsigned int nfds;
 };
 
+/* One interrupt line (--irq NAME=GSI[,level]). */
+struct vmm_irq_line {
+	char device[VMM_NAME_MAX];	/* the --spawn device it is for */
+	unsigned int gsi;
+	bool level;
+	int trigger_fd;			/* -1 until assigned */
+	int resample_fd;		/* level lines; -1 */
+};
+
 /* The VM: one per program run. */
 struct vmm {
 	const char *prog;
@@ -84,6 +97,9 @@ struct vmm {
 	bool host_up;			/* host listening: finish it at the end */
 	struct ioregion_bridge *bridge;
 	bool fast_path;
+
+	struct vmm_irq_line irqs[VMM_MAX_IRQS];
+	unsigned int nirqs;		/* none: no irqchip either */
 
 	struct vcpu vcpus[TINYVMM_MAX_VCPUS];
 
@@ -110,6 +126,14 @@ void vmm_destroy(struct vmm *vm);
 int vmm_mem_create(struct vmm *vm);
 int vmm_mem_grant(struct vmm *vm, struct vmm_grant *g);
 void vmm_mem_destroy(struct vmm *vm);
+
+/* irq.c. parse: 0 or -1 (message printed); grant: 0 or -ENOSPC; the
+ * others 0 or -TINYVMM_EXIT_ERROR. */
+int vmm_irq_parse(struct vmm *vm, const char *arg);
+int vmm_irqchip_create(struct vmm *vm);
+int vmm_irq_assign(struct vmm *vm);
+int vmm_irq_grant(struct vmm *vm, const char *device, struct vmm_grant *g);
+void vmm_irq_destroy(struct vmm *vm);
 
 /* devices.c */
 /* A device's name: the last part of its command's first word (--spawn
