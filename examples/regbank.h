@@ -48,11 +48,11 @@
  * with CTRL's IE set the device asserts its interrupt line (an edge, or
  * a level held until the guest clears DONE/ERROR in STATUS).
  */
-#define REGBANK_DMA_CTRL_GO	(1u << 0)	/* start a copy */
-#define REGBANK_DMA_CTRL_IE	(1u << 1)	/* interrupt when it ends */
-#define REGBANK_DMA_ST_BUSY	(1u << 0)
-#define REGBANK_DMA_ST_DONE	(1u << 1)
-#define REGBANK_DMA_ST_ERROR	(1u << 2)
+#define REGBANK_DMA_CTRL_GO	(1 << 0)	/* start a copy */
+#define REGBANK_DMA_CTRL_IE	(1 << 1)	/* interrupt when it ends */
+#define REGBANK_DMA_ST_BUSY	(1 << 0)
+#define REGBANK_DMA_ST_DONE	(1 << 1)
+#define REGBANK_DMA_ST_ERROR	(1 << 2)
 #define REGBANK_DMA_ST_CODE_SHIFT 8
 #define REGBANK_DMA_ERR_LEN	1	/* length 0 or above the maximum */
 #define REGBANK_DMA_ERR_SRC	2	/* source not inside one slot */
