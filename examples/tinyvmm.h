@@ -25,7 +25,10 @@
  *
  * Debug exit: a 1-byte OUT to TINYVMM_DEBUG_EXIT_PORT ends the run; the
  * byte is tinyvmm's exit status (0 = pass). Unlike QEMU's isa-debug-exit
- * the value is used as is. HLT ends the vCPU that runs it.
+ * the value is used as is. HLT ends the vCPU that runs it, except with
+ * the in-kernel irqchip (tinyvmm --irq): then the two 8259 PICs (ports
+ * 0x20/0xa0), the IOAPIC and a local APIC per vCPU are KVM's, and HLT
+ * sleeps until an interrupt, as on hardware.
  */
 #ifndef EXAMPLES_TINYVMM_H
 #define EXAMPLES_TINYVMM_H
