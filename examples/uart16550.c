@@ -27,7 +27,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,35 +205,6 @@ struct uart_opts {
 };
 
 static int
-parse_fd(const char *s, char **end)
-{
-	long v;
-
-	errno = 0;
-	v = strtol(s, end, 10);
-	if (errno || *end == s || v < 0 || v > INT_MAX)
-		return -1;
-	return (int)v;
-}
-
-/* "N" or "N,R". */
-static int
-uart_parse_irq_fd(struct uart_opts *o, const char *arg)
-{
-	char *end;
-
-	o->irq_fd = parse_fd(arg, &end);
-	if (o->irq_fd < 0)
-		return -1;
-	if (*end == ',') {
-		o->resample_fd = parse_fd(end + 1, &end);
-		if (o->resample_fd < 0)
-			return -1;
-	}
-	return *end ? -1 : 0;
-}
-
-static int
 uart_parse_opt(void *data, int opt, const char *arg)
 {
 	struct uart_opts *o = data;
@@ -247,11 +217,8 @@ uart_parse_opt(void *data, int opt, const char *arg)
 		o->rtscts = true;
 		return 0;
 	case OPT_IRQ_FD:
-		if (uart_parse_irq_fd(o, arg) == 0)
-			return 0;
-		fprintf(stderr, "uart16550: bad --irq-fd '%s' (N or N,R)\n",
-			arg);
-		return -1;
+		return devmain_parse_irq_fd("uart16550", arg, &o->irq_fd,
+					    &o->resample_fd);
 	}
 	return -1;
 }
