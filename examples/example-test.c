@@ -587,6 +587,60 @@ test_crossing(const struct paths *p, struct run *r)
 	return 0;
 }
 
+/*
+ * The dmairq guest: regbank's DMA engine with guest RAM (--mem-for) and
+ * an interrupt line on GSI 5, edge or level (--irq). The guest checks the
+ * copies, the refused ones and the interrupts; the device's own count
+ * must agree (2 copies, 5 refused). Without --mem-for the device has no
+ * guest memory (least privilege): the first copy is refused and the
+ * guest stops at its check 3.
+ */
+static int
+test_dma(const struct paths *p, struct run *r, const char *irq, bool mem)
+{
+	char want[64];
+	int v;
+
+	base_run(r, p, "dmairq");
+	arg(r, "--spawn");
+	arg(r, p->regbank);
+	if (mem) {
+		arg(r, "--mem-for");
+		arg(r, "regbank");
+	}
+	arg(r, "--irq");
+	arg(r, irq);
+	if (run_vmm(r) < 0)
+		return 1;
+	v = status_verdict(r, mem ? 0 : 3);
+	if (v >= 0) {
+		if (r->status > 0 && r->status < 100)
+			fprintf(stderr, "example-test: the guest failed its "
+				"check %d (examples/guest/dmairq.S)\n",
+				r->status);
+		return v;
+	}
+	if (path_verdict(r))
+		return 1;
+	snprintf(want, sizeof(want), "DMA interrupt: %s line",
+		 strstr(irq, ",level") ? "level" : "edge");
+	if (!strstr(r->err.data, want)) {
+		fprintf(stderr, "example-test: the device did not say '%s'\n",
+			want);
+		return 1;
+	}
+	if (mem ? !strstr(r->err.data, "dma copies 2 dma errors 5\n") ||
+		  !strstr(r->err.data, "guest memory 0x0+0x200000 mapped")
+		: !strstr(r->err.data, "dma copies 0 dma errors 1\n") ||
+		  strstr(r->err.data, "guest memory")) {
+		fprintf(stderr, "example-test: want the device to %s\n",
+			mem ? "map guest RAM, copy twice and refuse 5 copies"
+			    : "have no guest memory and refuse one copy");
+		return 1;
+	}
+	return 0;
+}
+
 static int
 test_no_kvm(const struct paths *p, struct run *r)
 {
@@ -639,7 +693,7 @@ main(int argc, char **argv)
 			"--regbank P --guests DIR [--expect-path fast|bridge] "
 			"MODE\nmodes: hello string-pio selftest selftest-info "
 			"hammer crossing device-killed device-stopped "
-			"no-kvm\n");
+			"dma-irq dma-irq-level dma-no-mem no-kvm\n");
 		return 1;
 	}
 	mode = argv[optind];
@@ -663,6 +717,12 @@ main(int argc, char **argv)
 				       strerror(ECONNRESET));
 	else if (!strcmp(mode, "device-stopped"))
 		rc = test_device_fails(&p, &r, SIGSTOP, strerror(ETIMEDOUT));
+	else if (!strcmp(mode, "dma-irq"))
+		rc = test_dma(&p, &r, "regbank=5", true);
+	else if (!strcmp(mode, "dma-irq-level"))
+		rc = test_dma(&p, &r, "regbank=5,level", true);
+	else if (!strcmp(mode, "dma-no-mem"))
+		rc = test_dma(&p, &r, "regbank=5", false);
 	else if (!strcmp(mode, "no-kvm"))
 		rc = test_no_kvm(&p, &r);
 	else
