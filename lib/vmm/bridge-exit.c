@@ -67,7 +67,10 @@ struct xfer {
 	struct ioregion_desc desc;	/* as of the lookup */
 	uint64_t end;
 	/* the exchange, under the channel's lock */
-	bool sent;		/* a command is out whose answer is not in */
+	/* A command is out whose answer is not in. Volatile: it changes
+	 * after pthread_cleanup_push()'s setjmp, and the cancel handler
+	 * reads it after the longjmp (clang kept it in a register). */
+	volatile bool sent;
 	uint32_t done;		/* elements done */
 	int rc;
 	const char *why;	/* what went wrong, if strerror(-rc) is not */
