@@ -4,6 +4,7 @@
  * receive regions (hand-off), reap. See devhost.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -97,7 +98,15 @@ devhost_listen(struct devhost *h, const char *prog, const char *path)
 int
 devhost_spawn(struct devhost *h, const char *cmdline)
 {
-	char *argv[MAX_ARGS + 3];
+	return devhost_spawn_with(h, cmdline, NULL, 0, NULL, 0);
+}
+
+int
+devhost_spawn_with(struct devhost *h, const char *cmdline,
+		   const char *const *args, unsigned int nargs,
+		   const int *fds, unsigned int nfds)
+{
+	char *argv[MAX_ARGS + DEVHOST_MAX_EXTRA_ARGS + 3];
 	char *copy, *tok, *save = NULL;
 	int argc = 0;
 	pid_t pid;
@@ -116,6 +125,12 @@ devhost_spawn(struct devhost *h, const char *cmdline)
 		free(copy);
 		return -EINVAL;
 	}
+	if (nargs > DEVHOST_MAX_EXTRA_ARGS) {
+		free(copy);
+		return -E2BIG;
+	}
+	for (unsigned int i = 0; i < nargs; i++)
+		argv[argc++] = (char *)args[i];
 	argv[argc++] = "--socket-path";
 	argv[argc++] = h->socket_path;
 	argv[argc] = NULL;
@@ -129,6 +144,10 @@ devhost_spawn(struct devhost *h, const char *cmdline)
 		return err;
 	}
 	if (pid == 0) {
+		/* The fds given to this device only: inherited across exec. */
+		for (unsigned int i = 0; i < nfds; i++)
+			if (fcntl(fds[i], F_SETFD, 0) < 0)
+				_exit(127);
 		execvp(argv[0], argv);
 		fprintf(stderr, "%s: exec %s: %s\n", h->prog, argv[0],
 			strerror(errno));

@@ -18,6 +18,7 @@
 
 #define DEVHOST_MAX_DEVICES 8
 #define DEVHOST_MAX_REGIONS 32
+#define DEVHOST_MAX_EXTRA_ARGS 24
 
 struct ioregion_bridge;
 
@@ -49,6 +50,14 @@ int devhost_listen(struct devhost *h, const char *prog, const char *path);
 /* Start "@cmdline --socket-path <socket>" (split on blanks, no shell);
  * stdin/stdout/stderr are inherited. Returns 0 or a negative errno. */
 int devhost_spawn(struct devhost *h, const char *cmdline);
+
+/* The same with @nargs more arguments (at most DEVHOST_MAX_EXTRA_ARGS)
+ * before --socket-path, and @fds (close-on-exec in this process) left
+ * open across the device's exec: the device finds them at the same
+ * numbers, which @args tell it. */
+int devhost_spawn_with(struct devhost *h, const char *cmdline,
+		       const char *const *args, unsigned int nargs,
+		       const int *fds, unsigned int nfds);
 
 /* Accept @ndevices device processes and receive their regions, giving up
  * after @timeout_ms in all (or when a spawned device exits first).

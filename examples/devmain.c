@@ -430,3 +430,32 @@ devmain_fini(struct devmain *dm)
 		dm->opts.fd = -1;
 	}
 }
+
+int
+devmain_parse_irq_fd(const char *prog, const char *arg, int *trigger,
+		     int *resample)
+{
+	char *end;
+	unsigned long t, r = 0;
+
+	errno = 0;
+	t = strtoul(arg, &end, 10);
+	if (!errno && end != arg && *end == ',') {
+		const char *rs = end + 1;
+
+		r = strtoul(rs, &end, 10);
+		if (end == rs)
+			errno = EINVAL;
+	} else {
+		r = ULONG_MAX;		/* edge */
+	}
+	if (errno || end == arg || *end || strchr(arg, '-') || t > INT_MAX ||
+	    (r != ULONG_MAX && (r > INT_MAX || r == t))) {
+		fprintf(stderr, "%s: --irq-fd wants N or N,RESAMPLE (two "
+			"different fds), not '%s'\n", prog, arg);
+		return -1;
+	}
+	*trigger = (int)t;
+	*resample = r == ULONG_MAX ? -1 : (int)r;
+	return 0;
+}

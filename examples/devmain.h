@@ -92,4 +92,13 @@ void devmain_print_stats(struct devmain *dm);
 /* Free everything. */
 void devmain_fini(struct devmain *dm);
 
+/*
+ * Parse an interrupt line given as inherited fds, "--irq-fd N[,R]": N the
+ * trigger eventfd, R the resample eventfd of a level line (@resample -1
+ * for an edge line). For ioregion_irq_new(). Returns 0, or -1 after
+ * printing why. (Until a control session carries the fds.)
+ */
+int devmain_parse_irq_fd(const char *prog, const char *arg, int *trigger,
+			 int *resample);
+
 #endif /* EXAMPLES_DEVMAIN_H */

@@ -8,25 +8,34 @@
  * SUM/COUNT pair fed by ADD, a deferred-read register answered by a timer,
  * a byte array), a posted-write MMIO log port whose writes the bank
  * checks in order (LOG_LEN, LOG_HASH), and a small PIO window of memory.
+ * The bank also holds a DMA engine (regbank-dma.c) that copies within
+ * the guest RAM the VMM shares (--mem-fd) and interrupts when done
+ * (--irq-fd).
  * Accesses of the wrong width or to holes are refused: the guest reads
  * all-ones and the library counts an error.
  *
  *   regbank --socket-path /tmp/vmm.sock [--base 0xd0000000] [--deferred-us 1000]
+ *           [--mem-fd N --mem-gpa G --mem-size S] [--irq-fd N[,R]]
  */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ev.h>
 
+#include "ioregion/irq.h"
+#include "ioregion/memory.h"
 #include "ioregion/server.h"
 
 #include "devmain.h"
 #include "regbank.h"
+#include "regbank-dma.h"
 
 #define DEFAULT_DEFERRED_US 1000
 
@@ -52,6 +61,9 @@ struct regbank {
 	double deferred_delay;
 	struct ioregion_region *deferred_region;	/* read waiting, or NULL */
 	uint64_t deferred_reads;
+
+	struct regbank_dma dma;		/* the DMA engine */
+	ev_timer dma_timer;		/* runs a started copy */
 };
 
 /* Little-endian load/store of @size bytes, for the memory-like windows. */
@@ -96,6 +108,8 @@ static int
 regbank_in(struct regbank *rb, struct ioregion_region *region,
 	   uint64_t offset, unsigned int size, uint64_t *val)
 {
+	if (regbank_dma_is_reg(offset))
+		return regbank_dma_read(&rb->dma, offset, size, val);
 	if (offset >= REGBANK_ARRAY &&
 	    offset + size <= REGBANK_ARRAY + REGBANK_ARRAY_SIZE) {
 		*val = mem_load(&rb->array[offset - REGBANK_ARRAY], size);
@@ -179,6 +193,15 @@ static int
 regbank_out(struct regbank *rb, uint64_t offset, unsigned int size,
 	    uint64_t val)
 {
+	if (regbank_dma_is_reg(offset)) {
+		bool start;
+		int rc = regbank_dma_write(&rb->dma, offset, size, val, &start);
+
+		/* The copy runs after this write is answered. */
+		if (start)
+			ev_timer_start(rb->loop, &rb->dma_timer);
+		return rc;
+	}
 	if (offset >= REGBANK_ARRAY &&
 	    offset + size <= REGBANK_ARRAY + REGBANK_ARRAY_SIZE) {
 		mem_store(&rb->array[offset - REGBANK_ARRAY], size, val);
@@ -331,7 +354,16 @@ static const struct ioregion_region_ops pio_ops = {
 };
 
 static void
-regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us)
+regbank_dma_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct regbank *rb = w->data;
+
+	regbank_dma_run(&rb->dma);
+}
+
+static void
+regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us,
+	     struct ioregion_mem *mem, struct ioregion_irq *irq)
 {
 	memset(rb, 0, sizeof(*rb));
 	clock_gettime(CLOCK_MONOTONIC, &rb->start);
@@ -340,54 +372,165 @@ regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us)
 	ev_timer_init(&rb->deferred_timer, regbank_deferred_done,
 		      rb->deferred_delay, 0.);
 	rb->deferred_timer.data = rb;
+	regbank_dma_init(&rb->dma, mem, irq);
+	ev_timer_init(&rb->dma_timer, regbank_dma_due, 0., 0.);
+	rb->dma_timer.data = rb;
 }
 
 static void
 regbank_exit(struct regbank *rb)
 {
 	ev_timer_stop(rb->loop, &rb->deferred_timer);
+	ev_timer_stop(rb->loop, &rb->dma_timer);
 	rb->deferred_region = NULL;
 }
 
 /* ---- program ------------------------------------------------------------ */
 
-enum { OPT_DEFERRED_US = 0x100 };
+enum {
+	OPT_DEFERRED_US = 0x100,
+	OPT_MEM_FD,
+	OPT_MEM_GPA,
+	OPT_MEM_SIZE,
+	OPT_IRQ_FD,
+};
 
 struct regbank_opts {
 	unsigned int deferred_us;
+	int mem_fd;			/* guest RAM given by the VMM, or -1 */
+	uint64_t mem_gpa;
+	uint64_t mem_size;
+	int irq_fd;			/* the DMA's interrupt line, or -1 */
+	int irq_resample_fd;		/* its resample fd (level), or -1 */
 };
+
+static int
+parse_u64_opt(const char *opt, const char *arg, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v > max) {
+		fprintf(stderr, "regbank: bad %s '%s'\n", opt, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
 
 static int
 regbank_parse_opt(void *data, int opt, const char *arg)
 {
 	struct regbank_opts *o = data;
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	if (opt != OPT_DEFERRED_US)
-		return -1;
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v == 0 || v > 10000000) {
-		fprintf(stderr, "regbank: --deferred-us is 1..10000000\n");
-		return -1;
+	switch (opt) {
+	case OPT_DEFERRED_US:
+		if (parse_u64_opt("--deferred-us", arg, 10000000, &v) || !v)
+			return -1;
+		o->deferred_us = (unsigned int)v;
+		return 0;
+	case OPT_MEM_FD:
+		if (parse_u64_opt("--mem-fd", arg, INT_MAX, &v))
+			return -1;
+		o->mem_fd = (int)v;
+		return 0;
+	case OPT_MEM_GPA:
+		return parse_u64_opt("--mem-gpa", arg, UINT64_MAX, &o->mem_gpa);
+	case OPT_MEM_SIZE:
+		return parse_u64_opt("--mem-size", arg, UINT64_MAX,
+				     &o->mem_size);
+	case OPT_IRQ_FD:
+		return devmain_parse_irq_fd("regbank", arg, &o->irq_fd,
+					    &o->irq_resample_fd);
 	}
-	o->deferred_us = (unsigned int)v;
-	return 0;
+	return -1;
 }
 
 static const struct option regbank_options[] = {
 	{ "deferred-us", required_argument, NULL, OPT_DEFERRED_US },
+	{ "mem-fd", required_argument, NULL, OPT_MEM_FD },
+	{ "mem-gpa", required_argument, NULL, OPT_MEM_GPA },
+	{ "mem-size", required_argument, NULL, OPT_MEM_SIZE },
+	{ "irq-fd", required_argument, NULL, OPT_IRQ_FD },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Map the guest RAM the VMM gave us (one read-write slot), then close the
+ * inherited fd: the mapping stays. No --mem-fd: no guest memory (DMA
+ * answers with an error status). */
+static int
+regbank_map_memory(const char *prog, struct regbank_opts *o,
+		   struct ioregion_mem **memp)
+{
+	struct ioregion_mem_slot slot = {
+		.gpa = o->mem_gpa,
+		.size = o->mem_size,
+	};
+	int rc;
+
+	*memp = NULL;
+	if (o->mem_fd < 0)
+		return 0;
+	rc = ioregion_mem_new(memp);
+	if (rc == 0)
+		rc = ioregion_mem_add_slot(*memp, &slot, o->mem_fd);
+	if (rc < 0)
+		fprintf(stderr, "%s: guest memory (--mem-fd %d, gpa 0x%" PRIx64
+			" size 0x%" PRIx64 "): %s\n", prog, o->mem_fd,
+			o->mem_gpa, o->mem_size, strerror(-rc));
+	else
+		fprintf(stderr, "%s: guest memory 0x%" PRIx64 "+0x%" PRIx64
+			" mapped\n", prog, o->mem_gpa, o->mem_size);
+	close(o->mem_fd);
+	o->mem_fd = -1;
+	return rc;
+}
+
+/* The DMA's interrupt line from --irq-fd; the inherited fds are closed
+ * (the line holds duplicates). */
+static int
+regbank_irq(struct devmain *dm, struct regbank_opts *o,
+	    struct ioregion_irq **irqp)
+{
+	int rc = 0;
+
+	*irqp = NULL;
+	if (o->irq_fd < 0)
+		return 0;
+	rc = ioregion_irq_new(dm->ctx, o->irq_fd, o->irq_resample_fd, irqp);
+	if (rc < 0)
+		fprintf(stderr, "%s: --irq-fd %d: %s\n", dm->prog, o->irq_fd,
+			strerror(-rc));
+	else
+		fprintf(stderr, "%s: DMA interrupt: %s line\n", dm->prog,
+			o->irq_resample_fd >= 0 ? "level" : "edge");
+	close(o->irq_fd);
+	if (o->irq_resample_fd >= 0)
+		close(o->irq_resample_fd);
+	o->irq_fd = o->irq_resample_fd = -1;
+	return rc;
+}
 
 int
 main(int argc, char **argv)
 {
-	struct regbank_opts ropts = { .deferred_us = DEFAULT_DEFERRED_US };
+	struct regbank_opts ropts = {
+		.deferred_us = DEFAULT_DEFERRED_US,
+		.mem_fd = -1,
+		.irq_fd = -1,
+		.irq_resample_fd = -1,
+	};
 	struct devmain_extra extra = {
 		.options = regbank_options,
 		.help = "  --deferred-us N     delay of the DEFERRED register (default 1000)\n"
+			"  --mem-fd N --mem-gpa G --mem-size S\n"
+			"                      guest RAM for DMA: an inherited fd (a memfd)\n"
+			"                      holding guest physical G..G+S-1 at offset 0\n"
+			"  --irq-fd N[,R]      the DMA's interrupt line: inherited eventfd N\n"
+			"                      (edge), with resample eventfd R (level)\n"
 			"Regions: MMIO base (default 0xd0000000) size 0x1000; posted log\n"
 			"port at base+0x1000; PIO window at 0x700-0x70f. See regbank.h.\n",
 		.parse = regbank_parse_opt,
@@ -396,6 +539,8 @@ main(int argc, char **argv)
 	struct devmain dm;
 	struct regbank rb;
 	struct ioregion_region *bank, *log, *pio;
+	struct ioregion_mem *mem = NULL;
+	struct ioregion_irq *irq = NULL;
 	uint64_t base;
 	int rc, status = 1;
 
@@ -409,7 +554,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: init: %s\n", dm.prog, strerror(-rc));
 		goto out;
 	}
-	regbank_init(&rb, dm.loop, ropts.deferred_us);
+	rc = regbank_map_memory(dm.prog, &ropts, &mem);
+	if (rc < 0)
+		goto out;
+	rc = regbank_irq(&dm, &ropts, &irq);
+	if (rc < 0)
+		goto out;
+	regbank_init(&rb, dm.loop, ropts.deferred_us, mem, irq);
 	rc = devmain_add_region(&dm, "regbank", base, REGBANK_SIZE, 0,
 				IOREGION_WIDTH_ALL, &bank_ops, &rb, &bank);
 	if (rc < 0)
@@ -435,11 +586,14 @@ main(int argc, char **argv)
 	if (!dm.opts.quiet)
 		fprintf(stderr,
 			"%s: adds pending %" PRIu64 " log entries %" PRIu32
-			" deferred reads %" PRIu64 "\n",
-			dm.prog, rb.count, rb.log_len, rb.deferred_reads);
+			" deferred reads %" PRIu64 " dma copies %" PRIu64
+			" dma errors %" PRIu64 "\n",
+			dm.prog, rb.count, rb.log_len, rb.deferred_reads,
+			rb.dma.copies, rb.dma.errors);
 out_rb:
 	regbank_exit(&rb);
 out:
-	devmain_fini(&dm);
+	devmain_fini(&dm);	/* destroys the line with the context */
+	ioregion_mem_unref(mem);
 	return status;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tinyvmm's guest ABI: memory map, entry state and the debug-exit port,
- * shared by tinyvmm.c and the guest programs (only #defines: the
+ * shared by tinyvmm (vmm/) and the guest programs (only #defines: the
  * assembler includes this file too).
  *
  * Guests start in 64-bit long mode, flat segments, interrupts off, with
@@ -25,7 +25,10 @@
  *
  * Debug exit: a 1-byte OUT to TINYVMM_DEBUG_EXIT_PORT ends the run; the
  * byte is tinyvmm's exit status (0 = pass). Unlike QEMU's isa-debug-exit
- * the value is used as is. HLT ends the vCPU that runs it.
+ * the value is used as is. HLT ends the vCPU that runs it, except with
+ * the in-kernel irqchip (tinyvmm --irq): then the two 8259 PICs (ports
+ * 0x20/0xa0), the IOAPIC and a local APIC per vCPU are KVM's, and HLT
+ * sleeps until an interrupt, as on hardware.
  */
 #ifndef EXAMPLES_TINYVMM_H
 #define EXAMPLES_TINYVMM_H

@@ -5,15 +5,19 @@
  * and 10,000 accesses of each kind must allocate nothing, on the device
  * server's side and on the bridge's side, on a channel and on its
  * fallback channel (a second bridge plays the VMM's fallback path); and
- * raising interrupt lines, with the EOIs of a level line heard in the loop.
+ * raising interrupt lines, with the EOIs of a level line heard in the loop;
+ * and guest memory: translating a guest range, DMA-sized copies in and
+ * out, and the refusals of bad ranges.
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
 #include "test-common.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +26,7 @@
 
 #include "ioregion/bridge.h"
 #include "ioregion/irq.h"
+#include "ioregion/memory.h"
 #include "ioregion/server.h"
 
 extern void *__libc_malloc(size_t);
@@ -358,6 +363,47 @@ START_TEST(test_noalloc_10k_interrupts_allocate_nothing)
 }
 END_TEST
 
+START_TEST(test_noalloc_10k_guest_memory_accesses_allocate_nothing)
+{
+	struct ioregion_mem_slot a = { .gpa = 0x100000, .size = 0x10000 };
+	struct ioregion_mem_slot b = { .gpa = 0x110000, .size = 0x10000,
+		.offset = 0x10000, .flags = IOREGION_MEM_F_READONLY };
+	static uint8_t buf[4096];
+	struct ioregion_mem *mem;
+	unsigned long bad = 0;
+	void *p;
+	int fd = memfd_create("noalloc-ram", MFD_CLOEXEC);
+
+	ior_assert_int_ge(fd, 0);
+	ior_assert_int_eq(ftruncate(fd, 0x20000), 0);
+	ior_assert_int_eq(ioregion_mem_new(&mem), 0);
+	ior_assert_int_eq(ioregion_mem_add_slot(mem, &a, fd), 0);
+	ior_assert_int_eq(ioregion_mem_add_slot(mem, &b, fd), 0);
+	/* warm-up */
+	ior_assert_int_eq(ioregion_mem_read(mem, 0x100000, buf, sizeof(buf)), 0);
+
+	counting = 1;
+	for (uint64_t i = 0; i < N; i++) {
+		uint64_t gpa = 0x100000 + (i % 15) * 0x1000;
+
+		bad += ioregion_mem_translate(mem, gpa, 0x1000, true, &p) != 0;
+		bad += ioregion_mem_read(mem, gpa, buf, sizeof(buf)) != 0;
+		bad += ioregion_mem_write(mem, gpa + 0x80, buf, sizeof(buf)) != 0;
+		bad += ioregion_mem_read(mem, 0x110000, buf, sizeof(buf)) != 0;
+		/* refused: spanning, wrapping, read-only, outside */
+		bad += ioregion_mem_translate(mem, 0x10ff00, 0x200, false, &p) != -EFAULT;
+		bad += ioregion_mem_read(mem, UINT64_MAX - 0xff, buf, 0x200) != -EFAULT;
+		bad += ioregion_mem_write(mem, 0x110000, buf, 16) != -EACCES;
+		bad += ioregion_mem_write(mem, 0x200000, buf, 16) != -EFAULT;
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	mem = ioregion_mem_unref(mem);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 noalloc_suite(void)
 {
@@ -365,6 +411,7 @@ noalloc_suite(void)
 
 	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
+	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
 	return s;
 }
 

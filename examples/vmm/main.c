@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tinyvmm: a minimal KVM VMM whose devices live in other processes.
+ *
+ * It loads a flat 64-bit guest image (memory map and entry state in
+ * ../tinyvmm.h), accepts device processes on a UNIX socket and receives
+ * their regions (hand-off), registers them with KVM_SET_IOREGION when the
+ * kernel has it and always adds them to the bridge (on stock kernels the
+ * bridge serves every access; on patched ones it is the failure path).
+ * Then it runs one thread per vCPU until the guest writes its status to
+ * the debug exit port, every vCPU halts, a device fails, or the time is
+ * up, and prints per-region statistics. Its exit status is the guest's
+ * status.
+ *
+ *   tinyvmm --guest hello.bin --spawn uart16550 [--spawn regbank] ...
+ *   tinyvmm --guest selftest.bin --socket /tmp/vmm.sock --devices 2
+ *
+ * This file: options and the program's flow; the rest in vmm.h's list.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ioregion/bridge.h"
+
+#include "vmm.h"
+
+/* ---- program --------------------------------------------------------------- */
+
+enum {
+	OPT_GUEST = 0x100,
+	OPT_SOCKET,
+	OPT_DEVICES,
+	OPT_VCPUS,
+	OPT_TIMEOUT,
+	OPT_BRIDGE_TIMEOUT,
+	OPT_NO_IOREGIONFD,
+	OPT_SPAWN,
+	OPT_MEM_FOR,
+	OPT_IRQ,
+	OPT_HELP,
+};
+
+static void
+usage(const char *prog, FILE *f)
+{
+	fprintf(f,
+		"usage: %s --guest FILE.bin [options]\n"
+		"  --guest FILE        flat 64-bit guest image (see tinyvmm.h)\n"
+		"  --socket PATH       listen here for device processes\n"
+		"                      (default: a private temporary folder)\n"
+		"  --spawn \"CMD ARGS\"  start a device process (repeatable); it\n"
+		"                      gets --socket-path PATH appended\n"
+		"  --devices N         device processes to wait for (default:\n"
+		"                      the number of --spawn)\n"
+		"  --vcpus K           vCPU threads (1..%d, default 1)\n"
+		"  --timeout-ms T      bound on the whole run (default %d)\n"
+		"  --bridge-timeout-ms T  bound on one device response\n"
+		"  --no-ioregionfd     use the bridge even if KVM has ioregionfd\n"
+		"  --mem-for NAME      give the --spawn device NAME (its command's\n"
+		"                      file name) guest RAM: the memfd, inherited,\n"
+		"                      and --mem-fd N --mem-gpa 0 --mem-size S on\n"
+		"                      its command line (repeatable)\n"
+		"  --irq NAME=GSI[,level]  an interrupt line (in-kernel irqchip,\n"
+		"                      KVM_IRQFD) for the --spawn device NAME,\n"
+		"                      which gets --irq-fd N[,RESAMPLE] (repeatable)\n"
+		"Exit status: the guest's debug-exit byte (port 0x%x); %d no KVM,\n"
+		"%d timeout, %d error. IOREGION_KVM_DEV overrides /dev/kvm.\n",
+		prog, TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
+		TINYVMM_DEBUG_EXIT_PORT, TINYVMM_EXIT_SKIP,
+		TINYVMM_EXIT_TIMEOUT, TINYVMM_EXIT_ERROR);
+}
+
+static int
+parse_uint(const char *prog, const char *opt, const char *s,
+	   unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "%s: %s wants %lu..%lu, not '%s'\n", prog, opt,
+			min, max, s);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* How many --spawn devices are called @name. */
+static unsigned int
+spawned_count(const struct vmm_opts *o, const char *name)
+{
+	char n[VMM_NAME_MAX];
+	unsigned int count = 0;
+
+	for (unsigned int i = 0; i < o->nspawn; i++)
+		if (vmm_device_name(o->spawn[i], n) == 0 && !strcmp(n, name))
+			count++;
+	return count;
+}
+
+static int
+parse_args(struct vmm *vm, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "guest", required_argument, NULL, OPT_GUEST },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "devices", required_argument, NULL, OPT_DEVICES },
+		{ "vcpus", required_argument, NULL, OPT_VCPUS },
+		{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+		{ "bridge-timeout-ms", required_argument, NULL,
+		  OPT_BRIDGE_TIMEOUT },
+		{ "no-ioregionfd", no_argument, NULL, OPT_NO_IOREGIONFD },
+		{ "spawn", required_argument, NULL, OPT_SPAWN },
+		{ "mem-for", required_argument, NULL, OPT_MEM_FOR },
+		{ "irq", required_argument, NULL, OPT_IRQ },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmm_opts *o = &vm->opts;
+	int c;
+
+	o->nvcpus = 1;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_GUEST:
+			o->guest = optarg;
+			break;
+		case OPT_SOCKET:
+			o->socket_path = optarg;
+			break;
+		case OPT_DEVICES:
+			if (parse_uint(vm->prog, "--devices", optarg, 0,
+				       DEVHOST_MAX_DEVICES, &o->ndevices))
+				return -1;
+			o->ndevices_set = true;
+			break;
+		case OPT_VCPUS:
+			if (parse_uint(vm->prog, "--vcpus", optarg, 1,
+				       TINYVMM_MAX_VCPUS, &o->nvcpus))
+				return -1;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(vm->prog, "--timeout-ms", optarg, 1,
+				       3600000, &o->timeout_ms))
+				return -1;
+			break;
+		case OPT_BRIDGE_TIMEOUT:
+			if (parse_uint(vm->prog, "--bridge-timeout-ms", optarg,
+				       1, 3600000, &o->bridge_timeout_ms))
+				return -1;
+			break;
+		case OPT_NO_IOREGIONFD:
+			o->no_ioregionfd = true;
+			break;
+		case OPT_SPAWN:
+			if (o->nspawn >= MAX_SPAWN) {
+				fprintf(stderr, "%s: at most %d --spawn\n",
+					vm->prog, MAX_SPAWN);
+				return -1;
+			}
+			o->spawn[o->nspawn++] = optarg;
+			break;
+		case OPT_MEM_FOR:
+			if (o->nmem_for >= MAX_SPAWN) {
+				fprintf(stderr, "%s: at most %d --mem-for\n",
+					vm->prog, MAX_SPAWN);
+				return -1;
+			}
+			o->mem_for[o->nmem_for++] = optarg;
+			break;
+		case OPT_IRQ:
+			if (vmm_irq_parse(vm, optarg) < 0)
+				return -1;
+			break;
+		case OPT_HELP:
+			usage(vm->prog, stdout);
+			return 1;
+		default:
+			usage(vm->prog, stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || !o->guest) {
+		usage(vm->prog, stderr);
+		return -1;
+	}
+	for (unsigned int i = 0; i < o->nmem_for; i++)
+		if (spawned_count(o, o->mem_for[i]) == 0) {
+			fprintf(stderr, "%s: --mem-for %s: no --spawn device "
+				"of that name\n", vm->prog, o->mem_for[i]);
+			return -1;
+		}
+	for (unsigned int i = 0; i < vm->nirqs; i++)
+		if (spawned_count(o, vm->irqs[i].device) != 1) {
+			fprintf(stderr, "%s: --irq %s=%u: want exactly one "
+				"--spawn device of that name\n", vm->prog,
+				vm->irqs[i].device, vm->irqs[i].gsi);
+			return -1;
+		}
+	if (!o->ndevices_set)
+		o->ndevices = o->nspawn;
+	if (o->ndevices < o->nspawn) {
+		fprintf(stderr, "%s: --devices is less than the number of "
+			"--spawn\n", vm->prog);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vmm vm = {
+		.kvm_fd = -1,
+		.vm_fd = -1,
+		.mem_fd = -1,
+		.guest_status = -1,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+	};
+	int rc, status = TINYVMM_EXIT_ERROR;
+
+	vm.prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	for (unsigned int i = 0; i < TINYVMM_MAX_VCPUS; i++) {
+		vm.vcpus[i].fd = -1;
+		vm.vcpus[i].vmm = &vm;
+		vm.vcpus[i].index = i;
+	}
+	rc = parse_args(&vm, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : TINYVMM_EXIT_ERROR;
+	/* Devices may stop reading their channel; never die of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Check for KVM first: without it, start no device at all. */
+	rc = vmm_open_kvm(&vm);
+	if (rc == 0)
+		rc = vmm_create(&vm);
+	if (rc == 0)
+		rc = vmm_irqchip_create(&vm);	/* before the vCPUs */
+	for (unsigned int i = 0; rc == 0 && i < vm.opts.nvcpus; i++)
+		rc = vcpu_create(&vm, &vm.vcpus[i]);
+	if (rc == 0)
+		rc = vmm_irq_assign(&vm);
+	if (rc < 0) {
+		status = -rc;
+		goto out;
+	}
+
+	rc = vmm_start_devices(&vm);
+	if (rc < 0)
+		goto out;
+	rc = vmm_attach_devices(&vm);
+	if (rc < 0)
+		goto out;
+
+	fprintf(stderr, "%s: running %s on %u vCPU(s)\n", vm.prog,
+		vm.opts.guest, vm.opts.nvcpus);
+	status = vmm_run(&vm);
+	vmm_print_stats(&vm);
+
+out:
+	/* Closing the VM's copies of the device fds lets devices see EOF. */
+	if (vm.bridge)
+		vm.bridge = ioregion_bridge_unref(vm.bridge);
+	vmm_destroy(&vm);
+	if (vm.host_up) {
+		if (devhost_finish(&vm.host, 2000) && status == 0)
+			status = TINYVMM_EXIT_ERROR;
+		devhost_fini(&vm.host);
+	}
+	return status;
+}

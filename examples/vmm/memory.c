@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tinyvmm: guest RAM. One memfd, sealed against shrinking and growing
+ * (a device that maps it can never fault on a shrunk file), mapped
+ * MAP_SHARED here and given to KVM as memory slot 0 at guest physical 0.
+ * A device named by --mem-for gets the same fd and maps it itself
+ * (ioregion_mem_add_slot); no other device sees guest memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "vmm.h"
+
+int
+vmm_mem_create(struct vmm *vm)
+{
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = TINYVMM_RAM_SIZE,
+	};
+
+	vm->mem_fd = memfd_create("tinyvmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->mem_fd < 0)
+		return vmm_fail(vm, "memfd_create guest memory");
+	if (ftruncate(vm->mem_fd, TINYVMM_RAM_SIZE) < 0)
+		return vmm_fail(vm, "ftruncate guest memory");
+	/* Its size is fixed from now on, and nobody (a device holding the
+	 * fd) can add seals of its own, such as one against our writes. */
+	if (fcntl(vm->mem_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return vmm_fail(vm, "seal guest memory");
+	vm->mem = mmap(NULL, TINYVMM_RAM_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		return vmm_fail(vm, "mmap guest memory");
+	}
+	slot.userspace_addr = (uintptr_t)vm->mem;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		return vmm_fail(vm, "KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+/*
+ * Give a device its slot of guest RAM: the fd (inherited) and options on
+ * its command line. Read-write, offset 0 in the fd: the whole of guest
+ * RAM, the only slot there is.
+ */
+int
+vmm_mem_grant(struct vmm *vm, struct vmm_grant *g)
+{
+	if (vmm_grant_fd(g, vm->mem_fd) < 0 ||
+	    vmm_grant_arg(g, "--mem-fd", "%d", vm->mem_fd) < 0 ||
+	    vmm_grant_arg(g, "--mem-gpa", "%#x", 0) < 0 ||
+	    vmm_grant_arg(g, "--mem-size", "%#x", TINYVMM_RAM_SIZE) < 0)
+		return -ENOSPC;
+	return 0;
+}
+
+void
+vmm_mem_destroy(struct vmm *vm)
+{
+	if (vm->mem)
+		munmap(vm->mem, TINYVMM_RAM_SIZE);
+	vm->mem = NULL;
+	if (vm->mem_fd >= 0)
+		close(vm->mem_fd);
+	vm->mem_fd = -1;
+}
