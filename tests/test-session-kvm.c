@@ -299,6 +299,7 @@ fast_path(int dialect)
 	fds = ior_count_fds();
 	pid = attach(&v, &o, &dev);
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 1);
+	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), dialect);
 	ior_assert_uint_eq(kernel_nregions(), 1);
 	ior_assert_uint_eq(kernel.assigns, 1);
 	/* The device speaks the dialect the probe found. */

@@ -56,6 +56,7 @@ START_TEST(test_full_session)
 	pid = attach(&v, &o, &dev);
 	ior_assert_str_eq(ioregion_vmm_get_name(dev), "tdev");
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 0);
+	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), IOREGION_WIRE_V3);
 	ior_assert_uint_eq(ioregion_vmm_get_nregions(dev), 2);
 	ior_assert_int_eq(ioregion_vmm_get_region(dev, 1, &d, &name), 0);
 	ior_assert_str_eq(name, "pio");
@@ -463,6 +464,8 @@ START_TEST(test_bad_args)
 	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &cfg, &dev), -EINVAL);
 	ior_assert_int_eq(ioregion_vmm_attach(-1, NULL, &dev), -EINVAL);
 	ior_assert_int_eq(ioregion_vmm_reattach(NULL, -1), -EINVAL);
+	ior_assert_int_eq(ioregion_vmm_get_dialect(NULL), -EINVAL);
+	ior_assert_int_eq(ioregion_vmm_is_fast_path(NULL), -EINVAL);
 	/* Not a SEQPACKET socket. */
 	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				     sv), 0);

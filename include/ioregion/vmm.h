@@ -271,6 +271,15 @@ const char *ioregion_vmm_get_name(struct ioregion_vmm_device *dev);
  * @retval -EINVAL a NULL @p dev */
 int ioregion_vmm_is_fast_path(struct ioregion_vmm_device *dev);
 
+/**
+ * The wire dialect the session told the device (WELCOME): the probe's on
+ * the fast path, else the config's. Pass it as the config's dialect to
+ * the next device's attach, so that the kernel is probed once.
+ * @return the dialect
+ * @retval -EINVAL a NULL @p dev
+ */
+int ioregion_vmm_get_dialect(struct ioregion_vmm_device *dev);
+
 /** @return how many regions the device has (0 for NULL @p dev) */
 unsigned int ioregion_vmm_get_nregions(struct ioregion_vmm_device *dev);
 

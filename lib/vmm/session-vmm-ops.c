@@ -320,6 +320,12 @@ ioregion_vmm_is_fast_path(struct ioregion_vmm_device *dev)
 	return dev->fast ? 1 : 0;
 }
 
+IOREGION_EXPORT int
+ioregion_vmm_get_dialect(struct ioregion_vmm_device *dev)
+{
+	return dev ? (int)dev->dialect : -EINVAL;
+}
+
 IOREGION_EXPORT unsigned int
 ioregion_vmm_get_nregions(struct ioregion_vmm_device *dev)
 {
