@@ -297,7 +297,7 @@ tvmm_init(struct tvmm *v)
 		.vm_fd = -1,
 		.timeout_ms = 5000,
 		.get_line = supply_line,
-		.line_data = v,
+		.data = v,
 		.slots = &v->slot,
 		.nslots = 1,
 	};

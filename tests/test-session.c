@@ -235,6 +235,59 @@ START_TEST(test_no_memory_unless_asked)
 }
 END_TEST
 
+static char granted_to[IOREGION_SESSION_NAME_MAX];
+static int grant_answer;
+
+static int
+grant(void *data, const char *device)
+{
+	snprintf(granted_to, sizeof(granted_to), "%s", device);
+	return grant_answer;
+}
+
+/* The VMM decides per device: a device that asks for memory and is not
+ * granted it gets an empty table, also later (hot-add is not sent); a
+ * negative answer refuses the device. */
+START_TEST(test_memory_policy)
+{
+	struct tdev_opts o = { .memory = true, .name = "nosy" };
+	struct ioregion_mem_slot extra = { .gpa = 0x200000, .size = 0x1000 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	int sv[2];
+	pid_t pid;
+
+	tvmm_init(&v);
+	v.cfg.grant_memory = grant;
+	grant_answer = 0;
+	pid = attach(&v, &o, &dev);
+	ior_assert_str_eq(granted_to, "nosy");
+	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
+	ior_assert_int_eq(ioregion_vmm_mem_add(dev, &extra, v.ram_fd), 0);
+	tvmm_write(&v, TDEV_MEM_ADDR, 0x200000);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+
+	grant_answer = 1;
+	pid = attach(&v, &o, &dev);
+	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), TVMM_PATTERN(0));
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+
+	grant_answer = -EPERM;
+	tvmm_pair(sv);
+	pid = tdev_spawn(sv[1], &o);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev), -EPERM);
+	ior_assert_int_eq(tdev_wait(pid, 10000), ECONNREFUSED);
+	tvmm_fini(&v);
+}
+END_TEST
+
 /* Fallback channels without KVM: two fds per region, the bridge on the
  * fallback channel, the main channel held by the session. */
 START_TEST(test_fallback_channels)
@@ -502,6 +555,7 @@ session_suite(void)
 	ior_add_test_timeout(s, test_reset, 60);
 	ior_add_test_timeout(s, test_memory_updates, 60);
 	ior_add_test_timeout(s, test_no_memory_unless_asked, 60);
+	ior_add_test_timeout(s, test_memory_policy, 60);
 	ior_add_test_timeout(s, test_fallback_channels, 60);
 	ior_add_test_timeout(s, test_connect_env, 60);
 	ior_add_test_timeout(s, test_peer_uid, 60);

@@ -56,6 +56,17 @@ typedef int ioregion_vmm_line_fn(void *data, const char *device,
 				 uint32_t trigger,
 				 struct ioregion_vmm_line *line);
 
+/**
+ * May device @p device (the name in its HELLO) have the config's guest
+ * memory? Called once per attach of a device that asks for memory (not
+ * again on a reconnect). A name is what the device says: a VMM that must
+ * know who is on a socket gives each device its own (a socketpair made
+ * when it spawns the device) and decides by socket instead.
+ * @return 1 yes, 0 no (the device gets no slot: its table stays empty),
+ *         a negative errno: the device is refused with it
+ */
+typedef int ioregion_vmm_memory_fn(void *data, const char *device);
+
 /** A slot of guest RAM and the fd (memfd) that backs it. */
 struct ioregion_vmm_slot {
 	struct ioregion_mem_slot slot;
@@ -93,7 +104,6 @@ struct ioregion_vmm_config {
 	 * session makes them; NULL without: a device that asks for any is
 	 * refused (-ENXIO). */
 	ioregion_vmm_line_fn *get_line;
-	void *line_data;
 	/** Instead of @c get_line (with vm_fd >= 0): line i gets GSI
 	 * gsis[i]; the session registers its eventfds with KVM_IRQFD
 	 * (ioregion_irqfd_assign(), level lines with a resample eventfd) and
@@ -105,6 +115,11 @@ struct ioregion_vmm_config {
 	 * duplicated); none for a device that does not ask. */
 	const struct ioregion_vmm_slot *slots;
 	unsigned int nslots;
+	/** Decides per device whether it gets @c slots; NULL: every device
+	 * that asks does. */
+	ioregion_vmm_memory_fn *grant_memory;
+	/** For the callbacks (@c get_line, @c grant_memory). */
+	void *data;
 	/** Log handler (NULL: ERROR to stderr) and lowest priority (0:
 	 * IOREGION_LOG_ERROR). */
 	ioregion_log_handler_fn *log_handler;
@@ -141,7 +156,8 @@ struct ioregion_vmm_config {
  *         (and @c gsis has too few)
  * @retval -EBADF a line fd from @c get_line or a slot fd is not open
  * @retval -EINVAL a line fd from @c get_line is not a non-blocking eventfd
- * @return a negative errno of @c get_line, ioregion_irqfd_assign() (with
+ * @return a negative errno of @c get_line, @c grant_memory,
+ *         ioregion_irqfd_assign() (with
  *         @c gsis: -EINVAL without an in-kernel irqchip),
  *         ioregion_kvm_probe_dialect(),
  *         ioregion_kvm_register_timeout() or ioregion_bridge_add()
@@ -205,7 +221,8 @@ int ioregion_vmm_reset(struct ioregion_vmm_device *dev);
 /**
  * Give the device one more slot of guest RAM (memory hot-add): kept in
  * the device's table (@p fd is duplicated) for a reconnect and, if the
- * device asked for memory, sent (MEM_SLOT) and acknowledged.
+ * device asked for memory and was granted it, sent (MEM_SLOT) and
+ * acknowledged.
  * @return 0
  * @retval -EINVAL a NULL argument, an invalid slot (size 0, unknown
  *         flags, a range that wraps)

@@ -207,7 +207,7 @@ ioregion_vmm_reset(struct ioregion_vmm_device *dev)
 static bool
 has_memory(const struct ioregion_vmm_device *dev)
 {
-	return dev->hello_flags & IOREGION_SESSION_HELLO_F_MEMORY;
+	return dev->memory;
 }
 
 IOREGION_EXPORT int

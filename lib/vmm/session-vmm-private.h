@@ -40,7 +40,8 @@ struct ioregion_vmm_device {
 	unsigned int kvm_timeout_ms;
 	uid_t peer_uid;
 	ioregion_vmm_line_fn *get_line;
-	void *line_data;
+	ioregion_vmm_memory_fn *grant_memory;
+	void *data;
 	unsigned int ngsis;
 	uint32_t gsis[IOREGION_SESSION_LINES_MAX];
 
@@ -50,6 +51,7 @@ struct ioregion_vmm_device {
 
 	char name[IOREGION_SESSION_NAME_MAX];
 	uint32_t hello_flags;
+	bool memory;		/* asked for and granted: MEM_SLOTs go */
 	unsigned int nregions;
 	struct vmm_region regions[IOREGION_SESSION_REGIONS_MAX];
 	unsigned int nlines;

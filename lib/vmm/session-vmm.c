@@ -82,6 +82,13 @@ take_hello(struct ioregion_vmm_device *dev, int sock, int64_t deadline,
 	if (h->nlines && !dev->get_line && h->nlines > dev->ngsis)
 		return refuse(dev, sock, -ENXIO, "this VMM gives %u interrupt "
 			      "lines, not %u", dev->ngsis, h->nlines);
+	dev->memory = h->flags & IOREGION_SESSION_HELLO_F_MEMORY;
+	if (dev->memory && dev->grant_memory) {
+		rc = dev->grant_memory(dev->data, dev->name);
+		if (rc < 0)
+			return refuse(dev, sock, rc, "no memory for this device");
+		dev->memory = rc > 0;
+	}
 	for (unsigned int i = 0; i < h->nlines; i++) {
 		struct vmm_line *l = &dev->lines[i];
 
@@ -329,7 +336,7 @@ get_lines(struct ioregion_vmm_device *dev, int sock)
 				return rc;
 			continue;
 		}
-		rc = dev->get_line(dev->line_data, dev->name, i, l->name,
+		rc = dev->get_line(dev->data, dev->name, i, l->name,
 				   l->trigger, &got);
 		if (rc < 0)
 			return refuse(dev, sock, rc,
@@ -382,7 +389,7 @@ send_rest(struct ioregion_vmm_device *dev, int sock, int64_t deadline)
 		if (rc < 0)
 			return rc;
 	}
-	if (dev->hello_flags & IOREGION_SESSION_HELLO_F_MEMORY) {
+	if (dev->memory) {
 		for (unsigned int i = 0; i < dev->nslots; i++) {
 			const struct vmm_slot *s = &dev->slots[i];
 			struct ioregion_session_mem_slot b = {
@@ -462,8 +469,7 @@ run_setup(struct ioregion_vmm_device *dev, int sock, bool reattach,
 			 reattach ? "re-attached" : "attached", dev->nregions,
 			 dev->fast ? "KVM and the bridge" : "the bridge",
 			 dev->nlines,
-			 (dev->hello_flags & IOREGION_SESSION_HELLO_F_MEMORY) ?
-			 dev->nslots : 0);
+			 dev->memory ? dev->nslots : 0);
 out:
 	close_regions(r, nr);
 	return rc;
@@ -525,7 +531,8 @@ ioregion_vmm_attach(int sock, const struct ioregion_vmm_config *cfg,
 	dev->peer_uid = (cfg->flags & IOREGION_VMM_F_PEER_UID) ?
 			cfg->peer_uid : geteuid();
 	dev->get_line = cfg->get_line;
-	dev->line_data = cfg->line_data;
+	dev->grant_memory = cfg->grant_memory;
+	dev->data = cfg->data;
 	dev->ngsis = cfg->ngsis;
 	if (cfg->ngsis)
 		memcpy(dev->gsis, cfg->gsis, sizeof(uint32_t) * cfg->ngsis);

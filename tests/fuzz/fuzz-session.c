@@ -137,7 +137,7 @@ run_vmm(int sock, bool fallback)
 	struct ioregion_vmm_config cfg = {
 		.vm_fd = -1, .timeout_ms = 1000,
 		.flags = fallback ? IOREGION_VMM_F_FALLBACK : 0,
-		.get_line = get_line, .line_data = &l,
+		.get_line = get_line, .data = &l,
 		.slots = &slot, .nslots = 1, .log_handler = quiet,
 	};
 	struct ioregion_vmm_device *dev;
