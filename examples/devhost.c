@@ -100,11 +100,40 @@ devhost_listen(struct devhost *h, const char *prog, const char *path)
 	return 0;
 }
 
+extern char **environ;
+
+/* Our environment with IOREGION_SOCKET=@path instead of any other: made
+ * before fork (the child of a threaded process must not allocate). */
+static char **
+device_env(const char *path, char **var)
+{
+	size_t n = 0, k = 0, len = strlen(IOREGION_SESSION_ENV);
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	*var = malloc(len + strlen(path) + 2);
+	if (!env || !*var) {
+		free(env);
+		free(*var);
+		return NULL;
+	}
+	sprintf(*var, "%s=%s", IOREGION_SESSION_ENV, path);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], IOREGION_SESSION_ENV, len) ||
+		    environ[i][len] != '=')
+			env[k++] = environ[i];
+	env[k++] = *var;
+	env[k] = NULL;
+	return env;
+}
+
 static int
 start(struct devhost *h, struct devhost_child *c)
 {
 	char *argv[MAX_ARGS + 3];
-	char *copy, *tok, *save = NULL;
+	char *copy, *tok, *save = NULL, *var = NULL, **env;
 	int argc = 0;
 	pid_t pid;
 
@@ -123,6 +152,11 @@ start(struct devhost *h, struct devhost_child *c)
 	argv[argc++] = "--socket-path";
 	argv[argc++] = c->socket_path;
 	argv[argc] = NULL;
+	env = device_env(c->socket_path, &var);
+	if (!env) {
+		free(copy);
+		return -ENOMEM;
+	}
 
 	fflush(NULL);
 	pid = fork();
@@ -130,15 +164,19 @@ start(struct devhost *h, struct devhost_child *c)
 		int err = -errno;
 
 		free(copy);
+		free(env);
+		free(var);
 		return err;
 	}
 	if (pid == 0) {
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, env);
 		fprintf(stderr, "%s: exec %s: %s\n", h->prog, argv[0],
 			strerror(errno));
 		_exit(127);
 	}
 	free(copy);
+	free(env);
+	free(var);
 	fprintf(stderr, "%s: spawned pid %d: %s\n", h->prog, (int)pid, c->cmd);
 	c->pid = pid;
 	return 0;

@@ -49,7 +49,8 @@ struct devhost {
 int devhost_listen(struct devhost *h, const char *prog, const char *path);
 
 /* Start "@cmdline --socket-path <its own socket>" (split on blanks, no
- * shell); stdin/stdout/stderr are inherited. Returns the device's index
+ * shell), with $IOREGION_SOCKET set to the same path (for a device that
+ * takes no options); stdin/stdout/stderr are inherited. Returns the device's index
  * (0, 1, ...: the order of the calls) or a negative errno. */
 int devhost_spawn(struct devhost *h, const char *cmdline);
 
