@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared plumbing of the example device programs: command line, hand-off
- * to the VMM, signals, end of run and statistics. See devmain.h.
+ * Shared plumbing of the example device programs: command line, the
+ * connection to the VMM (one library call), signals, end of run and
+ * statistics. See devmain.h.
  */
 #include <errno.h>
 #include <sched.h>
@@ -12,19 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "logging.h"
-#include "ioregion/handoff.h"
 
 #include "devmain.h"
 
 enum {
 	OPT_SOCKET_PATH = 0x10,
-	OPT_FD,
-	OPT_DIALECT,
+	OPT_IRQ_LEVEL,
 	OPT_BASE,
 	OPT_QUIET,
 	OPT_VERBOSE,
@@ -35,8 +32,7 @@ enum {
 
 static const struct option common_options[] = {
 	{ "socket-path", required_argument, NULL, OPT_SOCKET_PATH },
-	{ "fd", required_argument, NULL, OPT_FD },
-	{ "dialect", required_argument, NULL, OPT_DIALECT },
+	{ "irq-level", no_argument, NULL, OPT_IRQ_LEVEL },
 	{ "base", required_argument, NULL, OPT_BASE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -52,10 +48,11 @@ static void
 usage(const struct devmain *dm, const struct devmain_extra *extra, FILE *f)
 {
 	fprintf(f,
-		"usage: %s (--socket-path PATH | --fd N) [options]\n"
-		"  --socket-path PATH  connect to the VMM's UNIX socket and hand off\n"
-		"  --fd N              hand off over an already connected socket\n"
-		"  --dialect v3|info   wire dialect of the device channel (default v3)\n"
+		"usage: %s [--socket-path PATH] [options]\n"
+		"  --socket-path PATH  the VMM's control session socket (default:\n"
+		"                      $" IOREGION_SESSION_ENV ")\n"
+		"  --irq-level         the device's interrupt lines are level lines\n"
+		"                      (default: edge)\n"
 		"  --base ADDR         guest address or base port of the main region\n"
 		"  --quiet             no statistics on exit\n"
 		"  --verbose           library debug messages to stderr\n"
@@ -89,9 +86,7 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 
 	memset(dm, 0, sizeof(*dm));
 	dm->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	dm->opts.fd = -1;
 	dm->opts.cpu = -1;
-	dm->opts.dialect = IOREGION_WIRE_V3;
 
 	memcpy(options, common_options, sizeof(common_options));
 	n = N_COMMON;
@@ -112,25 +107,8 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 		case OPT_SOCKET_PATH:
 			dm->opts.socket_path = optarg;
 			break;
-		case OPT_FD:
-			if (parse_u64(optarg, &v) || v > INT_MAX) {
-				fprintf(stderr, "%s: bad --fd '%s'\n",
-					dm->prog, optarg);
-				return -1;
-			}
-			dm->opts.fd = (int)v;
-			break;
-		case OPT_DIALECT:
-			if (!strcmp(optarg, "v3")) {
-				dm->opts.dialect = IOREGION_WIRE_V3;
-			} else if (!strcmp(optarg, "info")) {
-				dm->opts.dialect = IOREGION_WIRE_INFO;
-			} else {
-				fprintf(stderr,
-					"%s: --dialect is v3 or info, not '%s'\n",
-					dm->prog, optarg);
-				return -1;
-			}
+		case OPT_IRQ_LEVEL:
+			dm->opts.irq_level = true;
 			break;
 		case OPT_BASE:
 			if (parse_u64(optarg, &dm->opts.base)) {
@@ -180,12 +158,6 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 			argv[optind]);
 		return -1;
 	}
-	if (!!dm->opts.socket_path == (dm->opts.fd >= 0)) {
-		fprintf(stderr, "%s: give exactly one of --socket-path or --fd\n",
-			dm->prog);
-		usage(dm, extra, stderr);
-		return -1;
-	}
 	return 0;
 }
 
@@ -196,15 +168,6 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 	dm->stopped_by_signal = true;
 	ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-on_close(struct ioregion_channel *ch, int error, void *data)
-{
-	struct devmain *dm = data;
-
-	dm->close_error = error;
-	ev_break(dm->loop, EVBREAK_ALL);
 }
 
 int
@@ -233,16 +196,6 @@ devmain_init(struct devmain *dm)
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
 			return -errno;
 	}
-	rc = ioregion_channel_new(dm->ctx, dm->opts.dialect, &dm->ch);
-	if (rc < 0)
-		return rc;
-	ioregion_channel_set_close_handler(dm->ch, on_close, dm);
-	/* The same regions on a second channel, for the VMM's bridge on a
-	 * patched kernel (KVM gets the main one): the two must never share
-	 * an open file. Its EOF closes only itself. */
-	rc = ioregion_channel_new_fallback(dm->ch, &dm->fallback);
-	if (rc < 0)
-		return rc;
 
 	/* A SIGPIPE must not kill a device writing to a closed stdout. */
 	signal(SIGPIPE, SIG_IGN);
@@ -258,110 +211,90 @@ devmain_init(struct devmain *dm)
 int
 devmain_add_region(struct devmain *dm, const char *name, uint64_t addr,
 		   uint64_t size, uint32_t flags, uint32_t widths,
-		   const struct ioregion_region_ops *ops, void *userdata,
-		   struct ioregion_region **regionp)
+		   const struct ioregion_region_ops *ops, void *userdata)
 {
-	struct ioregion_region_config config = {
-		.addr = addr,
-		.size = size,
-		.flags = flags,
-		.widths = widths,
-		.ops = ops,
-		.userdata = userdata,
-	};
-	int rc;
-
 	if (dm->nregions >= DEVMAIN_MAX_REGIONS)
 		return -ENOSPC;
-	rc = ioregion_region_new(dm->ch, &config, regionp);
-	if (rc < 0) {
-		fprintf(stderr, "%s: region %s at 0x%" PRIx64 ": %s\n",
-			dm->prog, name, addr, strerror(-rc));
-		return rc;
-	}
-	dm->regions[dm->nregions] = *regionp;
-	dm->names[dm->nregions] = name;
-	dm->nregions++;
+	dm->regions[dm->nregions++] = (struct ioregion_device_region){
+		.name = name,
+		.config = {
+			.addr = addr,
+			.size = size,
+			.flags = flags,
+			.widths = widths,
+			.ops = ops,
+			.userdata = userdata,
+		},
+	};
 	return 0;
 }
 
-static int
-connect_socket(const char *prog, const char *path)
+uint32_t
+devmain_line_trigger(const struct devmain *dm)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
+	return dm->opts.irq_level ? IOREGION_LINE_LEVEL : IOREGION_LINE_EDGE;
+}
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "%s: socket path too long: %s\n", prog, path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		fprintf(stderr, "%s: connect %s: %s\n", prog, path,
-			strerror(errno));
-		close(fd);
-		return err;
-	}
-	return fd;
+/* The VMM ended the session (SHUTDOWN, its exit or a refusal): so do we. */
+static void
+on_gone(struct ioregion_device *dev, int error, void *data)
+{
+	struct devmain *dm = data;
+
+	(void)dev;
+	dm->gone_error = error;
+	ev_break(dm->loop, EVBREAK_ALL);
+}
+
+/* The VMM closed the device's channel (or it failed): nothing left to
+ * serve, whatever the session says. */
+static void
+on_close(struct ioregion_channel *ch, int error, void *data)
+{
+	struct devmain *dm = data;
+
+	(void)ch;
+	dm->close_error = error;
+	ev_break(dm->loop, EVBREAK_ALL);
+}
+
+/* The VMM resets the device: the model's own callback, with its data. */
+static int
+on_reset(struct ioregion_device *dev, void *data)
+{
+	struct devmain *dm = data;
+
+	fprintf(stderr, "%s: reset by the VMM\n", dm->prog);
+	return dm->reset ? dm->reset(dev, dm->reset_data) : 0;
 }
 
 int
-devmain_handoff(struct devmain *dm)
+devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg)
 {
-	int sock, peer, fallback, rc = 0;
+	struct ioregion_device_config c = *cfg;
+	int rc;
 
-	if (dm->opts.socket_path) {
-		sock = connect_socket(dm->prog, dm->opts.socket_path);
-		if (sock < 0)
-			return sock;
-	} else {
-		sock = dm->opts.fd;
-	}
-
-	peer = ioregion_channel_peer_fd(dm->ch);
-	fallback = ioregion_channel_peer_fd(dm->fallback);
-	if (peer < 0 || fallback < 0) {
-		rc = peer < 0 ? peer : fallback;
-		goto out;
-	}
-	for (unsigned int i = 0; i < dm->nregions; i++) {
-		struct ioregion_desc desc;
-
-		rc = ioregion_region_get_desc(dm->regions[i], &desc);
-		if (rc < 0)
-			goto out;
-		rc = ioregion_handoff_send_with_fallback(sock, &desc, peer,
-							 fallback,
-							 dm->names[i]);
-		if (rc < 0) {
-			fprintf(stderr, "%s: hand-off of %s: %s\n", dm->prog,
-				dm->names[i], strerror(-rc));
-			goto out;
-		}
-	}
-	rc = ioregion_handoff_send_end(sock);
+	dm->reset = cfg->reset;
+	dm->reset_data = cfg->userdata;
+	c.regions = dm->regions;
+	c.nregions = dm->nregions;
+	c.reset = on_reset;
+	c.gone = on_gone;
+	c.userdata = dm;
+	rc = ioregion_device_connect(dm->ctx, dm->opts.socket_path, &c,
+				     &dm->dev);
 	if (rc < 0) {
-		fprintf(stderr, "%s: hand-off end: %s\n", dm->prog,
-			strerror(-rc));
-		goto out;
+		fprintf(stderr, "%s: connecting to the VMM%s%s: %s\n", dm->prog,
+			dm->opts.socket_path ? " at " : "",
+			dm->opts.socket_path ? dm->opts.socket_path : "",
+			rc == -EDESTADDRREQ ? "no --socket-path and no $"
+			IOREGION_SESSION_ENV : strerror(-rc));
+		return rc;
 	}
-	/* The VMM holds the peer end now; dropping ours makes its exit (or
-	 * crash) show up here as EOF, which ends this program. */
-	peer = ioregion_channel_take_peer_fd(dm->ch);
-	if (peer >= 0)
-		close(peer);
-	fallback = ioregion_channel_take_peer_fd(dm->fallback);
-	if (fallback >= 0)
-		close(fallback);
-out:
-	close(sock);
-	if (dm->opts.fd == sock)
-		dm->opts.fd = -1;
-	return rc;
+	ioregion_channel_set_close_handler(
+		ioregion_region_get_channel(ioregion_device_get_region(dm->dev, 0)),
+		on_close, dm);
+	return 0;
 }
 
 int
@@ -370,6 +303,11 @@ devmain_run(struct devmain *dm)
 	ev_run(dm->loop, 0);
 	if (dm->stopped_by_signal)
 		return 0;
+	if (dm->gone_error < 0 && dm->gone_error != -ECONNRESET) {
+		fprintf(stderr, "%s: control session failed: %s\n", dm->prog,
+			strerror(-dm->gone_error));
+		return 1;
+	}
 	if (dm->close_error < 0) {
 		fprintf(stderr, "%s: device channel failed: %s\n", dm->prog,
 			strerror(-dm->close_error));
@@ -378,39 +316,32 @@ devmain_run(struct devmain *dm)
 	return 0;
 }
 
-static void
-print_channel_stats(struct devmain *dm, const char *which,
-		    struct ioregion_channel *ch)
-{
-	struct ioregion_channel_stats cs;
-
-	if (!ch || ioregion_channel_get_stats(ch, &cs) < 0)
-		return;
-	fprintf(stderr,
-		"%s: %s commands %" PRIu64 " responses %" PRIu64
-		" batches %" PRIu64 " malformed %" PRIu64 " unknown %" PRIu64
-		"\n", dm->prog, which, cs.commands, cs.responses, cs.batches,
-		cs.malformed, cs.unknown_region);
-}
-
 void
 devmain_print_stats(struct devmain *dm)
 {
-	if (dm->opts.quiet)
+	struct ioregion_channel_stats cs;
+
+	if (dm->opts.quiet || !dm->dev)
 		return;
 	for (unsigned int i = 0; i < dm->nregions; i++) {
 		struct ioregion_region_stats rs;
 
-		if (ioregion_region_get_stats(dm->regions[i], &rs) < 0)
+		if (ioregion_region_get_stats(ioregion_device_get_region(dm->dev, i),
+					      &rs) < 0)
 			continue;
 		fprintf(stderr,
 			"%s: region %-12s reads %" PRIu64 " writes %" PRIu64
 			" posted %" PRIu64 " errors %" PRIu64 "\n",
-			dm->prog, dm->names[i], rs.reads, rs.writes,
+			dm->prog, dm->regions[i].name, rs.reads, rs.writes,
 			rs.posted_writes, rs.errors);
 	}
-	print_channel_stats(dm, "channel", dm->ch);
-	print_channel_stats(dm, "fallback channel", dm->fallback);
+	if (ioregion_channel_get_stats(ioregion_region_get_channel(
+			ioregion_device_get_region(dm->dev, 0)), &cs) == 0)
+		fprintf(stderr,
+			"%s: channel commands %" PRIu64 " responses %" PRIu64
+			" batches %" PRIu64 " malformed %" PRIu64 " unknown %"
+			PRIu64 "\n", dm->prog, cs.commands, cs.responses,
+			cs.batches, cs.malformed, cs.unknown_region);
 }
 
 void
@@ -420,42 +351,8 @@ devmain_fini(struct devmain *dm)
 		ev_signal_stop(dm->loop, &dm->sigterm);
 		ev_signal_stop(dm->loop, &dm->sigint);
 	}
-	/* Destroys the channel and its regions too. */
+	ioregion_device_destroy(dm->dev);
+	dm->dev = NULL;
 	dm->ctx = ioregion_ctx_unref(dm->ctx);
-	dm->ch = NULL;
-	dm->fallback = NULL;
 	dm->nregions = 0;
-	if (dm->opts.fd >= 0) {
-		close(dm->opts.fd);
-		dm->opts.fd = -1;
-	}
-}
-
-int
-devmain_parse_irq_fd(const char *prog, const char *arg, int *trigger,
-		     int *resample)
-{
-	char *end;
-	unsigned long t, r = 0;
-
-	errno = 0;
-	t = strtoul(arg, &end, 10);
-	if (!errno && end != arg && *end == ',') {
-		const char *rs = end + 1;
-
-		r = strtoul(rs, &end, 10);
-		if (end == rs)
-			errno = EINVAL;
-	} else {
-		r = ULONG_MAX;		/* edge */
-	}
-	if (errno || end == arg || *end || strchr(arg, '-') || t > INT_MAX ||
-	    (r != ULONG_MAX && (r > INT_MAX || r == t))) {
-		fprintf(stderr, "%s: --irq-fd wants N or N,RESAMPLE (two "
-			"different fds), not '%s'\n", prog, arg);
-		return -1;
-	}
-	*trigger = (int)t;
-	*resample = r == ULONG_MAX ? -1 : (int)r;
-	return 0;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared plumbing of the example device programs (uart16550, regbank):
- * vhost-user style command line (--socket-path PATH | --fd N, --dialect),
- * hand-off of the device's regions to the VMM, SIGTERM/SIGINT handling,
- * exit when the VMM hangs up, statistics on exit. The device model itself
- * stays in its own file.
+ * the command line (--socket-path PATH or $IOREGION_SOCKET, --base, ...),
+ * SIGTERM/SIGINT, the end of the run and statistics. Connecting to the
+ * VMM is one library call, ioregion_device_connect(): the control session
+ * gives the device its wire dialect, channels, interrupt lines and guest
+ * memory. The device model itself stays in its own file.
  */
 #ifndef EXAMPLES_DEVMAIN_H
 #define EXAMPLES_DEVMAIN_H
@@ -15,39 +16,37 @@
 
 #include <ev.h>
 
-#include "ioregion/server.h"
+#include "ioregion/device.h"
 
 #define DEVMAIN_MAX_REGIONS 4
 
 /* What the common options asked for. */
 struct devmain_opts {
-	const char *socket_path;	/* connect here and hand off */
-	int fd;				/* or: an already connected socket, -1 */
-	enum ioregion_wire_dialect dialect;
+	const char *socket_path;	/* NULL: $IOREGION_SOCKET */
 	uint64_t base;			/* --base, or the device's default */
 	bool base_set;
+	bool irq_level;			/* --irq-level: level lines */
 	bool quiet;			/* --quiet: no statistics on exit */
 	bool verbose;			/* --verbose: library debug log */
 	int cpu;			/* --cpu: pin the loop there, -1 = no */
 	unsigned int poll_us;		/* --poll-us: adaptive polling */
 };
 
-/* One program run: the loop, the library context and the channel that
- * carries all of the device's regions (one fd, so their commands stay in
- * order with respect to each other), plus its fallback channel (the same
- * regions, for the VMM's bridge when KVM has the main one). */
+/* One program run: the loop, the library context, the regions to serve
+ * and, once connected, the device the session made of them. */
 struct devmain {
 	const char *prog;
 	struct devmain_opts opts;
 	struct ev_loop *loop;
 	struct ioregion_ctx *ctx;
-	struct ioregion_channel *ch;
-	struct ioregion_channel *fallback;	/* same regions, for the bridge */
-	struct ioregion_region *regions[DEVMAIN_MAX_REGIONS];
-	const char *names[DEVMAIN_MAX_REGIONS];
+	struct ioregion_device *dev;
+	struct ioregion_device_region regions[DEVMAIN_MAX_REGIONS];
 	unsigned int nregions;
+	ioregion_device_reset_fn *reset;	/* the model's, from the config */
+	void *reset_data;			/* the config's userdata */
 	ev_signal sigterm;
 	ev_signal sigint;
+	int gone_error;			/* why the session ended (0 SHUTDOWN) */
 	int close_error;		/* why the channel closed (0 = EOF) */
 	bool stopped_by_signal;
 };
@@ -69,21 +68,27 @@ struct devmain_extra {
 int devmain_parse(struct devmain *dm, int argc, char **argv,
 		  const struct devmain_extra *extra);
 
-/* Create the loop, context and channel. Returns 0 or a negative errno. */
+/* Create the loop and the context. Returns 0 or a negative errno. */
 int devmain_init(struct devmain *dm);
 
-/* Add a region on the device channel. Returns 0 or a negative errno. */
+/* Declare a region (served once connected). Returns 0 or -ENOSPC. */
 int devmain_add_region(struct devmain *dm, const char *name, uint64_t addr,
 		       uint64_t size, uint32_t flags, uint32_t widths,
-		       const struct ioregion_region_ops *ops, void *userdata,
-		       struct ioregion_region **regionp);
+		       const struct ioregion_region_ops *ops, void *userdata);
 
-/* Connect (or use --fd), hand off every region, close the local copy of
- * the peer fd. Returns 0 or a negative errno. */
-int devmain_handoff(struct devmain *dm);
+/*
+ * Connect to the VMM with the regions declared and what @cfg adds (name,
+ * lines, flags, and the reset callback, which gets @cfg's userdata; the
+ * regions and the gone callback are devmain's). Returns 0 (dm->dev is ready: its lines and memory are
+ * there) or a negative errno (message printed).
+ */
+int devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg);
 
-/* Run the loop until the VMM hangs up or a signal arrives. Returns the
- * program's exit status (0 clean, 1 channel error). */
+/* The trigger of the device's lines: level with --irq-level, else edge. */
+uint32_t devmain_line_trigger(const struct devmain *dm);
+
+/* Run the loop until the VMM ends the session or closes the channel, or a
+ * signal arrives. Returns the program's exit status (0 clean, 1 error). */
 int devmain_run(struct devmain *dm);
 
 /* Print the region and channel counters to stderr (unless --quiet). */
@@ -91,14 +96,5 @@ void devmain_print_stats(struct devmain *dm);
 
 /* Free everything. */
 void devmain_fini(struct devmain *dm);
-
-/*
- * Parse an interrupt line given as inherited fds, "--irq-fd N[,R]": N the
- * trigger eventfd, R the resample eventfd of a level line (@resample -1
- * for an edge line). For ioregion_irq_new(). Returns 0, or -1 after
- * printing why. (Until a control session carries the fds.)
- */
-int devmain_parse_irq_fd(const char *prog, const char *arg, int *trigger,
-			 int *resample);
 
 #endif /* EXAMPLES_DEVMAIN_H */

@@ -16,6 +16,18 @@ regbank_dma_init(struct regbank_dma *d, struct ioregion_mem *mem,
 	*d = (struct regbank_dma){ .mem = mem, .irq = irq };
 }
 
+static void dma_update_irq(struct regbank_dma *d);
+
+void
+regbank_dma_reset(struct regbank_dma *d)
+{
+	*d = (struct regbank_dma){
+		.mem = d->mem, .irq = d->irq,
+		.copies = d->copies, .errors = d->errors,
+	};
+	dma_update_irq(d);
+}
+
 bool
 regbank_dma_is_reg(uint64_t offset)
 {

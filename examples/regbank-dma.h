@@ -37,6 +37,10 @@ struct regbank_dma {
 void regbank_dma_init(struct regbank_dma *d, struct ioregion_mem *mem,
 		      struct ioregion_irq *irq);
 
+/* The VMM's reset: registers to 0, a started copy dropped, the line
+ * lowered; memory, line and counters stay. */
+void regbank_dma_reset(struct regbank_dma *d);
+
 /* Whether @offset is one of the engine's registers. */
 bool regbank_dma_is_reg(uint64_t offset);
 

@@ -9,16 +9,18 @@
  * a byte array), a posted-write MMIO log port whose writes the bank
  * checks in order (LOG_LEN, LOG_HASH), and a small PIO window of memory.
  * The bank also holds a DMA engine (regbank-dma.c) that copies within
- * the guest RAM the VMM shares (--mem-fd) and interrupts when done
- * (--irq-fd).
+ * the guest RAM the VMM shares and interrupts when done: the device asks
+ * for guest memory (IOREGION_DEVICE_F_MEMORY) and declares one line,
+ * "dma" (edge; level with --irq-level), and the control session brings
+ * both. The VMM's reset (RESET) puts every register back to 0 and the
+ * DMA engine to idle.
  * Accesses of the wrong width or to holes are refused: the guest reads
  * all-ones and the library counts an error.
  *
  *   regbank --socket-path /tmp/vmm.sock [--base 0xd0000000] [--deferred-us 1000]
- *           [--mem-fd N --mem-gpa G --mem-size S] [--irq-fd N[,R]]
+ *           [--irq-level]
  */
 #include <errno.h>
-#include <limits.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,9 +31,9 @@
 
 #include <ev.h>
 
+#include "ioregion/device.h"
 #include "ioregion/irq.h"
 #include "ioregion/memory.h"
-#include "ioregion/server.h"
 
 #include "devmain.h"
 #include "regbank.h"
@@ -361,9 +363,38 @@ regbank_dma_due(struct ev_loop *loop, ev_timer *w, int revents)
 	regbank_dma_run(&rb->dma);
 }
 
+/* Every register to its power-on value, the DMA engine idle; a deferred
+ * read in flight is still answered. */
 static void
-regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us,
-	     struct ioregion_mem *mem, struct ioregion_irq *irq)
+regbank_reset_regs(struct regbank *rb)
+{
+	rb->counter = 0;
+	rb->scratch8 = 0;
+	rb->scratch16 = 0;
+	rb->scratch32 = 0;
+	rb->scratch64 = 0;
+	rb->sum = 0;
+	rb->count = 0;
+	rb->log_len = 0;
+	rb->log_hash = 0;
+	rb->log_last = 0;
+	memset(rb->array, 0, sizeof(rb->array));
+	memset(rb->pio, 0, sizeof(rb->pio));
+	ev_timer_stop(rb->loop, &rb->dma_timer);
+	regbank_dma_reset(&rb->dma);
+}
+
+/* The VMM's reset (control session RESET). */
+static int
+regbank_reset(struct ioregion_device *dev, void *data)
+{
+	(void)dev;
+	regbank_reset_regs(data);
+	return 0;
+}
+
+static void
+regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us)
 {
 	memset(rb, 0, sizeof(*rb));
 	clock_gettime(CLOCK_MONOTONIC, &rb->start);
@@ -372,7 +403,7 @@ regbank_init(struct regbank *rb, struct ev_loop *loop, unsigned int delay_us,
 	ev_timer_init(&rb->deferred_timer, regbank_deferred_done,
 		      rb->deferred_delay, 0.);
 	rb->deferred_timer.data = rb;
-	regbank_dma_init(&rb->dma, mem, irq);
+	regbank_dma_init(&rb->dma, NULL, NULL);
 	ev_timer_init(&rb->dma_timer, regbank_dma_due, 0., 0.);
 	rb->dma_timer.data = rb;
 }
@@ -387,160 +418,60 @@ regbank_exit(struct regbank *rb)
 
 /* ---- program ------------------------------------------------------------ */
 
-enum {
-	OPT_DEFERRED_US = 0x100,
-	OPT_MEM_FD,
-	OPT_MEM_GPA,
-	OPT_MEM_SIZE,
-	OPT_IRQ_FD,
-};
+enum { OPT_DEFERRED_US = 0x100 };
 
 struct regbank_opts {
 	unsigned int deferred_us;
-	int mem_fd;			/* guest RAM given by the VMM, or -1 */
-	uint64_t mem_gpa;
-	uint64_t mem_size;
-	int irq_fd;			/* the DMA's interrupt line, or -1 */
-	int irq_resample_fd;		/* its resample fd (level), or -1 */
 };
-
-static int
-parse_u64_opt(const char *opt, const char *arg, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-' || v > max) {
-		fprintf(stderr, "regbank: bad %s '%s'\n", opt, arg);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int
 regbank_parse_opt(void *data, int opt, const char *arg)
 {
 	struct regbank_opts *o = data;
-	uint64_t v;
+	char *end;
+	unsigned long v;
 
-	switch (opt) {
-	case OPT_DEFERRED_US:
-		if (parse_u64_opt("--deferred-us", arg, 10000000, &v) || !v)
-			return -1;
-		o->deferred_us = (unsigned int)v;
-		return 0;
-	case OPT_MEM_FD:
-		if (parse_u64_opt("--mem-fd", arg, INT_MAX, &v))
-			return -1;
-		o->mem_fd = (int)v;
-		return 0;
-	case OPT_MEM_GPA:
-		return parse_u64_opt("--mem-gpa", arg, UINT64_MAX, &o->mem_gpa);
-	case OPT_MEM_SIZE:
-		return parse_u64_opt("--mem-size", arg, UINT64_MAX,
-				     &o->mem_size);
-	case OPT_IRQ_FD:
-		return devmain_parse_irq_fd("regbank", arg, &o->irq_fd,
-					    &o->irq_resample_fd);
+	if (opt != OPT_DEFERRED_US)
+		return -1;
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || !v || v > 10000000) {
+		fprintf(stderr, "regbank: bad --deferred-us '%s'\n", arg);
+		return -1;
 	}
-	return -1;
+	o->deferred_us = (unsigned int)v;
+	return 0;
 }
 
 static const struct option regbank_options[] = {
 	{ "deferred-us", required_argument, NULL, OPT_DEFERRED_US },
-	{ "mem-fd", required_argument, NULL, OPT_MEM_FD },
-	{ "mem-gpa", required_argument, NULL, OPT_MEM_GPA },
-	{ "mem-size", required_argument, NULL, OPT_MEM_SIZE },
-	{ "irq-fd", required_argument, NULL, OPT_IRQ_FD },
 	{ NULL, 0, NULL, 0 },
 };
-
-/* Map the guest RAM the VMM gave us (one read-write slot), then close the
- * inherited fd: the mapping stays. No --mem-fd: no guest memory (DMA
- * answers with an error status). */
-static int
-regbank_map_memory(const char *prog, struct regbank_opts *o,
-		   struct ioregion_mem **memp)
-{
-	struct ioregion_mem_slot slot = {
-		.gpa = o->mem_gpa,
-		.size = o->mem_size,
-	};
-	int rc;
-
-	*memp = NULL;
-	if (o->mem_fd < 0)
-		return 0;
-	rc = ioregion_mem_new(memp);
-	if (rc == 0)
-		rc = ioregion_mem_add_slot(*memp, &slot, o->mem_fd);
-	if (rc < 0)
-		fprintf(stderr, "%s: guest memory (--mem-fd %d, gpa 0x%" PRIx64
-			" size 0x%" PRIx64 "): %s\n", prog, o->mem_fd,
-			o->mem_gpa, o->mem_size, strerror(-rc));
-	else
-		fprintf(stderr, "%s: guest memory 0x%" PRIx64 "+0x%" PRIx64
-			" mapped\n", prog, o->mem_gpa, o->mem_size);
-	close(o->mem_fd);
-	o->mem_fd = -1;
-	return rc;
-}
-
-/* The DMA's interrupt line from --irq-fd; the inherited fds are closed
- * (the line holds duplicates). */
-static int
-regbank_irq(struct devmain *dm, struct regbank_opts *o,
-	    struct ioregion_irq **irqp)
-{
-	int rc = 0;
-
-	*irqp = NULL;
-	if (o->irq_fd < 0)
-		return 0;
-	rc = ioregion_irq_new(dm->ctx, o->irq_fd, o->irq_resample_fd, irqp);
-	if (rc < 0)
-		fprintf(stderr, "%s: --irq-fd %d: %s\n", dm->prog, o->irq_fd,
-			strerror(-rc));
-	else
-		fprintf(stderr, "%s: DMA interrupt: %s line\n", dm->prog,
-			o->irq_resample_fd >= 0 ? "level" : "edge");
-	close(o->irq_fd);
-	if (o->irq_resample_fd >= 0)
-		close(o->irq_resample_fd);
-	o->irq_fd = o->irq_resample_fd = -1;
-	return rc;
-}
 
 int
 main(int argc, char **argv)
 {
-	struct regbank_opts ropts = {
-		.deferred_us = DEFAULT_DEFERRED_US,
-		.mem_fd = -1,
-		.irq_fd = -1,
-		.irq_resample_fd = -1,
-	};
+	struct regbank_opts ropts = { .deferred_us = DEFAULT_DEFERRED_US };
 	struct devmain_extra extra = {
 		.options = regbank_options,
 		.help = "  --deferred-us N     delay of the DEFERRED register (default 1000)\n"
-			"  --mem-fd N --mem-gpa G --mem-size S\n"
-			"                      guest RAM for DMA: an inherited fd (a memfd)\n"
-			"                      holding guest physical G..G+S-1 at offset 0\n"
-			"  --irq-fd N[,R]      the DMA's interrupt line: inherited eventfd N\n"
-			"                      (edge), with resample eventfd R (level)\n"
 			"Regions: MMIO base (default 0xd0000000) size 0x1000; posted log\n"
-			"port at base+0x1000; PIO window at 0x700-0x70f. See regbank.h.\n",
+			"port at base+0x1000; PIO window at 0x700-0x70f. See regbank.h.\n"
+			"Asks for guest memory (DMA) and one interrupt line, \"dma\".\n",
 		.parse = regbank_parse_opt,
 		.dev = &ropts,
 	};
 	struct devmain dm;
 	struct regbank rb;
-	struct ioregion_region *bank, *log, *pio;
-	struct ioregion_mem *mem = NULL;
-	struct ioregion_irq *irq = NULL;
+	struct ioregion_device_line line = { .name = "dma" };
+	struct ioregion_device_config cfg = {
+		.name = "regbank",
+		.lines = &line,
+		.nlines = 1,
+		.flags = IOREGION_DEVICE_F_MEMORY,
+		.reset = regbank_reset,
+		.userdata = &rb,
+	};
 	uint64_t base;
 	int rc, status = 1;
 
@@ -554,32 +485,32 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: init: %s\n", dm.prog, strerror(-rc));
 		goto out;
 	}
-	rc = regbank_map_memory(dm.prog, &ropts, &mem);
-	if (rc < 0)
-		goto out;
-	rc = regbank_irq(&dm, &ropts, &irq);
-	if (rc < 0)
-		goto out;
-	regbank_init(&rb, dm.loop, ropts.deferred_us, mem, irq);
+	regbank_init(&rb, dm.loop, ropts.deferred_us);
+	line.trigger = devmain_line_trigger(&dm);
 	rc = devmain_add_region(&dm, "regbank", base, REGBANK_SIZE, 0,
-				IOREGION_WIDTH_ALL, &bank_ops, &rb, &bank);
+				IOREGION_WIDTH_ALL, &bank_ops, &rb);
+	if (rc == 0)
+		rc = devmain_add_region(&dm, "regbank-log",
+					base + REGBANK_LOG_OFFSET,
+					REGBANK_LOG_SIZE,
+					IOREGION_F_POSTED_WRITES,
+					IOREGION_WIDTH_ALL, &log_ops, &rb);
+	if (rc == 0)
+		rc = devmain_add_region(&dm, "regbank-pio", REGBANK_PIO_BASE,
+					REGBANK_PIO_SIZE, IOREGION_F_PIO,
+					IOREGION_WIDTH_1 | IOREGION_WIDTH_2 |
+					IOREGION_WIDTH_4, &pio_ops, &rb);
+	if (rc == 0)
+		rc = devmain_connect(&dm, &cfg);
 	if (rc < 0)
 		goto out_rb;
-	rc = devmain_add_region(&dm, "regbank-log", base + REGBANK_LOG_OFFSET,
-				REGBANK_LOG_SIZE, IOREGION_F_POSTED_WRITES,
-				IOREGION_WIDTH_ALL, &log_ops, &rb, &log);
-	if (rc < 0)
-		goto out_rb;
-	rc = devmain_add_region(&dm, "regbank-pio", REGBANK_PIO_BASE,
-				REGBANK_PIO_SIZE, IOREGION_F_PIO,
-				IOREGION_WIDTH_1 | IOREGION_WIDTH_2 |
-				IOREGION_WIDTH_4,
-				&pio_ops, &rb, &pio);
-	if (rc < 0)
-		goto out_rb;
-	rc = devmain_handoff(&dm);
-	if (rc < 0)
-		goto out_rb;
+	/* What the session brought: the line, and the guest memory the VMM
+	 * granted (an empty table when it granted none: DMA is refused). */
+	rb.dma.irq = ioregion_device_get_irq(dm.dev, 0);
+	rb.dma.mem = ioregion_device_get_mem(dm.dev);
+	fprintf(stderr, "%s: DMA interrupt: %s line; guest memory: %s\n",
+		dm.prog, line.trigger == IOREGION_LINE_LEVEL ? "level" : "edge",
+		ioregion_mem_generation(rb.dma.mem) ? "granted" : "none");
 
 	status = devmain_run(&dm);
 	devmain_print_stats(&dm);
@@ -593,7 +524,6 @@ main(int argc, char **argv)
 out_rb:
 	regbank_exit(&rb);
 out:
-	devmain_fini(&dm);	/* destroys the line with the context */
-	ioregion_mem_unref(mem);
+	devmain_fini(&dm);	/* the line and the memory go with the device */
 	return status;
 }

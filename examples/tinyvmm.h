@@ -25,7 +25,11 @@
  *
  * Debug exit: a 1-byte OUT to TINYVMM_DEBUG_EXIT_PORT ends the run; the
  * byte is tinyvmm's exit status (0 = pass). Unlike QEMU's isa-debug-exit
- * the value is used as is. HLT ends the vCPU that runs it, except with
+ * the value is used as is. Two more debug ports, 1-byte OUT: to
+ * TINYVMM_RESET_PORT resets every device (the control session's RESET;
+ * the OUT completes once every device has answered), to TINYVMM_MARK_PORT
+ * prints "tinyvmm: vcpuN: guest mark B" on stderr (a test harness waits
+ * for it, e.g. to kill a device at a known point of the guest). HLT ends the vCPU that runs it, except with
  * the in-kernel irqchip (tinyvmm --irq): then the two 8259 PICs (ports
  * 0x20/0xa0), the IOAPIC and a local APIC per vCPU are KVM's, and HLT
  * sleeps until an interrupt, as on hardware.
@@ -46,6 +50,8 @@
 #define TINYVMM_MAX_VCPUS	8
 
 #define TINYVMM_DEBUG_EXIT_PORT	0xf4
+#define TINYVMM_RESET_PORT	0xf5
+#define TINYVMM_MARK_PORT	0xf6
 
 /* GDT selectors. */
 #define TINYVMM_SEL_CODE	0x08

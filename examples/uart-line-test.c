@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * uart-line-test: the uart16550 program's interrupt line, end to end
- * without KVM. This process plays the VMM and KVM: it gives the device an
- * eventfd (--irq-fd, inherited) and a pipe as its stdin, receives its
- * region over the hand-off, makes the guest's accesses through the bridge
- * (the path of a KVM exit) and reads the eventfd's counter where KVM's
- * irqfd would:
+ * without KVM. This process plays the VMM and KVM: it gives the device a
+ * pipe as its stdin, attaches it with the control session (its region to
+ * a bridge, and for its line an eventfd of ours: the session's get_line
+ * callback), makes the guest's accesses through the bridge (the path of a
+ * KVM exit) and reads the eventfd's counter where KVM's irqfd would:
  *   1. MCR OUT2 | RTS, IER THRE: one edge; IIR THRE, then none;
  *   2. IER RDA, a byte into the pipe: an edge once the device has read
  *      it; IIR RDA; the byte in RBR;
@@ -30,6 +30,7 @@
 #include <linux/serial_reg.h>
 
 #include "ioregion/bridge.h"
+#include "ioregion/vmm.h"
 
 #include "devhost.h"
 
@@ -94,10 +95,29 @@ edges(int wait_ms)
 	return n;
 }
 
+/* The device's one line: our eventfd, wired to nothing but this test. */
+static int
+get_line(void *data, const char *device, unsigned int index, const char *name,
+	 uint32_t trigger, struct ioregion_vmm_line *line)
+{
+	(void)data;
+	(void)name;
+	check(!strcmp(device, "uart16550") && index == 0 &&
+	      trigger == IOREGION_LINE_EDGE,
+	      "the device asks for one edge line (%s, %u)", device, index);
+	*line = (struct ioregion_vmm_line){ .fd = efd, .resample_fd = -1,
+					    .gsi = 4 };
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct devhost host = { 0 };
+	struct devhost host = { .listen_fd = -1 };
+	struct ioregion_vmm_config cfg = {
+		.vm_fd = -1, .get_line = get_line,
+	};
+	struct ioregion_vmm_device *dev = NULL;
 	char cmd[512];
 	int in_pipe[2] = { -1, -1 };
 	bool host_up = false;
@@ -108,29 +128,25 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* The device's ends: inherited, so neither is close-on-exec. */
-	efd = eventfd(0, EFD_NONBLOCK);
+	/* The device's stdin is inherited, so not close-on-exec. */
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0 || pipe(in_pipe) < 0 || dup2(in_pipe[0], 0) < 0) {
 		perror(PROG ": eventfd/pipe");
 		return 1;
 	}
 	close(in_pipe[0]);
 	fcntl(in_pipe[1], F_SETFD, FD_CLOEXEC);
-	snprintf(cmd, sizeof(cmd), "%s --irq-fd %d --rtscts --quiet", argv[1],
-		 efd);
+	snprintf(cmd, sizeof(cmd), "%s --rtscts --quiet", argv[1]);
 
 	if (ioregion_bridge_new(&bridge) < 0 ||
 	    devhost_listen(&host, PROG, NULL) < 0)
 		goto out;
 	host_up = true;
+	cfg.bridge = bridge;
 	if (devhost_spawn(&host, cmd) < 0 ||
-	    devhost_accept(&host, 1, WAIT_MS) < 0)
+	    devhost_accept(&host, 0, &cfg, WAIT_MS, false, &dev) < 0)
 		goto out;
 	close(0);		/* the device holds the pipe's read end now */
-	for (unsigned int i = 0; i < host.nregions; i++)
-		if (ioregion_bridge_add(bridge, &host.regions[i].desc,
-					host.regions[i].fd) < 0)
-			goto out;
 
 	/* 1. THRE when enabled, through the OUT2 gate */
 	out(UART_MCR, UART_MCR_OUT2 | UART_MCR_RTS | UART_MCR_DTR);
@@ -172,8 +188,11 @@ main(int argc, char **argv)
 	check(edges(0) == 0, "no edge without OUT2");
 
 out:
-	if (!host_up || host.nregions == 0)
+	if (!dev)
 		check(false, "set-up failed");
+	else
+		ioregion_vmm_shutdown(dev);
+	ioregion_vmm_destroy(dev);
 	bridge = ioregion_bridge_unref(bridge);
 	close(in_pipe[1]);
 	if (host_up) {

@@ -448,17 +448,48 @@ uart_model_write(struct uart_model *u, unsigned int offset, uint8_t v)
 	update_irq(u);
 }
 
-void
-uart_model_init(struct uart_model *u, const struct uart_model_ops *ops,
-		void *opaque, struct ioregion_irq *irq)
+/* Power-on register values, keeping the world around the chip. */
+static void
+reset_state(struct uart_model *u)
 {
+	struct uart_model keep = *u;
+
 	*u = (struct uart_model){
 		.dll = 0x0c,		/* 9600 baud */
 		.msr = UART_MODEL_MSR_IDLE,
 		.modem_in = UART_MODEL_MSR_IDLE,
-		.ops = ops,
-		.opaque = opaque,
-		.irq = irq,
+		.line = keep.line,	/* so that the update lowers it */
+		.rts_flow = keep.rts_flow,
+		.irq = keep.irq,
+		.ops = keep.ops,
+		.opaque = keep.opaque,
+		.stats = keep.stats,
 	};
+}
+
+void
+uart_model_init(struct uart_model *u, const struct uart_model_ops *ops,
+		void *opaque, struct ioregion_irq *irq)
+{
+	*u = (struct uart_model){ .ops = ops, .opaque = opaque, .irq = irq };
+	reset_state(u);
+	update_irq(u);
+}
+
+void
+uart_model_reset(struct uart_model *u)
+{
+	reset_state(u);
+	if (u->ops && u->ops->set_timer)
+		u->ops->set_timer(u->opaque, 0);
+	rx_room_changed(u);
+	update_irq(u);
+}
+
+void
+uart_model_set_irq(struct uart_model *u, struct ioregion_irq *irq)
+{
+	u->irq = irq;
+	u->line = false;
 	update_irq(u);
 }

@@ -81,6 +81,16 @@ struct uart_model {
 void uart_model_init(struct uart_model *u, const struct uart_model_ops *ops,
 		     void *opaque, struct ioregion_irq *irq);
 
+/* The chip's MR pin: every register, the FIFO and the pending sources
+ * back to their power-on values (the line is lowered, the character
+ * timer stopped), keeping the world around it: ops, interrupt line, flow
+ * control setting and counters. */
+void uart_model_reset(struct uart_model *u);
+
+/* Give the model its interrupt line later (NULL: polled only); the line
+ * follows the model's state at once. */
+void uart_model_set_irq(struct uart_model *u, struct ioregion_irq *irq);
+
 /* A guest read or write of register @offset (0-7; others read 0xff and
  * ignore writes). Both update the interrupt line. */
 uint8_t uart_model_read(struct uart_model *u, unsigned int offset);

@@ -11,19 +11,19 @@
  * rest waits in stdin. The character timeout (FIFO mode) is a libev timer
  * of four character times.
  *
- * Interrupts: --irq-fd N hands the device an inherited eventfd that the
- * VMM registered with KVM_IRQFD (ioregion_irqfd_assign()) for the UART's
- * GSI (4 for COM1 on a PC): an edge line, raised when an enabled source
- * becomes pending with MCR OUT2 set. --irq-fd N,R adds a resample eventfd
- * (a level line, KVM_IRQFD_FLAG_RESAMPLE). Without it the model works
- * polled, as before.
+ * Interrupts: the device declares one line, "irq", an edge line (a level
+ * line with --irq-level: KVM_IRQFD_FLAG_RESAMPLE); the VMM wires it to
+ * the UART's GSI (4 for COM1 on a PC) or to nothing, and the control
+ * session brings its eventfds. It is raised when an enabled source
+ * becomes pending with MCR OUT2 set. The VMM's reset puts the registers
+ * back to their power-on values.
  *
  * --rtscts: the far end honours RTS (hardware flow control), so stdin
  * waits until the guest has set the chip up (bytes received before that
  * would be lost when the guest switches the FIFOs on, as on the chip).
  *
  *   uart16550 --socket-path /tmp/vmm.sock [--base 0x3f8] [--no-stdin]
- *             [--irq-fd N[,R]] [--rtscts]
+ *             [--irq-level] [--rtscts]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,8 +35,8 @@
 
 #include <ev.h>
 
+#include "ioregion/device.h"
 #include "ioregion/irq.h"
-#include "ioregion/server.h"
 
 #include "devmain.h"
 #include "uart16550-regs.h"
@@ -168,9 +168,20 @@ uart_stdin_ready(struct ev_loop *loop, ev_io *w, int revents)
 	uart_update_rx_watch(u);
 }
 
+/* The VMM's reset (control session RESET). */
+static int
+uart_reset(struct ioregion_device *dev, void *data)
+{
+	struct uart16550 *u = data;
+
+	(void)dev;
+	uart_model_reset(&u->m);
+	return 0;
+}
+
 static void
 uart_init(struct uart16550 *u, struct ev_loop *loop, bool use_stdin,
-	  bool rtscts, struct ioregion_irq *irq)
+	  bool rtscts)
 {
 	memset(u, 0, sizeof(*u));
 	u->loop = loop;
@@ -180,7 +191,7 @@ uart_init(struct uart16550 *u, struct ev_loop *loop, bool use_stdin,
 	u->stdin_watch.data = u;
 	ev_timer_init(&u->rx_timer, uart_timer_expired, 0., 0.);
 	u->rx_timer.data = u;
-	uart_model_init(&u->m, &uart_model_ops, u, irq);
+	uart_model_init(&u->m, &uart_model_ops, u, NULL);
 	uart_model_set_rts_flow(&u->m, rtscts);
 	uart_update_rx_watch(u);
 }
@@ -195,13 +206,11 @@ uart_exit(struct uart16550 *u)
 
 /* ---- program ----------------------------------------------------------- */
 
-enum { OPT_NO_STDIN = 0x100, OPT_IRQ_FD, OPT_RTSCTS };
+enum { OPT_NO_STDIN = 0x100, OPT_RTSCTS };
 
 struct uart_opts {
 	bool use_stdin;
 	bool rtscts;
-	int irq_fd;		/* -1: no interrupt line */
-	int resample_fd;	/* -1: an edge line */
 };
 
 static int
@@ -209,6 +218,7 @@ uart_parse_opt(void *data, int opt, const char *arg)
 {
 	struct uart_opts *o = data;
 
+	(void)arg;
 	switch (opt) {
 	case OPT_NO_STDIN:
 		o->use_stdin = false;
@@ -216,67 +226,40 @@ uart_parse_opt(void *data, int opt, const char *arg)
 	case OPT_RTSCTS:
 		o->rtscts = true;
 		return 0;
-	case OPT_IRQ_FD:
-		return devmain_parse_irq_fd("uart16550", arg, &o->irq_fd,
-					    &o->resample_fd);
 	}
 	return -1;
 }
 
 static const struct option uart_options[] = {
 	{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
-	{ "irq-fd", required_argument, NULL, OPT_IRQ_FD },
 	{ "rtscts", no_argument, NULL, OPT_RTSCTS },
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The line on the inherited eventfd(s); the library keeps duplicates. */
-static int
-uart_open_irq(struct devmain *dm, const struct uart_opts *o,
-	      struct ioregion_irq **irqp)
-{
-	int rc;
-
-	*irqp = NULL;
-	if (o->irq_fd < 0)
-		return 0;
-	rc = ioregion_irq_new(dm->ctx, o->irq_fd, o->resample_fd, irqp);
-	if (rc < 0) {
-		fprintf(stderr, "%s: --irq-fd %d%s: %s%s\n", dm->prog,
-			o->irq_fd, o->resample_fd >= 0 ? ",R" : "",
-			strerror(-rc), rc == -EINVAL ?
-			" (not a non-blocking eventfd, or both fds the same)" :
-			"");
-		return rc;
-	}
-	close(o->irq_fd);
-	if (o->resample_fd >= 0)
-		close(o->resample_fd);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
-	struct uart_opts uopts = {
-		.use_stdin = true, .irq_fd = -1, .resample_fd = -1,
-	};
+	struct uart_opts uopts = { .use_stdin = true };
 	struct devmain_extra extra = {
 		.options = uart_options,
 		.help = "  --no-stdin          receive nothing (RBR stays empty)\n"
-			"  --irq-fd N[,R]      interrupt line: inherited eventfd N\n"
-			"                      (KVM_IRQFD trigger), R its resample\n"
-			"                      eventfd for a level line; none: polled\n"
 			"  --rtscts            stdin is sent only while the guest sets\n"
 			"                      MCR RTS (hardware flow control)\n"
-			"Ports base..base+7 (default 0x3f8), byte accesses only.\n",
+			"Ports base..base+7 (default 0x3f8), byte accesses only; one\n"
+			"interrupt line, \"irq\".\n",
 		.parse = uart_parse_opt,
 		.dev = &uopts,
 	};
 	struct devmain dm;
 	struct uart16550 uart;
-	struct ioregion_region *region;
-	struct ioregion_irq *irq = NULL;
+	struct ioregion_device_line line = { .name = "irq" };
+	struct ioregion_device_config cfg = {
+		.name = "uart16550",
+		.lines = &line,
+		.nlines = 1,
+		.reset = uart_reset,
+		.userdata = &uart,
+	};
 	uint64_t base;
 	int rc, status = 1;
 
@@ -290,18 +273,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: init: %s\n", dm.prog, strerror(-rc));
 		goto out;
 	}
-	rc = uart_open_irq(&dm, &uopts, &irq);
-	if (rc < 0)
-		goto out;
-	uart_init(&uart, dm.loop, uopts.use_stdin, uopts.rtscts, irq);
+	uart_init(&uart, dm.loop, uopts.use_stdin, uopts.rtscts);
+	line.trigger = devmain_line_trigger(&dm);
 	rc = devmain_add_region(&dm, "uart16550", base, UART_NR_PORTS,
 				IOREGION_F_PIO, IOREGION_WIDTH_1, &uart_ops,
-				&uart, &region);
+				&uart);
+	if (rc == 0)
+		rc = devmain_connect(&dm, &cfg);
 	if (rc < 0)
 		goto out_uart;
-	rc = devmain_handoff(&dm);
-	if (rc < 0)
-		goto out_uart;
+	uart_model_set_irq(&uart.m, ioregion_device_get_irq(dm.dev, 0));
 
 	status = devmain_run(&dm);
 	devmain_print_stats(&dm);

@@ -2,11 +2,12 @@
 /*
  * A small device program for ioregion-drive's test (the scripts in tests/drive/),
  * deliberately not one of the examples: libioregion-server on a private
- * libev loop, the hand-off done by hand. It connects to --socket-path
- * PATH, hands off three regions (each with its main and its fallback
- * channel, so that a VMM on a patched kernel can use it too) and serves
- * them until the VMM side closes the channel (exit 0) or the channel
- * fails (exit 1). ioregion-vmm runs tests/drive/guest.S against it.
+ * libev loop and no socket code at all. ioregion_device_connect() takes
+ * the control session socket from --socket-path PATH (or $IOREGION_SOCKET)
+ * and hands the three regions over (with fallback channels where the
+ * VMM wants them: a patched kernel); the device serves them until the VMM
+ * ends the session (exit 0) or the session fails (exit 1). ioregion-vmm
+ * runs tests/drive/guest.S against it.
  *
  *   "dt"       MMIO 0xe0000000+0x100
  *              0x00 ID (RO 4) DT_ID; 0x08 scratch (RW 1/2/4/8);
@@ -20,12 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "ioregion/handoff.h"
-#include "ioregion/server.h"
+#include "ioregion/device.h"
 
 #define DT_ID 0x0d71e001u
 
@@ -92,33 +89,13 @@ pio_write(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
 }
 
 static void
-on_close(struct ioregion_channel *ch, int error, void *data)
+on_gone(struct ioregion_device *dev, int error, void *data)
 {
 	struct dt *d = data;
 
-	d->close_error = error;
+	(void)dev;
+	d->close_error = error == -ECONNRESET ? 0 : error;
 	ev_break(d->loop, EVBREAK_ALL);
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
 }
 
 int
@@ -132,10 +109,7 @@ main(int argc, char **argv)
 		.read = pio_read, .write = pio_write,
 	};
 	struct dt d = { 0 };
-	const struct {
-		const char *name;
-		struct ioregion_region_config cfg;
-	} regions[] = {
+	const struct ioregion_device_region regions[] = {
 		{ "dt", { .addr = 0xe0000000, .size = 0x100,
 			  .ops = &dt_ops, .userdata = &d } },
 		{ "dt-fifo", { .addr = 0xe0001000, .size = 0x8,
@@ -146,62 +120,39 @@ main(int argc, char **argv)
 			      .widths = IOREGION_WIDTH_1,
 			      .ops = &pio_ops, .userdata = &d } },
 	};
+	const struct ioregion_device_config cfg = {
+		.name = "drive-device",
+		.regions = regions,
+		.nregions = sizeof(regions) / sizeof(regions[0]),
+		.gone = on_gone,
+		.userdata = &d,
+	};
 	struct ioregion_ctx *ctx;
-	struct ioregion_channel *ch, *fb = NULL;
-	int sock, peer, fbpeer, rc;
+	struct ioregion_device *dev;
+	int rc;
 
-	if (argc != 3 || strcmp(argv[1], "--socket-path")) {
-		fprintf(stderr, "usage: drive-device --socket-path PATH\n");
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--socket-path"))) {
+		fprintf(stderr, "usage: drive-device [--socket-path PATH]\n");
 		return 2;
 	}
 	rc = ioregion_ctx_new(NULL, &ctx);
-	if (rc == 0)
-		rc = ioregion_channel_new(ctx, IOREGION_WIRE_V3, &ch);
-	if (rc == 0)
-		rc = ioregion_channel_new_fallback(ch, &fb);
 	if (rc < 0) {
 		fprintf(stderr, "drive-device: %s\n", strerror(-rc));
 		return 1;
 	}
 	d.loop = ioregion_ctx_get_loop(ctx);
-	ioregion_channel_set_close_handler(ch, on_close, &d);
-	sock = connect_to(argv[2]);
-	if (sock < 0) {
-		fprintf(stderr, "drive-device: connect %s: %s\n", argv[2],
-			strerror(-sock));
-		return 1;
-	}
-	peer = ioregion_channel_peer_fd(ch);
-	fbpeer = ioregion_channel_peer_fd(fb);
-	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
-		struct ioregion_region *r;
-		struct ioregion_desc desc;
-
-		rc = ioregion_region_new(ch, &regions[i].cfg, &r);
-		if (rc == 0)
-			rc = ioregion_region_get_desc(r, &desc);
-		if (rc == 0)
-			rc = ioregion_handoff_send_with_fallback(sock, &desc,
-					peer, fbpeer, regions[i].name);
-		if (rc < 0) {
-			fprintf(stderr, "drive-device: region %s: %s\n",
-				regions[i].name, strerror(-rc));
-			return 1;
-		}
-	}
-	rc = ioregion_handoff_send_end(sock);
-	close(sock);
+	rc = ioregion_device_connect(ctx, argc == 3 ? argv[2] : NULL, &cfg,
+				     &dev);
 	if (rc < 0) {
-		fprintf(stderr, "drive-device: hand-off end: %s\n", strerror(-rc));
+		fprintf(stderr, "drive-device: connect: %s\n", strerror(-rc));
+		ioregion_ctx_unref(ctx);
 		return 1;
 	}
-	/* The VMM side holds the peer now: its close is our EOF. */
-	close(ioregion_channel_take_peer_fd(ch));
-	close(ioregion_channel_take_peer_fd(fb));
 	ev_run(d.loop, 0);
+	ioregion_device_destroy(dev);
 	ioregion_ctx_unref(ctx);
 	if (d.close_error < 0) {
-		fprintf(stderr, "drive-device: channel failed: %s\n",
+		fprintf(stderr, "drive-device: session failed: %s\n",
 			strerror(-d.close_error));
 		return 1;
 	}

@@ -229,6 +229,59 @@ START_TEST(test_dma_registers_status_and_edge_interrupt)
 }
 END_TEST
 
+/* The VMM's reset: a pending copy is dropped, the registers read 0, an
+ * asserted line drops; memory, line and counters stay. */
+START_TEST(test_dma_reset_makes_the_engine_idle)
+{
+	static struct regbank_dma d;
+	struct ioregion_ctx *ctx;
+	struct ioregion_irq *irq;
+	struct fixture f;
+	uint64_t v;
+	bool start;
+	int efd;
+
+	fixture_new(&f);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ior_assert_int_ge(efd, 0);
+	ior_assert_int_eq(ioregion_ctx_new(NULL, &ctx), 0);
+	ior_assert_int_eq(ioregion_irq_new(ctx, efd, -1, &irq), 0);
+	regbank_dma_init(&d, f.mem, irq);
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_SRC, 8, 0x2000, &start), 0);
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_DST, 8, 0x12000, &start), 0);
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_LEN, 8, 0x10, &start), 0);
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_CTRL, 4,
+					    REGBANK_DMA_CTRL_GO | REGBANK_DMA_CTRL_IE,
+					    &start), 0);
+	regbank_dma_run(&d);
+	ior_assert_int_eq(ioregion_irq_is_asserted(irq), 1);
+	/* a second copy started, not yet run */
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_STATUS, 4,
+					    REGBANK_DMA_ST_DONE, &start), 0);
+	ior_assert_int_eq(regbank_dma_write(&d, REGBANK_DMA_CTRL, 4,
+					    REGBANK_DMA_CTRL_GO | REGBANK_DMA_CTRL_IE,
+					    &start), 0);
+
+	regbank_dma_reset(&d);
+	ior_assert_int_eq(ioregion_irq_is_asserted(irq), 0);
+	for (uint64_t r = REGBANK_DMA_SRC; r <= REGBANK_DMA_LEN; r += 8) {
+		ior_assert_int_eq(regbank_dma_read(&d, r, 8, &v), 0);
+		ior_assert_uint_eq(v, 0);
+	}
+	ior_assert_int_eq(regbank_dma_read(&d, REGBANK_DMA_CTRL, 4, &v), 0);
+	ior_assert_uint_eq(v, 0);
+	ior_assert_int_eq(regbank_dma_read(&d, REGBANK_DMA_STATUS, 4, &v), 0);
+	ior_assert_uint_eq(v, 0);
+	regbank_dma_run(&d);		/* the dropped copy does not run */
+	ior_assert_uint_eq(d.copies, 1);
+	ior_assert(d.mem == f.mem && d.irq == irq);
+
+	ctx = ioregion_ctx_unref(ctx);
+	close(efd);
+	fixture_free(&f);
+}
+END_TEST
+
 static Suite *
 regbank_dma_suite(void)
 {
@@ -237,6 +290,7 @@ regbank_dma_suite(void)
 	ior_add_test(s, test_dma_copy_moves_the_bytes_in_chunks);
 	ior_add_test(s, test_dma_bad_ranges_are_error_codes_and_write_nothing);
 	ior_add_test(s, test_dma_registers_status_and_edge_interrupt);
+	ior_add_test(s, test_dma_reset_makes_the_engine_idle);
 	return s;
 }
 

@@ -871,6 +871,50 @@ START_TEST(test_uart_random_traffic_keeps_invariants)
 }
 END_TEST
 
+/* The VMM's reset (the session's RESET): power-on registers, the FIFO
+ * emptied, the line lowered and the character timer stopped; the line,
+ * the counters and the flow control setting stay. */
+START_TEST(test_uart_reset_restores_power_on_state)
+{
+	uint64_t tx;
+
+	uart_model_set_rts_flow(&u, true);
+	out(UART_LCR, UART_LCR_DLAB);
+	out(UART_DLL, 0x01);
+	out(UART_LCR, UART_LCR_WLEN8);
+	out(UART_SCR, 0x5a);
+	out(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_R_TRIG_10);
+	out(UART_MCR, UART_MCR_OUT2 | UART_MCR_RTS);
+	out(UART_IER, UART_IER_RDI | UART_IER_THRI);
+	receive("abc");
+	ior_assert_uint_eq(w.timer_ns > 0, 1);
+	ior_assert_uint_eq(uart_model_irq_level(&u), 1);
+	ior_assert_uint_eq(edges() > 0, 1);
+	tx = u.stats.rx_bytes;
+
+	uart_model_reset(&u);
+	ior_assert_uint_eq(uart_model_irq_level(&u), 0);
+	ior_assert_uint_eq(w.timer_ns, 0);
+	ior_assert_uint_eq(in(UART_IER), 0);
+	ior_assert_uint_eq(in(UART_IIR), UART_IIR_NO_INT);
+	ior_assert_uint_eq(in(UART_LCR), 0);
+	ior_assert_uint_eq(in(UART_MCR), 0);
+	ior_assert_uint_eq(in(UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+	ior_assert_uint_eq(in(UART_MSR), UART_MODEL_MSR_IDLE);
+	ior_assert_uint_eq(in(UART_SCR), 0);
+	out(UART_LCR, UART_LCR_DLAB);
+	ior_assert_uint_eq(in(UART_DLL), 0x0c);
+	ior_assert_uint_eq(in(UART_DLM), 0);
+	out(UART_LCR, 0);
+	/* the world stays: counters, the line, flow control (RTS is off) */
+	ior_assert_uint_eq(u.stats.rx_bytes, tx);
+	ior_assert_uint_eq(uart_model_rx_room(&u), 0);
+	out(UART_MCR, UART_MCR_OUT2);
+	out(UART_IER, UART_IER_THRI);
+	ior_assert_uint_eq(edges(), 1);
+}
+END_TEST
+
 /* No line given: the model still works, polled. */
 START_TEST(test_uart_without_a_line)
 {
@@ -951,6 +995,7 @@ uart_suite(void)
 	tcase_add_test(tc, test_uart_fcr_rules);
 	tcase_add_test(tc, test_uart_rts_flow_control);
 	tcase_add_test(tc, test_uart_random_traffic_keeps_invariants);
+	tcase_add_test(tc, test_uart_reset_restores_power_on_state);
 	tcase_add_test(tc, test_uart_without_a_line);
 	tcase_add_test(tc, test_uart_level_line);
 	suite_add_tcase(s, tc);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ioregion/handoff.h"
+#include "ioregion/session.h"
 
 #define DRIVE_SCRIPT_SYNTAX                                                   \
 	"Script: one access per line; '#' starts a comment; blank lines are\n" \
@@ -45,7 +45,7 @@ struct drive_step {
 	unsigned int line;
 	enum drive_op op;
 	bool pio;
-	char region[IOREGION_HANDOFF_NAME_MAX];	/* "" = addr is absolute */
+	char region[IOREGION_SESSION_NAME_MAX];	/* "" = addr is absolute */
 	uint64_t addr;		/* absolute, or the offset into region */
 	unsigned int size;
 	uint64_t value;

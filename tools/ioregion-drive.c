@@ -3,8 +3,9 @@
  * ioregion-drive: a scripted driver for any ioregion device program, no
  * KVM and no guest. It plays the VMM's part: listens on a UNIX socket,
  * starts the device programs (--spawn) or waits for ones started by hand
- * (--socket-path, --devices), receives their regions over the hand-off,
- * attaches them to a bridge and runs a script of accesses through
+ * (--socket-path, --devices), attaches each with the library's control
+ * session (ioregion_vmm_accept(): its regions go to a bridge, its
+ * interrupt lines are wired to nothing) and runs a script of accesses through
  * ioregion_bridge_access(), the path a KVM exit takes. It prints a report
  * and exits non-zero on any mismatch, failed access, failed device, or a
  * script without a single check. Syntax: drive-script.h, --help, README.
@@ -21,6 +22,7 @@
 
 #include "ioregion/bridge.h"
 #include "ioregion/version.h"
+#include "ioregion/vmm.h"
 
 #include "devhost.h"
 #include "drive-script.h"
@@ -33,7 +35,9 @@
 
 struct drive {
 	struct ioregion_bridge *bridge;
-	const struct devhost *host;
+	struct ioregion_vmm_device *devs[DEVHOST_MAX_DEVICES];
+	unsigned int ndevs;
+	struct ioregion_vmm_config cfg;
 	bool verbose;
 	unsigned long accesses, checks, failed;
 	bool stopped;		/* an access failed: the rest is skipped */
@@ -45,7 +49,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [options] SCRIPT\n"
 		"Drive device programs through the bridge (no KVM, no guest):\n"
-		"receive their regions over the hand-off, run SCRIPT ('-': stdin),\n"
+		"attach them (control session), run SCRIPT ('-': stdin),\n"
 		"print a report.\n"
 		"  --spawn \"CMD ARGS\"    start a device program (repeatable, split\n"
 		"                        on blanks, no shell); it gets\n"
@@ -73,31 +77,47 @@ space(bool pio)
 	return pio ? "pio" : "mmio";
 }
 
+/* The region called @name, in @desc; 0 or -ENOENT. */
+static int
+find_region(struct drive *d, const char *name, struct ioregion_desc *desc)
+{
+	for (unsigned int i = 0; i < d->ndevs; i++) {
+		unsigned int n = ioregion_vmm_get_nregions(d->devs[i]);
+
+		for (unsigned int j = 0; j < n; j++) {
+			const char *rn;
+
+			if (ioregion_vmm_get_region(d->devs[i], j, desc,
+						    &rn) == 0 &&
+			    !strcmp(rn, name))
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* Resolve REGION+OFFSET addresses. Returns 0 or -1 (message printed). */
 static int
-resolve(struct drive_script *sc, const struct devhost *h)
+resolve(struct drive_script *sc, struct drive *d)
 {
 	for (size_t i = 0; i < sc->nsteps; i++) {
 		struct drive_step *s = &sc->steps[i];
-		const struct devhost_region *r = NULL;
+		struct ioregion_desc desc, *r = &desc;
 
 		if (s->op == DRIVE_SAY || !s->region[0])
 			continue;
-		for (unsigned int j = 0; j < h->nregions && !r; j++)
-			if (!strcmp(h->regions[j].name, s->region))
-				r = &h->regions[j];
-		if (!r) {
+		if (find_region(d, s->region, &desc) < 0) {
 			fprintf(stderr, PROG ": line %u: no region named '%s'\n",
 				s->line, s->region);
 			return -1;
 		}
-		if (!!(r->desc.flags & IOREGION_F_PIO) != s->pio) {
+		if (!!(r->flags & IOREGION_F_PIO) != s->pio) {
 			fprintf(stderr, PROG ": line %u: region '%s' is %s, "
 				"not %s\n", s->line, s->region,
 				space(!s->pio), space(s->pio));
 			return -1;
 		}
-		s->addr += r->desc.addr;
+		s->addr += r->addr;
 	}
 	return 0;
 }
@@ -212,20 +232,37 @@ run(struct drive *d, const struct drive_script *sc)
 static void
 print_stats(struct drive *d)
 {
-	for (unsigned int i = 0; i < d->host->nregions; i++) {
-		const struct devhost_region *r = &d->host->regions[i];
-		struct ioregion_bridge_stats st;
-		bool pio = r->desc.flags & IOREGION_F_PIO;
+	for (unsigned int i = 0; i < d->ndevs; i++) {
+		unsigned int n = ioregion_vmm_get_nregions(d->devs[i]);
 
-		if (ioregion_bridge_get_stats(d->bridge, pio, r->desc.addr,
-					      &st) < 0)
-			continue;
-		printf(PROG ": region %-12s %-4s 0x%" PRIx64 "+0x%" PRIx64
-		       ": reads %" PRIu64 " writes %" PRIu64 " posted %" PRIu64
-		       " errors %" PRIu64 "\n", r->name, space(pio),
-		       r->desc.addr, r->desc.size, st.reads, st.writes,
-		       st.posted_writes, st.errors);
+		for (unsigned int j = 0; j < n; j++) {
+			struct ioregion_bridge_stats st;
+			struct ioregion_desc r;
+			const char *name;
+			bool pio;
+
+			if (ioregion_vmm_get_region(d->devs[i], j, &r, &name) < 0)
+				continue;
+			pio = r.flags & IOREGION_F_PIO;
+			if (ioregion_bridge_get_stats(d->bridge, pio, r.addr,
+						      &st) < 0)
+				continue;
+			printf(PROG ": region %-12s %-4s 0x%" PRIx64 "+0x%"
+			       PRIx64 ": reads %" PRIu64 " writes %" PRIu64
+			       " posted %" PRIu64 " errors %" PRIu64 "\n", name,
+			       space(pio), r.addr, r.size, st.reads, st.writes,
+			       st.posted_writes, st.errors);
+		}
 	}
+}
+
+/* Every device gets the same: the bridge alone (no KVM here), its lines
+ * wired to nothing. */
+static const struct ioregion_vmm_config *
+drive_config(void *data, int which)
+{
+	(void)which;
+	return &((struct drive *)data)->cfg;
 }
 
 static int
@@ -288,7 +325,7 @@ main(int argc, char **argv)
 	bool ndevices_set = false, host_up = false;
 	struct drive d = { 0 };
 	struct drive_script sc = { 0 };
-	struct devhost host;
+	struct devhost host = { .listen_fd = -1 };
 	int c, rc, status = EXIT_ERROR;
 
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -335,7 +372,7 @@ main(int argc, char **argv)
 	}
 	if (!ndevices_set)
 		ndevices = nspawn;
-	if (optind != argc - 1 || ndevices == 0) {
+	if (optind != argc - 1 || ndevices == 0 || ndevices < nspawn) {
 		fprintf(stderr, PROG ": give a SCRIPT and --spawn or --devices "
 			"(try --help)\n");
 		return EXIT_ERROR;
@@ -358,26 +395,26 @@ main(int argc, char **argv)
 	if (devhost_listen(&host, PROG, socket_path) < 0)
 		goto out;
 	host_up = true;
-	d.host = &host;
 	if (!nspawn)
 		fprintf(stderr, PROG ": waiting for %u device(s) on %s\n",
 			ndevices, host.socket_path);
 	for (unsigned int i = 0; i < nspawn; i++)
 		if (devhost_spawn(&host, spawn[i]) < 0)
 			goto out;
-	if (devhost_accept(&host, ndevices, (int)wait_ms) < 0)
+	d.cfg = (struct ioregion_vmm_config){
+		.bridge = d.bridge,
+		.vm_fd = -1,
+		.get_line = devhost_unwired_line_fn,
+		.data = &host,
+		.log_handler = log_to_stderr,
+		.log_data = (void *)PROG,
+	};
+	d.ndevs = ndevices;
+	rc = devhost_attach_all(&host, ndevices - nspawn, drive_config, &d,
+				(int)wait_ms, d.devs);
+	if (rc < 0)
 		goto out;
-	/* No KVM here: the bridge serves every region on its main fd. */
-	for (unsigned int i = 0; i < host.nregions; i++) {
-		rc = ioregion_bridge_add(d.bridge, &host.regions[i].desc,
-					 host.regions[i].fd);
-		if (rc < 0) {
-			fprintf(stderr, PROG ": region %s: %s\n",
-				host.regions[i].name, strerror(-rc));
-			goto out;
-		}
-	}
-	if (resolve(&sc, &host) < 0)
+	if (resolve(&sc, &d) < 0)
 		goto out;
 	fprintf(stderr, PROG ": path: bridge, driven by a script (no KVM)\n");
 
@@ -387,6 +424,12 @@ main(int argc, char **argv)
 	       d.checks, d.failed);
 	status = d.failed ? EXIT_FAIL : d.checks ? 0 : EXIT_NO_CHECKS;
 out:
+	/* SHUTDOWN: each device ends its session and exits. */
+	for (unsigned int i = 0; i < d.ndevs; i++) {
+		if (d.devs[i])
+			ioregion_vmm_shutdown(d.devs[i]);
+		ioregion_vmm_destroy(d.devs[i]);
+	}
 	d.bridge = ioregion_bridge_unref(d.bridge);
 	if (host_up) {
 		int bad = devhost_finish(&host, 2000);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tinyvmm: its device processes. Start them, receive their regions
- * (hand-off, ../devhost.c), register the regions with KVM_SET_IOREGION
- * where the kernel has it and always with the bridge, and print the
- * bridge's per-region statistics at the end.
+ * tinyvmm: its device processes. Probe the kernel once, start the
+ * devices, attach each with the library's control session
+ * (ioregion_vmm_accept(), through ../devhost.c): it checks the peer's
+ * uid, tells the device the wire dialect, registers its regions with
+ * KVM_SET_IOREGION where the kernel has it (the bridge then gets the
+ * fallback channels) and always with the bridge, and gives the device
+ * its interrupt lines (--irq) and guest memory (--mem-for). At the end:
+ * SHUTDOWN, and the bridge's per-region statistics.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,31 +38,6 @@ vmm_device_name(const char *cmdline, char name[VMM_NAME_MAX])
 	return 0;
 }
 
-int
-vmm_grant_arg(struct vmm_grant *g, const char *opt, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (g->nargs + 2 > DEVHOST_MAX_EXTRA_ARGS ||
-	    g->nbufs >= sizeof(g->bufs) / sizeof(g->bufs[0]))
-		return -ENOSPC;
-	va_start(ap, fmt);
-	vsnprintf(g->bufs[g->nbufs], sizeof(g->bufs[0]), fmt, ap);
-	va_end(ap);
-	g->args[g->nargs++] = opt;
-	g->args[g->nargs++] = g->bufs[g->nbufs++];
-	return 0;
-}
-
-int
-vmm_grant_fd(struct vmm_grant *g, int fd)
-{
-	if (g->nfds >= VMM_GRANT_FDS)
-		return -ENOSPC;
-	g->fds[g->nfds++] = fd;
-	return 0;
-}
-
 static bool
 named(const char *const *names, unsigned int n, const char *name)
 {
@@ -69,92 +47,135 @@ named(const char *const *names, unsigned int n, const char *name)
 	return false;
 }
 
-/* Start one --spawn device with what it was given (least privilege:
- * only what the options name it for). */
-static int
-vmm_spawn(struct vmm *vm, const char *cmdline)
-{
-	struct vmm_grant g = { .nargs = 0 };
-	char name[VMM_NAME_MAX];
-
-	if (vmm_device_name(cmdline, name) < 0)
-		return devhost_spawn(&vm->host, cmdline);
-	if (named(vm->opts.mem_for, vm->opts.nmem_for, name) &&
-	    vmm_mem_grant(vm, &g) < 0)
-		return -ENOSPC;
-	if (vmm_irq_grant(vm, name, &g) < 0)
-		return -ENOSPC;
-	return devhost_spawn_with(&vm->host, cmdline, g.args, g.nargs, g.fds,
-				  g.nfds);
-}
-
-/* Listen, start the --spawn devices, accept every device's hand-off. */
-int
-vmm_start_devices(struct vmm *vm)
-{
-	int rc;
-
-	rc = devhost_listen(&vm->host, vm->prog, vm->opts.socket_path);
-	if (rc < 0)
-		return rc;
-	vm->host_up = true;
-	fprintf(stderr, "%s: listening on %s for %u device(s)\n", vm->prog,
-		vm->host.socket_path, vm->opts.ndevices);
-	for (unsigned int i = 0; i < vm->opts.nspawn; i++) {
-		rc = vmm_spawn(vm, vm->opts.spawn[i]);
-		if (rc < 0)
-			return rc;
-	}
-	return devhost_accept(&vm->host, vm->opts.ndevices,
-			      (int)vm->opts.timeout_ms);
-}
-
 static const char *
 dialect_name(uint32_t dialect)
 {
 	return dialect == IOREGION_WIRE_INFO ? "info" : "v3";
 }
 
-/*
- * On a patched kernel every device region must speak the kernel's wire
- * dialect (only the VMM can learn it, from the probe) and come with a
- * fallback channel for the bridge: the kernel and the bridge must never
- * share an open file, or their replies cross. Refuse anything else with
- * one clear message, before anything is registered.
- */
+/* Which path, in which dialect: only the VMM knows the kernel, and asks
+ * it once. */
 static int
-vmm_check_fast_path_regions(struct vmm *vm, enum ioregion_wire_dialect kd)
+vmm_choose_path(struct vmm *vm)
 {
-	for (unsigned int i = 0; i < vm->host.nregions; i++) {
-		const struct devhost_region *r = &vm->host.regions[i];
+	enum ioregion_wire_dialect kd = IOREGION_WIRE_V3;
+	int probe = 0;
 
-		if (r->desc.dialect != (uint32_t)kd) {
-			fprintf(stderr,
-				"%s: device region %s speaks the %s wire "
-				"dialect, but this kernel's KVM_SET_IOREGION "
-				"speaks %s: refused (start the device with "
-				"--dialect %s)\n", vm->prog, r->name,
-				dialect_name(r->desc.dialect),
-				dialect_name(kd), dialect_name(kd));
+	if (!vm->opts.no_ioregionfd)
+		probe = ioregion_kvm_probe_dialect(vm->vm_fd, &kd);
+	vm->fast_path = probe > 0;
+	if (vm->fast_path && vm->opts.dialect && vm->opts.dialect != kd) {
+		fprintf(stderr, "%s: --dialect %s, but this kernel's "
+			"KVM_SET_IOREGION speaks %s: refused (the bridge "
+			"speaks either: --no-ioregionfd)\n", vm->prog,
+			dialect_name(vm->opts.dialect), dialect_name(kd));
+		return -TINYVMM_EXIT_ERROR;
+	}
+	vm->dialect = vm->fast_path ? kd : vm->opts.dialect ?
+		      (enum ioregion_wire_dialect)vm->opts.dialect :
+		      IOREGION_WIRE_V3;
+	if (vm->fast_path)
+		fprintf(stderr, "%s: path: ioregionfd fast path "
+			"(KVM_SET_IOREGION present, %s dialect; bridge on the "
+			"fallback channels)\n", vm->prog, dialect_name(kd));
+	else if (vm->opts.no_ioregionfd)
+		fprintf(stderr, "%s: path: bridge (--no-ioregionfd, %s "
+			"dialect)\n", vm->prog, dialect_name(vm->dialect));
+	else if (probe < 0)
+		fprintf(stderr, "%s: path: bridge (the KVM_SET_IOREGION "
+			"probe failed: %s; the kernel answered neither as a "
+			"stock nor as a patched kernel)\n", vm->prog,
+			strerror(-probe));
+	else
+		fprintf(stderr, "%s: path: bridge (KVM_SET_IOREGION absent, "
+			"%s dialect)\n", vm->prog, dialect_name(vm->dialect));
+	return 0;
+}
+
+/* What every device gets: the bridge, and KVM on the fast path. */
+static struct ioregion_vmm_config
+vmm_base_config(struct vmm *vm)
+{
+	return (struct ioregion_vmm_config){
+		.bridge = vm->bridge,
+		.vm_fd = vm->fast_path ? vm->vm_fd : -1,
+		.dialect = vm->dialect,
+		.log_handler = log_to_stderr,
+		.log_data = (void *)vm->prog,
+	};
+}
+
+static const struct ioregion_vmm_config *
+vmm_config_for(void *data, int which)
+{
+	struct vmm *vm = data;
+
+	return which == DEVHOST_SHARED ? &vm->hand_cfg : &vm->devs[which].cfg;
+}
+
+/* Start the --spawn device @i with its config (least privilege: lines
+ * and memory only where the options name it). */
+static int
+vmm_spawn(struct vmm *vm, unsigned int i)
+{
+	struct vmm_dev *d = &vm->devs[i];
+	int rc;
+
+	d->vm = vm;
+	if (vmm_device_name(vm->opts.spawn[i], d->name) < 0)
+		snprintf(d->name, sizeof(d->name), "device%u", i);
+	d->cfg = vmm_base_config(vm);
+	d->cfg.get_line = vmm_irq_get_line;
+	d->cfg.data = d;
+	d->restartable = named(vm->opts.restart, vm->opts.nrestart, d->name);
+	if (named(vm->opts.mem_for, vm->opts.nmem_for, d->name))
+		vmm_mem_give(vm, d);
+	rc = devhost_spawn(&vm->host, vm->opts.spawn[i]);
+	if (rc < 0)
+		return rc;
+	d->which = rc;
+	return 0;
+}
+
+/* Note the regions of device @d for the vCPUs and the statistics. */
+static int
+vmm_note_regions(struct vmm *vm, struct vmm_dev *d)
+{
+	unsigned int n = ioregion_vmm_get_nregions(d->dev);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct vmm_region *r = &vm->regions[vm->nregions];
+		const char *name;
+
+		if (vm->nregions >= VMM_MAX_REGIONS) {
+			fprintf(stderr, "%s: more than %d regions\n", vm->prog,
+				VMM_MAX_REGIONS);
 			return -TINYVMM_EXIT_ERROR;
 		}
-		if (r->fallback_fd < 0) {
-			fprintf(stderr,
-				"%s: device region %s came without a fallback "
-				"channel; on a patched kernel the bridge must "
-				"not share KVM's fd: refused\n", vm->prog,
-				r->name);
-			return -TINYVMM_EXIT_ERROR;
-		}
+		if (ioregion_vmm_get_region(d->dev, i, &r->desc, &name) < 0)
+			continue;
+		snprintf(r->name, sizeof(r->name), "%s", *name ? name :
+			 "unnamed");
+		r->dev = d;
+		vm->nregions++;
+		fprintf(stderr,
+			"%s: region %-12s %s 0x%" PRIx64 "+0x%" PRIx64 "%s%s\n",
+			vm->prog, r->name,
+			(r->desc.flags & IOREGION_F_PIO) ? "pio " : "mmio",
+			r->desc.addr, r->desc.size,
+			(r->desc.flags & IOREGION_F_POSTED_WRITES) ?
+				" posted-writes" : "",
+			ioregion_vmm_is_fast_path(d->dev) == 1 ?
+				" +fallback" : "");
 	}
 	return 0;
 }
 
 int
-vmm_attach_devices(struct vmm *vm)
+vmm_start_devices(struct vmm *vm)
 {
-	enum ioregion_wire_dialect kd = IOREGION_WIRE_V3;
-	int probe = 0, rc;
+	struct ioregion_vmm_device *devs[DEVHOST_MAX_DEVICES] = { NULL };
+	int rc;
 
 	rc = ioregion_bridge_new(&vm->bridge);
 	if (rc < 0) {
@@ -166,62 +187,83 @@ vmm_attach_devices(struct vmm *vm)
 	if (vm->opts.bridge_timeout_ms)
 		ioregion_bridge_set_timeout(vm->bridge,
 					    vm->opts.bridge_timeout_ms);
+	rc = vmm_choose_path(vm);
+	if (rc < 0)
+		return rc;
+	/* Devices started by hand: no lines (wired to nothing), no memory. */
+	vm->hand_cfg = vmm_base_config(vm);
+	vm->hand_cfg.get_line = devhost_unwired_line_fn;
+	vm->hand_cfg.data = &vm->host;
 
-	if (!vm->opts.no_ioregionfd)
-		probe = ioregion_kvm_probe_dialect(vm->vm_fd, &kd);
-	if (probe > 0) {
-		rc = vmm_check_fast_path_regions(vm, kd);
+	rc = devhost_listen(&vm->host, vm->prog, vm->opts.socket_path);
+	if (rc < 0)
+		return -TINYVMM_EXIT_ERROR;
+	vm->host_up = true;
+	fprintf(stderr, "%s: listening on %s for %u device(s)\n", vm->prog,
+		vm->host.socket_path, vm->opts.ndevices);
+	for (unsigned int i = 0; i < vm->opts.nspawn; i++) {
+		rc = vmm_spawn(vm, i);
 		if (rc < 0)
-			return rc;
-	}
-
-	for (unsigned int i = 0; i < vm->host.nregions; i++) {
-		struct devhost_region *r = &vm->host.regions[i];
-		int bridge_fd = r->fd;
-
-		if (probe > 0) {
-			rc = ioregion_kvm_register(vm->vm_fd, &r->desc, r->fd);
-			if (rc < 0) {
-				fprintf(stderr, "%s: KVM_SET_IOREGION %s: %s\n",
-					vm->prog, r->name, strerror(-rc));
-				return -TINYVMM_EXIT_ERROR;
-			}
-			vm->fast_path = true;
-			bridge_fd = r->fallback_fd;
-		}
-		/* Always: the whole path on stock kernels; on patched ones
-		 * the failure path, for the accesses the kernel hands back,
-		 * on the device's fallback channel. */
-		rc = ioregion_bridge_add(vm->bridge, &r->desc, bridge_fd);
-		if (rc < 0) {
-			fprintf(stderr, "%s: bridge add %s: %s\n", vm->prog,
-				r->name, strerror(-rc));
 			return -TINYVMM_EXIT_ERROR;
-		}
 	}
-	if (vm->fast_path)
-		fprintf(stderr, "%s: path: ioregionfd fast path "
-			"(KVM_SET_IOREGION present, %s dialect; bridge on the "
-			"fallback channels)\n", vm->prog, dialect_name(kd));
-	else if (vm->opts.no_ioregionfd)
-		fprintf(stderr, "%s: path: bridge (--no-ioregionfd)\n",
-			vm->prog);
-	else if (probe < 0)
-		fprintf(stderr, "%s: path: bridge (the KVM_SET_IOREGION "
-			"probe failed: %s; the kernel answered neither as a "
-			"stock nor as a patched kernel)\n", vm->prog,
-			strerror(-probe));
-	else
-		fprintf(stderr, "%s: path: bridge (KVM_SET_IOREGION absent)\n",
-			vm->prog);
+	vm->ndevs = vm->opts.ndevices;
+	for (unsigned int i = vm->opts.nspawn; i < vm->ndevs; i++)
+		vm->devs[i] = (struct vmm_dev){ .vm = vm,
+						.which = DEVHOST_SHARED };
+	rc = devhost_attach_all(&vm->host, vm->ndevs - vm->opts.nspawn,
+				vmm_config_for, vm, (int)vm->opts.timeout_ms,
+				devs);
+	for (unsigned int i = 0; i < vm->ndevs; i++)
+		vm->devs[i].dev = devs[i];
+	if (rc < 0)
+		return -TINYVMM_EXIT_ERROR;
+	for (unsigned int i = 0; i < vm->ndevs; i++) {
+		struct vmm_dev *d = &vm->devs[i];
+
+		if (d->which == DEVHOST_SHARED)
+			snprintf(d->name, sizeof(d->name), "%s",
+				 ioregion_vmm_get_name(d->dev));
+		if (vmm_note_regions(vm, d) < 0)
+			return -TINYVMM_EXIT_ERROR;
+	}
 	return 0;
+}
+
+const struct vmm_region *
+vmm_find_region(const struct vmm *vm, bool pio, uint64_t addr)
+{
+	for (unsigned int i = 0; i < vm->nregions; i++) {
+		const struct vmm_region *r = &vm->regions[i];
+
+		if (!!(r->desc.flags & IOREGION_F_PIO) != pio)
+			continue;
+		if (addr >= r->desc.addr && addr - r->desc.addr < r->desc.size)
+			return r;
+		if (r->desc.size == 0 && addr == r->desc.addr)
+			return r;
+	}
+	return NULL;
+}
+
+void
+vmm_stop_devices(struct vmm *vm)
+{
+	for (unsigned int i = 0; i < vm->ndevs; i++) {
+		struct vmm_dev *d = &vm->devs[i];
+
+		/* SHUTDOWN ends the device's session: it exits. */
+		if (d->dev && ioregion_vmm_get_fd(d->dev) >= 0)
+			(void)ioregion_vmm_shutdown(d->dev);
+		ioregion_vmm_destroy(d->dev);
+		d->dev = NULL;
+	}
 }
 
 void
 vmm_print_stats(struct vmm *vm)
 {
-	for (unsigned int i = 0; i < vm->host.nregions; i++) {
-		const struct devhost_region *r = &vm->host.regions[i];
+	for (unsigned int i = 0; i < vm->nregions; i++) {
+		const struct vmm_region *r = &vm->regions[i];
 		struct ioregion_bridge_stats st;
 		bool pio = r->desc.flags & IOREGION_F_PIO;
 
@@ -235,8 +277,16 @@ vmm_print_stats(struct vmm *vm)
 			r->desc.addr, st.reads, st.writes, st.posted_writes,
 			st.errors);
 	}
+	for (unsigned int i = 0; i < vm->ndevs; i++) {
+		const struct vmm_dev *d = &vm->devs[i];
+
+		if (d->restartable)
+			fprintf(stderr, "%s: device %s: restarted %u time(s), "
+				"%" PRIu64 " accesses answered all-ones while "
+				"it was gone\n", vm->prog, d->name, d->restarts,
+				(uint64_t)atomic_load(&d->gap_accesses));
+	}
 	if (atomic_load(&vm->unclaimed))
 		fprintf(stderr, "%s: accesses to no device: %" PRIu64 "\n",
 			vm->prog, (uint64_t)atomic_load(&vm->unclaimed));
 }
-

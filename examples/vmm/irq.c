@@ -6,9 +6,12 @@
  * the vCPUs): the two 8259 PICs and the IOAPIC, both wired to GSI 0-15 by
  * KVM's default routing (the IOAPIC alone to 16-23), and a local APIC
  * per vCPU whose LINT0 takes the PIC's output on vCPU 0. tinyvmm owns the
- * GSI numbers: --irq NAME=GSI[,level] makes one line with
- * ioregion_irqfd_assign() (a level line with a resample eventfd) and
- * gives its eventfds to the --spawn device NAME, and only to it.
+ * GSI numbers: --irq NAME=GSI wires the next interrupt line the --spawn
+ * device NAME asks for (its control session's get_line callback) to GSI
+ * with ioregion_irqfd_assign() (a level line, as the device declares it,
+ * with a resample eventfd), and gives its eventfds to that device only.
+ * A line no --irq wires gets eventfds that reach nothing (an unconnected
+ * pin: the device works polled). The irqfds stay across restarts.
  *
  * The irqchip also keeps HLT in the kernel: a vCPU that halts sleeps
  * there until an interrupt, as on hardware, and the run ends at the
@@ -47,9 +50,7 @@ vmm_irq_parse(struct vmm *vm, const char *arg)
 	gsi = strtoul(eq + 1, &end, 0);
 	if (errno || end == eq + 1 || eq[1] == '-' || gsi > VMM_MAX_GSI)
 		goto bad;
-	if (*end == ',' && !strcmp(end + 1, "level"))
-		l->level = true;
-	else if (*end)
+	if (*end)
 		goto bad;
 	memcpy(l->device, arg, (size_t)(eq - arg));
 	l->device[eq - arg] = '\0';
@@ -64,7 +65,8 @@ vmm_irq_parse(struct vmm *vm, const char *arg)
 	vm->nirqs++;
 	return 0;
 bad:
-	fprintf(stderr, "%s: --irq wants NAME=GSI[,level] (GSI 0..%d), not "
+	fprintf(stderr, "%s: --irq wants NAME=GSI (GSI 0..%d; a level line is "
+		"the device's choice), not "
 		"'%s'\n", vm->prog, VMM_MAX_GSI, arg);
 	return -1;
 }
@@ -79,46 +81,51 @@ vmm_irqchip_create(struct vmm *vm)
 	return 0;
 }
 
-int
-vmm_irq_assign(struct vmm *vm)
+/* The @n-th --irq line of device @name, or NULL. */
+static struct vmm_irq_line *
+nth_line(struct vmm *vm, const char *name, unsigned int n)
 {
-	for (unsigned int i = 0; i < vm->nirqs; i++) {
-		struct vmm_irq_line *l = &vm->irqs[i];
-		int rc;
-
-		rc = ioregion_irqfd_assign(vm->vm_fd, l->gsi,
-					   l->level ? IOREGION_IRQ_LEVEL : 0,
-					   &l->trigger_fd, &l->resample_fd);
-		if (rc < 0) {
-			fprintf(stderr, "%s: interrupt line GSI %u for %s: "
-				"%s\n", vm->prog, l->gsi, l->device,
-				strerror(-rc));
-			return -TINYVMM_EXIT_ERROR;
-		}
-		fprintf(stderr, "%s: irq %-12s GSI %u %s\n", vm->prog,
-			l->device, l->gsi, l->level ? "level" : "edge");
-	}
-	return 0;
+	for (unsigned int i = 0; i < vm->nirqs; i++)
+		if (!strcmp(vm->irqs[i].device, name) && n-- == 0)
+			return &vm->irqs[i];
+	return NULL;
 }
 
 int
-vmm_irq_grant(struct vmm *vm, const char *device, struct vmm_grant *g)
+vmm_irq_get_line(void *data, const char *device, unsigned int index,
+		 const char *name, uint32_t trigger,
+		 struct ioregion_vmm_line *line)
 {
-	for (unsigned int i = 0; i < vm->nirqs; i++) {
-		struct vmm_irq_line *l = &vm->irqs[i];
-		int rc;
+	struct vmm_dev *d = data;
+	struct vmm *vm = d->vm;
+	struct vmm_irq_line *l = nth_line(vm, d->name, index);
+	bool level = trigger == IOREGION_LINE_LEVEL;
+	int rc;
 
-		if (strcmp(l->device, device))
-			continue;
-		if (l->level)
-			rc = vmm_grant_arg(g, "--irq-fd", "%d,%d",
-					   l->trigger_fd, l->resample_fd);
-		else
-			rc = vmm_grant_arg(g, "--irq-fd", "%d", l->trigger_fd);
-		if (rc < 0 || vmm_grant_fd(g, l->trigger_fd) < 0 ||
-		    (l->level && vmm_grant_fd(g, l->resample_fd) < 0))
-			return -ENOSPC;
+	(void)device;		/* what it says; d->name is what we started */
+	if (!l) {
+		fprintf(stderr, "%s: irq %-12s line %u '%s' (%s): not wired\n",
+			vm->prog, d->name, index, name, level ? "level" : "edge");
+		return devhost_unwired_line(&vm->host, trigger, line);
 	}
+	if (l->trigger_fd < 0) {
+		rc = ioregion_irqfd_assign(vm->vm_fd, l->gsi,
+					   level ? IOREGION_IRQ_LEVEL : 0,
+					   &l->trigger_fd, &l->resample_fd);
+		if (rc < 0) {
+			fprintf(stderr, "%s: interrupt line GSI %u for %s: "
+				"%s\n", vm->prog, l->gsi, d->name,
+				strerror(-rc));
+			return rc;
+		}
+		l->level = level;
+	}
+	fprintf(stderr, "%s: irq %-12s line %u '%s' GSI %u %s\n", vm->prog,
+		d->name, index, name, l->gsi, l->level ? "level" : "edge");
+	*line = (struct ioregion_vmm_line){
+		.fd = l->trigger_fd, .resample_fd = l->resample_fd,
+		.gsi = l->gsi,
+	};
 	return 0;
 }
 

@@ -3,14 +3,16 @@
  * tinyvmm: a minimal KVM VMM whose devices live in other processes.
  *
  * It loads a flat 64-bit guest image (memory map and entry state in
- * ../tinyvmm.h), accepts device processes on a UNIX socket and receives
- * their regions (hand-off), registers them with KVM_SET_IOREGION when the
- * kernel has it and always adds them to the bridge (on stock kernels the
- * bridge serves every access; on patched ones it is the failure path).
- * Then it runs one thread per vCPU until the guest writes its status to
- * the debug exit port, every vCPU halts, a device fails, or the time is
- * up, and prints per-region statistics. Its exit status is the guest's
- * status.
+ * ../tinyvmm.h), starts its device processes and attaches each with the
+ * library's control session (ioregion_vmm_accept()), which registers
+ * their regions with KVM_SET_IOREGION when the kernel has it and always
+ * with the bridge (on stock kernels the bridge serves every access; on
+ * patched ones it is the failure path), and gives them their interrupt
+ * lines and guest memory. Then it runs one thread per vCPU until the
+ * guest writes its status to the debug exit port, every vCPU halts, a
+ * device fails (a --restart device is started again instead), or the
+ * time is up, and prints per-region statistics. Its exit status is the
+ * guest's status.
  *
  *   tinyvmm --guest hello.bin --spawn uart16550 [--spawn regbank] ...
  *   tinyvmm --guest selftest.bin --socket /tmp/vmm.sock --devices 2
@@ -24,7 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include "ioregion/bridge.h"
+#include "ioregion/wire.h"
 
 #include "vmm.h"
 
@@ -41,6 +47,8 @@ enum {
 	OPT_SPAWN,
 	OPT_MEM_FOR,
 	OPT_IRQ,
+	OPT_RESTART,
+	OPT_DIALECT,
 	OPT_HELP,
 };
 
@@ -53,24 +61,34 @@ usage(const char *prog, FILE *f)
 		"  --socket PATH       listen here for device processes\n"
 		"                      (default: a private temporary folder)\n"
 		"  --spawn \"CMD ARGS\"  start a device process (repeatable); it\n"
-		"                      gets --socket-path PATH appended\n"
+		"                      gets --socket-path PATH (a socket of its\n"
+		"                      own) appended\n"
 		"  --devices N         device processes to wait for (default:\n"
 		"                      the number of --spawn)\n"
 		"  --vcpus K           vCPU threads (1..%d, default 1)\n"
 		"  --timeout-ms T      bound on the whole run (default %d)\n"
 		"  --bridge-timeout-ms T  bound on one device response\n"
 		"  --no-ioregionfd     use the bridge even if KVM has ioregionfd\n"
+		"  --dialect v3|info   the wire dialect on the bridge (default v3;\n"
+		"                      the fast path speaks the kernel's)\n"
 		"  --mem-for NAME      give the --spawn device NAME (its command's\n"
-		"                      file name) guest RAM: the memfd, inherited,\n"
-		"                      and --mem-fd N --mem-gpa 0 --mem-size S on\n"
-		"                      its command line (repeatable)\n"
-		"  --irq NAME=GSI[,level]  an interrupt line (in-kernel irqchip,\n"
-		"                      KVM_IRQFD) for the --spawn device NAME,\n"
-		"                      which gets --irq-fd N[,RESAMPLE] (repeatable)\n"
-		"Exit status: the guest's debug-exit byte (port 0x%x); %d no KVM,\n"
+		"                      file name) guest RAM, one slot of the memfd,\n"
+		"                      if it asks for memory (repeatable)\n"
+		"  --irq NAME=GSI      wire the next interrupt line the --spawn\n"
+		"                      device NAME asks for to GSI (in-kernel\n"
+		"                      irqchip, KVM_IRQFD; repeatable); lines no\n"
+		"                      --irq wires reach nothing\n"
+		"  --restart NAME      when the --spawn device NAME dies, start it\n"
+		"                      again and re-attach it while the guest runs\n"
+		"                      (its accesses meanwhile: the bridge's error,\n"
+		"                      reads all-ones), then reset it (repeatable)\n"
+		"Debug ports (1-byte OUT): 0x%x exit with that status, 0x%x reset\n"
+		"every device, 0x%x print a mark.\n"
+		"Exit status: the guest's debug-exit byte; %d no KVM,\n"
 		"%d timeout, %d error. IOREGION_KVM_DEV overrides /dev/kvm.\n",
 		prog, TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
-		TINYVMM_DEBUG_EXIT_PORT, TINYVMM_EXIT_SKIP,
+		TINYVMM_DEBUG_EXIT_PORT, TINYVMM_RESET_PORT, TINYVMM_MARK_PORT,
+		TINYVMM_EXIT_SKIP,
 		TINYVMM_EXIT_TIMEOUT, TINYVMM_EXIT_ERROR);
 }
 
@@ -120,6 +138,8 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		{ "spawn", required_argument, NULL, OPT_SPAWN },
 		{ "mem-for", required_argument, NULL, OPT_MEM_FOR },
 		{ "irq", required_argument, NULL, OPT_IRQ },
+		{ "restart", required_argument, NULL, OPT_RESTART },
+		{ "dialect", required_argument, NULL, OPT_DIALECT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +200,25 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			if (vmm_irq_parse(vm, optarg) < 0)
 				return -1;
 			break;
+		case OPT_RESTART:
+			if (o->nrestart >= MAX_SPAWN) {
+				fprintf(stderr, "%s: at most %d --restart\n",
+					vm->prog, MAX_SPAWN);
+				return -1;
+			}
+			o->restart[o->nrestart++] = optarg;
+			break;
+		case OPT_DIALECT:
+			if (!strcmp(optarg, "v3")) {
+				o->dialect = IOREGION_WIRE_V3;
+			} else if (!strcmp(optarg, "info")) {
+				o->dialect = IOREGION_WIRE_INFO;
+			} else {
+				fprintf(stderr, "%s: --dialect is v3 or info, "
+					"not '%s'\n", vm->prog, optarg);
+				return -1;
+			}
+			break;
 		case OPT_HELP:
 			usage(vm->prog, stdout);
 			return 1;
@@ -196,6 +235,12 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		if (spawned_count(o, o->mem_for[i]) == 0) {
 			fprintf(stderr, "%s: --mem-for %s: no --spawn device "
 				"of that name\n", vm->prog, o->mem_for[i]);
+			return -1;
+		}
+	for (unsigned int i = 0; i < o->nrestart; i++)
+		if (spawned_count(o, o->restart[i]) == 0) {
+			fprintf(stderr, "%s: --restart %s: no --spawn device "
+				"of that name\n", vm->prog, o->restart[i]);
 			return -1;
 		}
 	for (unsigned int i = 0; i < vm->nirqs; i++)
@@ -222,8 +267,10 @@ main(int argc, char **argv)
 		.kvm_fd = -1,
 		.vm_fd = -1,
 		.mem_fd = -1,
+		.ctl_fd = -1,
 		.guest_status = -1,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.reset_cond = PTHREAD_COND_INITIALIZER,
 	};
 	int rc, status = TINYVMM_EXIT_ERROR;
 
@@ -247,19 +294,17 @@ main(int argc, char **argv)
 		rc = vmm_irqchip_create(&vm);	/* before the vCPUs */
 	for (unsigned int i = 0; rc == 0 && i < vm.opts.nvcpus; i++)
 		rc = vcpu_create(&vm, &vm.vcpus[i]);
+	if (rc == 0) {
+		vm.ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (vm.ctl_fd < 0)
+			rc = vmm_fail(&vm, "eventfd");
+	}
 	if (rc == 0)
-		rc = vmm_irq_assign(&vm);
+		rc = vmm_start_devices(&vm);
 	if (rc < 0) {
 		status = -rc;
 		goto out;
 	}
-
-	rc = vmm_start_devices(&vm);
-	if (rc < 0)
-		goto out;
-	rc = vmm_attach_devices(&vm);
-	if (rc < 0)
-		goto out;
 
 	fprintf(stderr, "%s: running %s on %u vCPU(s)\n", vm.prog,
 		vm.opts.guest, vm.opts.nvcpus);
@@ -267,10 +312,13 @@ main(int argc, char **argv)
 	vmm_print_stats(&vm);
 
 out:
-	/* Closing the VM's copies of the device fds lets devices see EOF. */
+	/* SHUTDOWN ends each device; its regions leave KVM and the bridge. */
+	vmm_stop_devices(&vm);
 	if (vm.bridge)
 		vm.bridge = ioregion_bridge_unref(vm.bridge);
 	vmm_destroy(&vm);
+	if (vm.ctl_fd >= 0)
+		close(vm.ctl_fd);
 	if (vm.host_up) {
 		if (devhost_finish(&vm.host, 2000) && status == 0)
 			status = TINYVMM_EXIT_ERROR;

@@ -3,10 +3,10 @@
  * tinyvmm: guest RAM. One memfd, sealed against shrinking and growing
  * (a device that maps it can never fault on a shrunk file), mapped
  * MAP_SHARED here and given to KVM as memory slot 0 at guest physical 0.
- * A device named by --mem-for gets the same fd and maps it itself
- * (ioregion_mem_add_slot); no other device sees guest memory.
+ * A device named by --mem-for gets it as one slot (the control session
+ * sends the fd; the device maps it itself); no other device sees guest
+ * memory.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,19 +50,20 @@ vmm_mem_create(struct vmm *vm)
 }
 
 /*
- * Give a device its slot of guest RAM: the fd (inherited) and options on
- * its command line. Read-write, offset 0 in the fd: the whole of guest
- * RAM, the only slot there is.
+ * Give device @d its slot of guest RAM in its config: read-write, offset
+ * 0 in the fd, the whole of guest RAM, the only slot there is.
  */
-int
-vmm_mem_grant(struct vmm *vm, struct vmm_grant *g)
+void
+vmm_mem_give(struct vmm *vm, struct vmm_dev *d)
 {
-	if (vmm_grant_fd(g, vm->mem_fd) < 0 ||
-	    vmm_grant_arg(g, "--mem-fd", "%d", vm->mem_fd) < 0 ||
-	    vmm_grant_arg(g, "--mem-gpa", "%#x", 0) < 0 ||
-	    vmm_grant_arg(g, "--mem-size", "%#x", TINYVMM_RAM_SIZE) < 0)
-		return -ENOSPC;
-	return 0;
+	d->slot = (struct ioregion_vmm_slot){
+		.slot = { .gpa = 0, .size = TINYVMM_RAM_SIZE },
+		.fd = vm->mem_fd,
+	};
+	d->cfg.slots = &d->slot;
+	d->cfg.nslots = 1;
+	fprintf(stderr, "%s: memory %-12s 0x0+0x%x read-write\n", vm->prog,
+		d->name, TINYVMM_RAM_SIZE);
 }
 
 void

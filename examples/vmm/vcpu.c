@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tinyvmm: one thread per vCPU, the exits they handle (the debug-exit
- * port, device accesses through the bridge, HLT, errors), and the end of
- * the run (guest status, error, timeout: every vCPU is kicked out of
- * KVM_RUN with immediate_exit and a signal).
+ * tinyvmm: one thread per vCPU, the exits they handle (the debug ports,
+ * device accesses through the bridge, HLT, errors), and the end of the
+ * run (guest status, error, timeout: every vCPU is kicked out of KVM_RUN
+ * with immediate_exit and a signal). While they run, the main thread is
+ * the control thread (control.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,11 +32,11 @@ kick_handler(int sig)
 	/* Only there to make KVM_RUN return EINTR. */
 }
 
-/* Make every vCPU leave KVM_RUN and stop; called with vm->lock held. */
-static void
+void
 vmm_stop_locked(struct vmm *vm)
 {
 	vm->stop = true;
+	pthread_cond_broadcast(&vm->reset_cond);
 	for (unsigned int i = 0; i < vm->opts.nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -83,12 +84,39 @@ vcpu_guest_exit(struct vcpu *v, uint8_t status)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-static const char *
-region_name(struct vmm *vm, bool pio, uint64_t addr)
+/* The guest asks for a reset of every device (TINYVMM_RESET_PORT): the
+ * control thread does it; this vCPU waits for the answers. */
+static void
+vcpu_request_reset(struct vcpu *v)
 {
-	const struct devhost_region *r = devhost_find(&vm->host, pio, addr);
+	struct vmm *vm = v->vmm;
+	uint64_t ticket;
 
-	return r ? r->name : "?";
+	pthread_mutex_lock(&vm->lock);
+	ticket = ++vm->reset_requested;
+	vmm_control_kick(vm);
+	while (vm->reset_done < ticket && !vm->stop)
+		pthread_cond_wait(&vm->reset_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* A device access failed with @rc. A restartable device's hang-up is
+ * not the end of the run: the bridge answered the guest (reads all-ones),
+ * and the control thread restarts the device (@epoch: the restarts done
+ * before this access). Returns 1 if the run goes on. */
+static int
+vcpu_device_gone(struct vcpu *v, const struct vmm_region *r, int rc,
+		 uint64_t epoch)
+{
+	struct vmm *vm = v->vmm;
+
+	if (!r || !r->dev->restartable || (rc != -ECONNRESET && rc != -ENOTCONN))
+		return 0;
+	atomic_fetch_add(&r->dev->gap_accesses, 1);
+	if (atomic_load(&vm->epoch) == epoch &&
+	    atomic_exchange(&r->dev->suspect, epoch + 1) != epoch + 1)
+		vmm_control_kick(vm);
+	return 1;
 }
 
 /* An access no device claimed: reads see all-ones (an open bus). */
@@ -113,26 +141,42 @@ vcpu_handle_exit(struct vcpu *v)
 	struct vmm *vm = v->vmm;
 	struct kvm_run *run = v->run;
 	bool pio = run->exit_reason == KVM_EXIT_IO;
-	uint64_t addr;
+	uint64_t addr, epoch;
 	int rc;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		if (run->io.port == TINYVMM_DEBUG_EXIT_PORT &&
-		    run->io.direction == KVM_EXIT_IO_OUT) {
-			vcpu_guest_exit(v, *((uint8_t *)run +
-					     run->io.data_offset));
-			return 1;
+		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 1) {
+			uint8_t b = *((uint8_t *)run + run->io.data_offset);
+
+			switch (run->io.port) {
+			case TINYVMM_DEBUG_EXIT_PORT:
+				vcpu_guest_exit(v, b);
+				return 1;
+			case TINYVMM_RESET_PORT:
+				vcpu_request_reset(v);
+				return 0;
+			case TINYVMM_MARK_PORT:
+				fprintf(stderr, "%s: vcpu%u: guest mark %u\n",
+					vm->prog, v->index, b);
+				return 0;
+			}
 		}
 		/* fall through */
 	case KVM_EXIT_MMIO:
 		addr = pio ? run->io.port : run->mmio.phys_addr;
+		epoch = atomic_load(&vm->epoch);
 		rc = ioregion_bridge_handle_exit(vm->bridge, run);
 		if (rc < 0) {
+			const struct vmm_region *r =
+				vmm_find_region(vm, pio, addr);
+
+			if (vcpu_device_gone(v, r, rc, epoch))
+				return 0;
 			vcpu_error(v, TINYVMM_EXIT_ERROR,
 				   "device error on %s 0x%" PRIx64 " (%s): %s",
 				   pio ? "pio" : "mmio", addr,
-				   region_name(vm, pio, addr), strerror(-rc));
+				   r ? r->name : "?", strerror(-rc));
 			return 1;
 		}
 		if (rc == 0)
@@ -195,8 +239,8 @@ vcpu_thread(void *arg)
 
 	pthread_mutex_lock(&vm->lock);
 	vm->running--;
-	pthread_cond_signal(&vm->done_cond);
 	pthread_mutex_unlock(&vm->lock);
+	vmm_control_kick(vm);
 	return NULL;
 }
 
@@ -206,18 +250,12 @@ int
 vmm_run(struct vmm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	pthread_condattr_t cattr;
 	struct timespec deadline;
 	bool timed_out = false;
 	int status;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(KICK_SIGNAL, &sa, NULL);	/* no SA_RESTART */
-
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&vm->done_cond, &cattr);
-	pthread_condattr_destroy(&cattr);
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += vm->opts.timeout_ms / 1000;
@@ -242,21 +280,9 @@ vmm_run(struct vmm *vm)
 		v->started = true;
 		vm->running++;
 	}
-	while (vm->running) {
-		if (timed_out) {
-			pthread_cond_wait(&vm->done_cond, &vm->lock);
-			continue;
-		}
-		if (pthread_cond_timedwait(&vm->done_cond, &vm->lock,
-					   &deadline) == ETIMEDOUT) {
-			fprintf(stderr, "%s: timeout: the guest ran for %u ms "
-				"without finishing\n", vm->prog,
-				vm->opts.timeout_ms);
-			timed_out = true;
-			vmm_stop_locked(vm);
-		}
-	}
 	pthread_mutex_unlock(&vm->lock);
+
+	vmm_control(vm, &deadline, &timed_out);
 
 	for (unsigned int i = 0; i < vm->opts.nvcpus; i++)
 		if (vm->vcpus[i].started)

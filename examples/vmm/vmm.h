@@ -7,11 +7,14 @@
  *   guest.c    KVM and the VM, the guest image, page tables, GDT, CPUID,
  *              the vCPUs' entry state
  *   vcpu.c     vCPU threads, exit handling, the end of the run
- *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's grant
- *   irq.c      the in-kernel irqchip, interrupt lines (irqfds) and their
- *              grants
- *   devices.c  device processes: what each is given (grants), hand-off,
- *              attach (fast path / bridge), statistics
+ *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's slot
+ *   irq.c      the in-kernel irqchip, the devices' interrupt lines
+ *              (irqfds, or wired to nothing)
+ *   devices.c  device processes: their configs, attach with the control
+ *              session (fast path / bridge), the region table, the end,
+ *              statistics
+ *   control.c  the control thread during the run: restarts (--restart),
+ *              the guest's reset requests, the run's deadline
  */
 #ifndef EXAMPLES_VMM_VMM_H
 #define EXAMPLES_VMM_VMM_H
@@ -21,6 +24,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "ioregion/vmm.h"
+#include "ioregion/wire.h"
 
 #include "devhost.h"
 #include "tinyvmm.h"
@@ -28,9 +35,10 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_SPAWN DEVHOST_MAX_DEVICES
 #define VMM_NAME_MAX 32			/* a device's name: see vmm_device_name */
-#define VMM_GRANT_FDS 8
 #define VMM_MAX_IRQS 8
 #define VMM_MAX_GSI 23			/* the IOAPIC's last pin */
+#define VMM_MAX_REGIONS 64
+#define VMM_MAX_RESTARTS 16		/* per device and run */
 
 struct vmm;
 struct kvm_run;
@@ -56,31 +64,46 @@ struct vmm_opts {
 	unsigned int timeout_ms;
 	unsigned int bridge_timeout_ms;
 	bool no_ioregionfd;
+	uint32_t dialect;		/* --dialect; 0: the kernel's, or v3 */
 	const char *mem_for[MAX_SPAWN];	/* --mem-for: device names */
 	unsigned int nmem_for;
+	const char *restart[MAX_SPAWN];	/* --restart: device names */
+	unsigned int nrestart;
 };
 
-/*
- * What one device process gets besides its socket: fds it inherits and
- * the options on its command line that tell it their numbers. (A control
- * session will carry them instead.)
- */
-struct vmm_grant {
-	const char *args[DEVHOST_MAX_EXTRA_ARGS];
-	char bufs[DEVHOST_MAX_EXTRA_ARGS / 2][24];
-	unsigned int nargs;
-	unsigned int nbufs;
-	int fds[VMM_GRANT_FDS];
-	unsigned int nfds;
-};
-
-/* One interrupt line (--irq NAME=GSI[,level]). */
+/* One interrupt line (--irq NAME=GSI): the next line device NAME asks
+ * for. Its irqfd is made when the device asks (its trigger is the
+ * device's) and kept across the device's restarts. */
 struct vmm_irq_line {
 	char device[VMM_NAME_MAX];	/* the --spawn device it is for */
 	unsigned int gsi;
-	bool level;
+	bool level;			/* as the device asked */
 	int trigger_fd;			/* -1 until assigned */
 	int resample_fd;		/* level lines; -1 */
+};
+
+/* One device process and its control session. */
+struct vmm_dev {
+	struct vmm *vm;
+	int which;			/* its devhost index, or DEVHOST_SHARED */
+	char name[VMM_NAME_MAX];	/* from --spawn (or its HELLO) */
+	struct ioregion_vmm_device *dev;
+	struct ioregion_vmm_config cfg;
+	struct ioregion_vmm_slot slot;	/* its guest RAM (--mem-for) */
+	unsigned int nlines;		/* lines it asked for so far */
+	bool restartable;		/* --restart */
+	unsigned int restarts;
+	atomic_uint_fast64_t gap_accesses;	/* answered while it was gone */
+	/* A vCPU saw its channel fail: 1 + the restart epoch it saw. */
+	atomic_uint_fast64_t suspect;
+};
+
+/* A region as attached (they stay the same across restarts), for the
+ * vCPUs' messages and the statistics. */
+struct vmm_region {
+	struct ioregion_desc desc;
+	char name[IOREGION_SESSION_NAME_MAX];
+	struct vmm_dev *dev;
 };
 
 /* The VM: one per program run. */
@@ -97,14 +120,26 @@ struct vmm {
 	bool host_up;			/* host listening: finish it at the end */
 	struct ioregion_bridge *bridge;
 	bool fast_path;
+	enum ioregion_wire_dialect dialect;	/* the devices' */
+	struct ioregion_vmm_config hand_cfg;	/* devices started by hand */
+
+	struct vmm_dev devs[DEVHOST_MAX_DEVICES];
+	unsigned int ndevs;
+	struct vmm_region regions[VMM_MAX_REGIONS];
+	unsigned int nregions;
 
 	struct vmm_irq_line irqs[VMM_MAX_IRQS];
 	unsigned int nirqs;		/* none: no irqchip either */
 
 	struct vcpu vcpus[TINYVMM_MAX_VCPUS];
 
+	int ctl_fd;			/* eventfd: the control thread, wake up */
+	atomic_uint_fast64_t epoch;	/* restarts done */
+
 	pthread_mutex_t lock;
-	pthread_cond_t done_cond;
+	pthread_cond_t reset_cond;	/* reset_done moved, or stop */
+	uint64_t reset_requested;	/* guest reset requests */
+	uint64_t reset_done;		/* ... answered */
 	unsigned int running;		/* vCPU threads not finished */
 	bool stop;			/* every vCPU should stop */
 	int guest_status;		/* -1 until the debug exit port */
@@ -121,35 +156,51 @@ int vmm_create(struct vmm *vm);
 int vcpu_create(struct vmm *vm, struct vcpu *v);
 void vmm_destroy(struct vmm *vm);
 
-/* memory.c: guest RAM (0 or -TINYVMM_EXIT_ERROR); a device's grant of it
- * (0 or -ENOSPC). */
+/* memory.c: guest RAM (0 or -TINYVMM_EXIT_ERROR); device @d's slot of it
+ * (in its config, for --mem-for). */
 int vmm_mem_create(struct vmm *vm);
-int vmm_mem_grant(struct vmm *vm, struct vmm_grant *g);
+void vmm_mem_give(struct vmm *vm, struct vmm_dev *d);
 void vmm_mem_destroy(struct vmm *vm);
 
-/* irq.c. parse: 0 or -1 (message printed); grant: 0 or -ENOSPC; the
- * others 0 or -TINYVMM_EXIT_ERROR. */
+/* irq.c. parse: 0 or -1 (message printed); irqchip: 0 or
+ * -TINYVMM_EXIT_ERROR; get_line: an ioregion_vmm_line_fn, data the
+ * struct vmm_dev. */
 int vmm_irq_parse(struct vmm *vm, const char *arg);
 int vmm_irqchip_create(struct vmm *vm);
-int vmm_irq_assign(struct vmm *vm);
-int vmm_irq_grant(struct vmm *vm, const char *device, struct vmm_grant *g);
+int vmm_irq_get_line(void *data, const char *device, unsigned int index,
+		     const char *name, uint32_t trigger,
+		     struct ioregion_vmm_line *line);
 void vmm_irq_destroy(struct vmm *vm);
 
 /* devices.c */
 /* A device's name: the last part of its command's first word (--spawn
  * "/path/regbank --base 0x..." is regbank). 0, or -EINVAL if too long. */
 int vmm_device_name(const char *cmdline, char name[VMM_NAME_MAX]);
-/* Add "@opt value" (value printf-formatted) or an fd to a grant: 0 or
- * -ENOSPC. */
-int vmm_grant_arg(struct vmm_grant *g, const char *opt, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int vmm_grant_fd(struct vmm_grant *g, int fd);
+/* Probe the kernel, start the devices, attach them (their regions go to
+ * KVM and the bridge): 0 or -TINYVMM_EXIT_* (message printed). */
 int vmm_start_devices(struct vmm *vm);
-int vmm_attach_devices(struct vmm *vm);
+/* The region containing @addr in the given space, or NULL. */
+const struct vmm_region *vmm_find_region(const struct vmm *vm, bool pio,
+					 uint64_t addr);
+/* Shut every device down (SHUTDOWN) and detach it. */
+void vmm_stop_devices(struct vmm *vm);
 void vmm_print_stats(struct vmm *vm);
+
+/* control.c: during the run, on the main thread: watch the restartable
+ * devices (and restart them), answer the guest's reset requests, end the
+ * run at the deadline. Returns when no vCPU runs any more; *@timed_out
+ * says whether the deadline ended it. */
+void vmm_control(struct vmm *vm, const struct timespec *deadline,
+		 bool *timed_out);
+/* Wake the control thread up. */
+void vmm_control_kick(struct vmm *vm);
+/* Reset every device (the guest asked): 0 or the first error. */
+int vmm_reset_devices(struct vmm *vm);
 
 /* vcpu.c: start the vCPUs and wait for the end of the run; returns the
  * program's exit status. */
 int vmm_run(struct vmm *vm);
+/* Make every vCPU leave KVM_RUN and stop; called with vm->lock held. */
+void vmm_stop_locked(struct vmm *vm);
 
 #endif /* EXAMPLES_VMM_VMM_H */

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * example-test: one run of tinyvmm, its output collected, a device killed
+ * at the point the run says. See example-test.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "example-test.h"
+
+long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+buf_append(struct buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *d = realloc(b->data, cap);
+
+		if (!d) {
+			fprintf(stderr, "example-test: out of memory\n");
+			exit(1);
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+arg(struct run *r, const char *a)
+{
+	if (r->argc < (int)(sizeof(r->argv) / sizeof(r->argv[0])) - 1)
+		r->argv[r->argc++] = a;
+}
+
+void
+arg_owned(struct run *r, char *a)
+{
+	if (r->nowned < (int)(sizeof(r->owned) / sizeof(r->owned[0])))
+		r->owned[r->nowned++] = a;
+	else
+		exit(1);
+	arg(r, a);
+}
+
+void
+run_free(struct run *r)
+{
+	for (int i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->out.data);
+	free(r->err.data);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The pid tinyvmm printed for its first spawned device, or 0. */
+static pid_t
+spawned_pid(const struct buf *err)
+{
+	const char *p = err->data ? strstr(err->data, "spawned pid ") : NULL;
+
+	return p ? (pid_t)atoi(p + strlen("spawned pid ")) : 0;
+}
+
+int
+run_vmm(struct run *r)
+{
+	int out[2], err[2], in[2];
+	long start = now_ms(), killed_at = -1;
+	bool out_open = true, err_open = true, exited = false;
+	pid_t pid;
+	int wstatus;
+
+	r->status = -1;
+	r->kill_to_exit_ms = -1;
+	r->kill_to_report_ms = -1;
+	r->argv[r->argc] = NULL;
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+	    pipe2(in, O_CLOEXEC)) {
+		perror("example-test: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("example-test: fork");
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		if (r->env)
+			putenv((char *)r->env);
+		execv(r->argv[0], (char **)r->argv);
+		fprintf(stderr, "exec %s: %s\n", r->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	if (r->stdin_data &&
+	    write(in[1], r->stdin_data, strlen(r->stdin_data)) < 0)
+		perror("example-test: write stdin");
+	close(in[1]);
+
+	while (out_open || err_open || !exited) {
+		struct pollfd pfd[2] = {
+			{ .fd = out_open ? out[0] : -1, .events = POLLIN },
+			{ .fd = err_open ? err[0] : -1, .events = POLLIN },
+		};
+		char tmp[4096];
+		ssize_t n;
+
+		if (now_ms() - start > HARNESS_LIMIT_MS) {
+			fprintf(stderr, "example-test: tinyvmm still running "
+				"after %d ms: killing it\n", HARNESS_LIMIT_MS);
+			kill(pid, SIGKILL);
+			waitpid(pid, &wstatus, 0);
+			r->status = -1;
+			exited = true;
+			break;
+		}
+		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
+			exited = true;
+			if (killed_at >= 0)
+				r->kill_to_exit_ms = now_ms() - killed_at;
+			r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+						       : -1;
+		}
+		if (killed_at >= 0 && r->kill_to_report_ms < 0 &&
+		    strstr(r->err.data ? r->err.data : "", "device error"))
+			r->kill_to_report_ms = now_ms() - killed_at;
+		if (r->kill_device && killed_at < 0 && err_open &&
+		    strstr(r->err.data ? r->err.data : "",
+			   r->kill_after ? r->kill_after : "running ")) {
+			pid_t dev = spawned_pid(&r->err);
+
+			/* let the guest get going */
+			if (r->kill_delay_ms >= 0)
+				usleep((useconds_t)(r->kill_delay_ms ?
+						    r->kill_delay_ms : 300) * 1000);
+			if (dev > 0 && kill(dev, r->kill_device) == 0) {
+				killed_at = now_ms();
+				fprintf(stderr, "example-test: sent %s to "
+					"device pid %d\n",
+					strsignal(r->kill_device), (int)dev);
+			}
+		}
+		if (poll(pfd, 2, 20) <= 0)
+			continue;
+		if (pfd[0].revents) {
+			n = read(out[0], tmp, sizeof(tmp));
+			if (n > 0)
+				buf_append(&r->out, tmp, (size_t)n);
+			else
+				out_open = false;
+		}
+		if (pfd[1].revents) {
+			n = read(err[0], tmp, sizeof(tmp));
+			if (n > 0)
+				buf_append(&r->err, tmp, (size_t)n);
+			else
+				err_open = false;
+		}
+	}
+	close(out[0]);
+	close(err[0]);
+	/* Show what the VMM said, for the test log. */
+	fprintf(stderr, "---- tinyvmm stderr ----\n%s---- (exit %d) ----\n",
+		r->err.data ? r->err.data : "", r->status);
+	return 0;
+}
+
+char *
+guest(const struct paths *p, const char *name)
+{
+	size_t n = strlen(p->guests) + strlen(name) + 8;
+	char *s = malloc(n);
+
+	if (!s)
+		exit(1);
+	snprintf(s, n, "%s/%s.bin", p->guests, name);
+	return s;
+}
+
+char *
+cmd(const char *prog, const char *args)
+{
+	size_t n = strlen(prog) + strlen(args) + 2;
+	char *s = malloc(n);
+
+	if (!s)
+		exit(1);
+	snprintf(s, n, "%s%s%s", prog, *args ? " " : "", args);
+	return s;
+}
+
