@@ -29,6 +29,7 @@ struct tdev {
 	uint8_t pio[TDEV_PIO_SIZE];
 	int gone_error;
 	bool gone;
+	int raise_any_rc;
 };
 
 static void
@@ -62,6 +63,7 @@ mmio_read(struct ioregion_region *r, uint64_t off, unsigned size,
 	case TDEV_RESETS: *val = t->resets; return 0;
 	case TDEV_RESAMPLES: *val = resamples(t); return 0;
 	case TDEV_DIALECT: *val = ioregion_device_get_dialect(t->dev); return 0;
+	case TDEV_RAISE_ANY: *val = (uint64_t)(int64_t)t->raise_any_rc; return 0;
 	case TDEV_MEM_DATA:
 		/* Copied in once, then used: never a second fetch. */
 		rc = ioregion_mem_read(ioregion_device_get_mem(t->dev),
@@ -92,6 +94,10 @@ mmio_write(struct ioregion_region *r, uint64_t off, unsigned size,
 		ioregion_irq_lower(ioregion_device_get_irq(t->dev, 1));
 		return 0;
 	case TDEV_RESET_RESULT: t->reset_result = (int)val; return 0;
+	case TDEV_RAISE_ANY:
+		t->raise_any_rc = ioregion_irq_raise(
+			ioregion_device_get_irq(t->dev, (unsigned int)val));
+		return 0;
 	case TDEV_MEM_DATA:
 		return ioregion_mem_write(ioregion_device_get_mem(t->dev),
 					  t->mem_addr, &word, sizeof(word));

@@ -28,6 +28,8 @@
 #define TDEV_DIALECT 0x38	/* read: the wire dialect the VMM chose */
 #define TDEV_RESET_RESULT 0x40	/* write: what the next reset returns */
 #define TDEV_LOWER 0x48		/* write: lower level line 1 */
+#define TDEV_RAISE_ANY 0x50	/* write: raise line <value>; read: what that
+				 * raise returned (a negative errno) */
 #define TDEV_SCRATCH_RESET 0x5a
 /* The second region (two_regions): port I/O, one byte of scratch. */
 #define TDEV_PIO_BASE 0x3f8

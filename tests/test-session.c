@@ -313,6 +313,34 @@ START_TEST(test_fallback_channels)
 }
 END_TEST
 
+/* A device raising a line it was not given (it asked for one, raises
+ * line 1 and line 1000): -EINVAL, nothing reaches the VMM's eventfds, and
+ * the session and the given line go on working. */
+START_TEST(test_raise_of_a_line_not_given)
+{
+	struct tdev_opts o = { .nlines = 1 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	pid_t pid;
+
+	tvmm_init(&v);
+	pid = attach(&v, &o, &dev);
+	tvmm_write(&v, TDEV_RAISE_ANY, 1);
+	ior_assert_int_eq((int64_t)tvmm_read(&v, TDEV_RAISE_ANY), -EINVAL);
+	tvmm_write(&v, TDEV_RAISE_ANY, 1000);
+	ior_assert_int_eq((int64_t)tvmm_read(&v, TDEV_RAISE_ANY), -EINVAL);
+	ior_assert_uint_eq(tvmm_eventfd_read(v.edge_fd, 100), 0);
+	ior_assert_int_eq(ioregion_vmm_check(dev), 0);
+	tvmm_write(&v, TDEV_RAISE_ANY, 0);	/* the line it has */
+	ior_assert_int_eq((int64_t)tvmm_read(&v, TDEV_RAISE_ANY), 0);
+	ior_assert_uint_eq(tvmm_eventfd_read(v.edge_fd, 5000), 1);
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+	tvmm_fini(&v);
+}
+END_TEST
+
 /* The device connects to a path from its environment; the VMM accepts. */
 START_TEST(test_connect_env)
 {
@@ -557,6 +585,7 @@ session_suite(void)
 	ior_add_test_timeout(s, test_no_memory_unless_asked, 60);
 	ior_add_test_timeout(s, test_memory_policy, 60);
 	ior_add_test_timeout(s, test_fallback_channels, 60);
+	ior_add_test_timeout(s, test_raise_of_a_line_not_given, 60);
 	ior_add_test_timeout(s, test_connect_env, 60);
 	ior_add_test_timeout(s, test_peer_uid, 60);
 	ior_add_test_timeout(s, test_kvm_refuses, 60);
