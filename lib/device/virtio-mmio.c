@@ -178,7 +178,7 @@ status_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 	if (add & ST_FAILED)
 		next |= ST_FAILED;
 	/* a bit dropped, or one the driver tried to clear */
-	if ((next & ~ST_NEEDS_RESET) != ((val | old) & ~ST_NEEDS_RESET))
+	if (next != (val | old) || (old & ~val & ~ST_NEEDS_RESET))
 		vm->stats.bad_accesses++;
 	vm->status = next;
 }

@@ -112,16 +112,19 @@ avail_idx(struct ioregion_virtq *vq, uint16_t *idx)
 	return 0;
 }
 
-/* Walk the chain at @p head: each descriptor copied once, then checked. */
+/*
+ * Walk the chain at @p head: each descriptor copied once, its copy checked
+ * (index, loop, flags, the sum of lengths) and kept in @p segs; then every
+ * buffer is checked against guest memory, from the copies.
+ */
 static int
 walk_chain(struct ioregion_virtq *vq, uint16_t head,
 	   struct ioregion_virtq_seg *segs, unsigned max)
 {
 	struct ioregion_mem *mem = vq->vm->mem;
 	struct vring_desc d;
-	uint32_t i = head, n = 0;
+	uint32_t i = head, n = 0, k;
 	uint64_t total = 0;
-	bool write;
 	void *p;
 	int rc;
 
@@ -132,33 +135,33 @@ walk_chain(struct ioregion_virtq *vq, uint16_t head,
 				       &d, sizeof(d));
 		if (rc < 0)
 			return rc;
-		d.addr = le64toh(d.addr);
-		d.len = le32toh(d.len);
 		d.flags = le16toh(d.flags);
-		d.next = le16toh(d.next);
 		if (d.flags & IOREGION_VIRTQ_DESC_F_INDIRECT)
 			return -EINVAL;
-		total += d.len;
+		total += le32toh(d.len);
 		if (total > UINT32_MAX)
 			return -EOVERFLOW;
-		write = d.flags & IOREGION_VIRTQ_DESC_F_WRITE;
-		if (d.len) {
-			rc = ioregion_mem_translate(mem, d.addr, d.len, write, &p);
-			if (rc < 0)
-				return rc;
-		}
 		if (n == max)
 			return -ENOBUFS;
-		segs[n].gpa = d.addr;
-		segs[n].len = d.len;
-		segs[n].write = write;
+		segs[n].gpa = le64toh(d.addr);
+		segs[n].len = le32toh(d.len);
+		segs[n].write = d.flags & IOREGION_VIRTQ_DESC_F_WRITE;
 		n++;
 		if (!(d.flags & IOREGION_VIRTQ_DESC_F_NEXT))
-			return (int)n;
-		i = d.next;
+			break;
+		i = le16toh(d.next);
 		if (i >= vq->num)
 			return -EINVAL;
 	}
+	for (k = 0; k < n; k++) {
+		if (!segs[k].len)
+			continue;
+		rc = ioregion_mem_translate(mem, segs[k].gpa, segs[k].len,
+					    segs[k].write, &p);
+		if (rc < 0)
+			return rc;
+	}
+	return (int)n;
 }
 
 IOREGION_EXPORT int
