@@ -7,7 +7,8 @@
  * fallback channel (a second bridge plays the VMM's fallback path); and
  * raising interrupt lines, with the EOIs of a level line heard in the loop;
  * and guest memory: translating a guest range, DMA-sized copies in and
- * out, and the refusals of bad ranges.
+ * out, and the refusals of bad ranges; and virtio: register accesses,
+ * popping and pushing chains, used-buffer interrupts and their ACK.
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -28,6 +29,7 @@
 #include "ioregion/irq.h"
 #include "ioregion/memory.h"
 #include "ioregion/server.h"
+#include "virtio-fixture.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -404,6 +406,50 @@ START_TEST(test_noalloc_10k_guest_memory_accesses_allocate_nothing)
 }
 END_TEST
 
+START_TEST(test_noalloc_10k_virtqueue_chains_allocate_nothing)
+{
+	struct vf f;
+	struct ioregion_virtq *vq;
+	struct ioregion_virtq_seg segs[4];
+	const struct vf_desc d[] = {
+		{ VF_BUF, 16, IOREGION_VIRTQ_DESC_F_NEXT, 1 },
+		{ VF_BUF + 0x1000, 4096,
+		  IOREGION_VIRTQ_DESC_F_NEXT | IOREGION_VIRTQ_DESC_F_WRITE, 2 },
+		{ VF_BUF + 0x2000, 1, IOREGION_VIRTQ_DESC_F_WRITE, 0 },
+	};
+	unsigned long bad = 0;
+	uint64_t v;
+	uint16_t head;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vq = ioregion_virtio_mmio_queue(f.vm, 0);
+	vf_descs(&f, 0, d, 3);
+
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		vf_avail(&f, 0);
+		bad += ioregion_virtio_mmio_write(f.vm, IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY,
+						  4, 0) != 0;
+		bad += ioregion_virtq_pop(vq, segs, 4, &head) != 3;
+		bad += ioregion_virtq_pop(vq, segs, 4, &head) != 0;
+		bad += ioregion_virtq_push(vq, head, 4097) != 0;
+		bad += ioregion_virtq_notify(vq) != 1;
+		bad += ioregion_virtio_mmio_read(f.vm,
+			IOREGION_VIRTIO_MMIO_INTERRUPT_STATUS, 4, &v) != 0 || v != 1;
+		bad += ioregion_virtio_mmio_write(f.vm,
+			IOREGION_VIRTIO_MMIO_INTERRUPT_ACK, 4, v) != 0;
+		bad += ioregion_virtio_mmio_read(f.vm, 0x104, 4, &v) != 0;
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(f.notified, N);
+	ior_assert_uint_eq(vf_edges(&f), N);
+	vf_teardown(&f);
+}
+END_TEST
+
 static Suite *
 noalloc_suite(void)
 {
@@ -412,6 +458,7 @@ noalloc_suite(void)
 	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
+	ior_add_test_timeout(s, test_noalloc_10k_virtqueue_chains_allocate_nothing, 60);
 	return s;
 }
 
