@@ -322,6 +322,40 @@ START_TEST(test_virtq_descriptor_changed_after_pop_is_not_read_again)
 }
 END_TEST
 
+START_TEST(test_virtq_queue_ready_0_starts_the_rings_over)
+{
+	struct vf f;
+	struct ioregion_virtq *vq;
+	struct ioregion_virtq_seg seg;
+	const struct vf_desc d = { VF_BUF, 8, 0, 0 };
+	uint16_t head;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vq = ioregion_virtio_mmio_queue(f.vm, 0);
+	vf_descs(&f, 0, &d, 1);
+	vf_avail(&f, 0);
+	ior_assert_int_eq(ioregion_virtq_pop(vq, &seg, 1, &head), 1);
+	/* the driver takes the queue down (Linux's del_vq) and sets it up
+	 * again on fresh rings: the device starts at index 0, holds nothing */
+	vf_wr(&f, REG(QUEUE_SEL), 0);
+	vf_wr(&f, REG(QUEUE_READY), 0);
+	ior_assert_uint_eq(vf_rd(&f, REG(QUEUE_READY)), 0);
+	ior_assert_errno(ioregion_virtq_pop(vq, &seg, 1, &head), -ENOTCONN);
+	memset(vf_ptr(&f, VF_AVAIL), 0, 4);
+	memset(vf_ptr(&f, VF_USED), 0, 4);
+	f.avail_idx = 0;
+	vf_wr(&f, REG(QUEUE_READY), 1);
+	ior_assert_errno(ioregion_virtq_push(vq, 0, 0), -EINVAL);
+	vf_avail(&f, 0);
+	ior_assert_int_eq(ioregion_virtq_pop(vq, &seg, 1, &head), 1);
+	ior_assert_int_eq(ioregion_virtq_push(vq, head, 0), 0);
+	ior_assert_uint_eq(used_idx(&f), 1);
+	ior_assert_uint_eq(vf_stats(&f).bad_chains, 0);
+	vf_teardown(&f);
+}
+END_TEST
+
 static Suite *
 virtqueue_suite(void)
 {
@@ -334,6 +368,7 @@ virtqueue_suite(void)
 	ior_add_test(s, test_virtq_refuses_when_not_live_and_bad_arguments);
 	ior_add_test(s, test_virtq_head_still_held_is_a_bad_chain);
 	ior_add_test(s, test_virtq_descriptor_changed_after_pop_is_not_read_again);
+	ior_add_test(s, test_virtq_queue_ready_0_starts_the_rings_over);
 	tcase_add_loop_test(tc, test_virtq_bad_chain_refused_needs_reset_and_config_interrupt,
 			    0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	suite_add_tcase(s, tc);

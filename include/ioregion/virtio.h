@@ -14,7 +14,9 @@
  * callbacks) and its requests. The register window is an ioregion of
  * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more; QueueNotify is
  * a write that needs no answer, so register the window with posted writes
- * (IOREGION_F_POSTED_WRITES). InterruptStatus drives one interrupt line:
+ * (IOREGION_F_POSTED_WRITES). A driver's QueueReady 0 takes a queue down:
+ * the device forgets its place in the rings and the chains it holds (a
+ * push of one is refused). InterruptStatus drives one interrupt line:
  * asserted while InterruptStatus is not 0 (an edge line gets a new edge
  * when the driver's InterruptACK leaves a bit set).
  *

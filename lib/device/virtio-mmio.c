@@ -242,7 +242,7 @@ queue_ready_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 		return;
 	}
 	if (!val) {
-		vq->ready = false;
+		virtq_stop(vq);
 		return;
 	}
 	if (vq->ready)

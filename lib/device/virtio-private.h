@@ -45,6 +45,9 @@ int virtio_mmio_interrupt(struct ioregion_virtio_mmio *vm, uint32_t bits);
 void virtq_fail(struct ioregion_virtq *vq);
 /* Whether @p vq may run: 0, -ENOTCONN or -EIO. */
 int virtq_live(const struct ioregion_virtq *vq);
+/* QueueReady 0: not ready, ring progress and held chains forgotten
+ * (size and addresses stay). */
+void virtq_stop(struct ioregion_virtq *vq);
 /* Back to the state after reset. */
 void virtq_reset(struct ioregion_virtq *vq);
 /* Check the ring addresses at QueueReady: 0 or negative errno. */

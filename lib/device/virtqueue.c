@@ -40,16 +40,22 @@ _Static_assert(sizeof(struct vring_desc) == DESC_SIZE, "descriptor layout");
 _Static_assert(sizeof(struct vring_used_elem) == 8, "used element layout");
 
 void
-virtq_reset(struct ioregion_virtq *vq)
+virtq_stop(struct ioregion_virtq *vq)
 {
-	vq->num = vq->vm->cfg.queue_max;
 	vq->ready = false;
-	vq->broken = false;
-	vq->desc = vq->avail = vq->used = 0;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
 	memset(vq->inflight, 0,
 	       (vq->vm->cfg.queue_max + 63) / 64 * sizeof(uint64_t));
+}
+
+void
+virtq_reset(struct ioregion_virtq *vq)
+{
+	virtq_stop(vq);
+	vq->num = vq->vm->cfg.queue_max;
+	vq->broken = false;
+	vq->desc = vq->avail = vq->used = 0;
 }
 
 int
