@@ -356,6 +356,26 @@ START_TEST(test_virtq_queue_ready_0_starts_the_rings_over)
 }
 END_TEST
 
+START_TEST(test_virtq_rings_gone_from_the_memory_table_need_reset)
+{
+	struct vf f;
+	struct ioregion_virtq *vq;
+	struct ioregion_virtq_seg seg;
+	uint16_t head;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vq = ioregion_virtio_mmio_queue(f.vm, 0);
+	/* the VMM takes the RAM slot away while the queue is live */
+	ior_assert_int_eq(ioregion_mem_remove_slot(f.mem, VF_RAM_GPA), 0);
+	ior_assert_errno(ioregion_virtq_pop(vq, &seg, 1, &head), -EFAULT);
+	ior_assert(vf_rd(&f, REG(STATUS)) & ST(DEVICE_NEEDS_RESET));
+	ior_assert_uint_eq(vf_edges(&f), 1);
+	ior_assert_uint_eq(vf_stats(&f).bad_chains, 1);
+	vf_teardown(&f);
+}
+END_TEST
+
 static Suite *
 virtqueue_suite(void)
 {
@@ -369,6 +389,7 @@ virtqueue_suite(void)
 	ior_add_test(s, test_virtq_head_still_held_is_a_bad_chain);
 	ior_add_test(s, test_virtq_descriptor_changed_after_pop_is_not_read_again);
 	ior_add_test(s, test_virtq_queue_ready_0_starts_the_rings_over);
+	ior_add_test(s, test_virtq_rings_gone_from_the_memory_table_need_reset);
 	tcase_add_loop_test(tc, test_virtq_bad_chain_refused_needs_reset_and_config_interrupt,
 			    0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	suite_add_tcase(s, tc);

@@ -14,7 +14,10 @@
  * callbacks) and its requests. The register window is an ioregion of
  * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more; QueueNotify is
  * a write that needs no answer, so register the window with posted writes
- * (IOREGION_F_POSTED_WRITES). A driver's QueueReady 0 takes a queue down:
+ * (IOREGION_F_POSTED_WRITES). QueueReady 1 checks the queue first: a
+ * QueueNum of 0 or above QueueNumMax, rings not aligned (16, 2, 4 bytes)
+ * or not inside guest memory (the used ring writable) leave it not ready
+ * and the device needing reset. A driver's QueueReady 0 takes a queue down:
  * the device forgets its place in the rings and the chains it holds (a
  * push of one is refused). InterruptStatus drives one interrupt line:
  * asserted while InterruptStatus is not 0 (an edge line gets a new edge
@@ -224,7 +227,7 @@ int ioregion_virtio_mmio_read(struct ioregion_virtio_mmio *vm, uint64_t offset,
  * @return 0
  * @retval -EINVAL NULL, a bad width or alignment, an offset past config
  *         space or a read-only register (counted)
- * @retval negative errno from the config_write callback or the line
+ * @retval negative errno from the config_write callback
  */
 int ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm,
 			       uint64_t offset, unsigned size, uint64_t val);
