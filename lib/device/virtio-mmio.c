@@ -279,6 +279,32 @@ config_access(struct ioregion_virtio_mmio *vm, uint64_t offset, unsigned size)
 	return 0;
 }
 
+/* A device-config access: checked, then the device's callback (none:
+ * reads 0, writes ignored). A refused access or a failing callback is
+ * counted. */
+static int
+config_rw(struct ioregion_virtio_mmio *vm, uint64_t offset, unsigned size,
+	  uint64_t *val, bool write)
+{
+	uint32_t off = (uint32_t)(offset - IOREGION_VIRTIO_MMIO_CONFIG);
+	int rc = 0;
+
+	if (config_access(vm, offset, size) < 0) {
+		vm->stats.bad_accesses++;
+		return -EINVAL;
+	}
+	if (!write) {
+		*val = 0;
+		if (vm->ops.config_read)
+			rc = vm->ops.config_read(vm, off, size, val);
+	} else if (vm->ops.config_write) {
+		rc = vm->ops.config_write(vm, off, size, *val);
+	}
+	if (rc < 0)
+		vm->stats.bad_accesses++;
+	return rc < 0 ? rc : 0;
+}
+
 static uint32_t
 feature_word(uint64_t features, uint32_t sel)
 {
@@ -291,22 +317,11 @@ ioregion_virtio_mmio_read(struct ioregion_virtio_mmio *vm, uint64_t offset,
 			  unsigned size, uint64_t *val)
 {
 	struct ioregion_virtq *vq;
-	int rc;
 
 	if (!vm || !val)
 		return -EINVAL;
-	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG) {
-		if (config_access(vm, offset, size) < 0)
-			goto bad;
-		*val = 0;
-		if (!vm->ops.config_read)
-			return 0;
-		rc = vm->ops.config_read(vm, (uint32_t)(offset -
-					 IOREGION_VIRTIO_MMIO_CONFIG), size, val);
-		if (rc < 0)
-			vm->stats.bad_accesses++;
-		return rc < 0 ? rc : 0;
-	}
+	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG)
+		return config_rw(vm, offset, size, val, false);
 	if (size != 4 || (offset & 3))
 		goto bad;
 	vq = cur_queue(vm);
@@ -354,21 +369,11 @@ ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm, uint64_t offset,
 			   unsigned size, uint64_t val64)
 {
 	uint32_t val = (uint32_t)val64;
-	int rc;
 
 	if (!vm)
 		return -EINVAL;
-	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG) {
-		if (config_access(vm, offset, size) < 0)
-			goto bad;
-		if (!vm->ops.config_write)
-			return 0;
-		rc = vm->ops.config_write(vm, (uint32_t)(offset -
-					  IOREGION_VIRTIO_MMIO_CONFIG), size, val64);
-		if (rc < 0)
-			vm->stats.bad_accesses++;
-		return rc < 0 ? rc : 0;
-	}
+	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG)
+		return config_rw(vm, offset, size, &val64, true);
 	if (size != 4 || (offset & 3))
 		goto bad;
 	switch (offset) {
