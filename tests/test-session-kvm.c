@@ -510,6 +510,48 @@ START_TEST(test_session_irqfds)
 }
 END_TEST
 
+/* Bridge only on a kernel with KVM_SET_IOREGION (a VMM told not to use
+ * it): no probe, no registration, the bridge's dialect; the VM fd still
+ * serves the lines (KVM_IRQFD). */
+START_TEST(test_bridge_only_with_irqfds)
+{
+	static const uint32_t gsis[] = { 4 };
+	struct tdev_opts o = { .nlines = 1 };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	int e;
+	pid_t pid;
+
+	kernel_reset(IOREGION_WIRE_V3);
+	tvmm_init(&v);
+	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	v.cfg.flags |= IOREGION_VMM_F_BRIDGE_ONLY;
+	v.cfg.dialect = IOREGION_WIRE_INFO;	/* the bridge's, not the kernel's */
+	v.cfg.get_line = NULL;
+	v.cfg.gsis = gsis;
+	v.cfg.ngsis = 1;
+	pid = attach(&v, &o, &dev);
+	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 0);
+	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), IOREGION_WIRE_INFO);
+	ior_assert_uint_eq(kernel.assigns, 0);		/* no KVM_SET_IOREGION */
+	ior_assert_uint_eq(kernel_nregions(), 0);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_DIALECT), IOREGION_WIRE_INFO);
+	tvmm_write(&v, TDEV_SCRATCH, 0x77);		/* through the bridge */
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), 0x77);
+	ior_assert_uint_eq(kernel_nirqfds(), 1);
+	e = kernel_irqfd(4);
+	ior_assert_int_ge(e, 0);
+	tvmm_write(&v, TDEV_RAISE, 1);
+	ior_assert_uint_eq(tvmm_eventfd_read(kernel.irqfd[e].fd, 5000), 1);
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+	ior_assert_uint_eq(kernel_nirqfds(), 0);
+	close(v.cfg.vm_fd);
+	tvmm_fini(&v);
+}
+END_TEST
+
 /* GSIs: only with a VM fd and without get_line; enough for the device. */
 START_TEST(test_session_gsis_refused)
 {
@@ -553,6 +595,7 @@ kvm_suite(void)
 	ior_add_test_timeout(s, test_fast_path_reconnect, 60);
 	ior_add_test_timeout(s, test_fast_path_refused, 60);
 	ior_add_test_timeout(s, test_session_irqfds, 60);
+	ior_add_test_timeout(s, test_bridge_only_with_irqfds, 60);
 	ior_add_test_timeout(s, test_session_gsis_refused, 60);
 	return s;
 }

@@ -78,7 +78,13 @@ struct ioregion_vmm_slot {
 /** Ask for fallback channels even without KVM_SET_IOREGION: the bridge
  * gets the fallback fds, the main fds stay unused (held by the session). */
 #define IOREGION_VMM_F_FALLBACK (1u << 1)
-#define IOREGION_VMM_F_ALL (IOREGION_VMM_F_PEER_UID | IOREGION_VMM_F_FALLBACK)
+/** With a VM fd: bridge only all the same (no probe, no
+ * KVM_SET_IOREGION; @c dialect is the bridge's, 0 = v3); the VM fd
+ * serves @c gsis (KVM_IRQFD) only. For a VMM told not to use ioregionfd
+ * on a kernel that has it, or to speak a dialect the kernel does not. */
+#define IOREGION_VMM_F_BRIDGE_ONLY (1u << 2)
+#define IOREGION_VMM_F_ALL (IOREGION_VMM_F_PEER_UID | IOREGION_VMM_F_FALLBACK | \
+			    IOREGION_VMM_F_BRIDGE_ONLY)
 
 /** How a VMM attaches its devices. Zero-initialise it. */
 struct ioregion_vmm_config {

@@ -36,6 +36,7 @@ struct ioregion_vmm_device {
 	struct ioregion_log log;
 	struct ioregion_bridge *bridge;	/* a reference */
 	int vm_fd;
+	bool bridge_only;		/* IOREGION_VMM_F_BRIDGE_ONLY */
 	unsigned int timeout_ms;
 	unsigned int kvm_timeout_ms;
 	uid_t peer_uid;

@@ -110,7 +110,7 @@ choose_path(struct ioregion_vmm_device *dev, uint32_t cfg_dialect,
 
 	dev->fast = false;
 	dev->dialect = cfg_dialect ? cfg_dialect : IOREGION_WIRE_V3;
-	if (dev->vm_fd >= 0) {
+	if (dev->vm_fd >= 0 && !dev->bridge_only) {
 		if (cfg_dialect) {
 			rc = 1;
 		} else {
@@ -530,6 +530,7 @@ ioregion_vmm_attach(int sock, const struct ioregion_vmm_config *cfg,
 			      IOREGION_KVM_TIMEOUT_MS_DEFAULT;
 	dev->peer_uid = (cfg->flags & IOREGION_VMM_F_PEER_UID) ?
 			cfg->peer_uid : geteuid();
+	dev->bridge_only = cfg->flags & IOREGION_VMM_F_BRIDGE_ONLY;
 	dev->get_line = cfg->get_line;
 	dev->grant_memory = cfg->grant_memory;
 	dev->data = cfg->data;
