@@ -411,6 +411,53 @@ START_TEST(test_bridge_string_pio_has_one_deadline_per_exit)
 }
 END_TEST
 
+/* The answer is waited for by a blocking receive bounded by half the
+ * timeout, then by poll() for the rest: an answer after that half (on a
+ * blocking fd and a non-blocking one, SEQPACKET and stream, before and
+ * after the timeout changes) is still this access's, and a silent device still times out
+ * at the bound. */
+START_TEST(test_bridge_answer_after_half_the_timeout_arrives)
+{
+	static const int types[] = { SOCK_SEQPACKET, SOCK_STREAM };
+	struct ioregion_desc d = mk_desc(MMIO_BASE, 0x100, 1, 0,
+					 IOREGION_WIRE_V3);
+
+	for (unsigned i = 0; i < 4; i++) {
+		struct ioregion_bridge *b = new_bridge();
+		uint64_t v = 0, t0;
+		struct peer p;
+		int fd;
+
+		ior_assert_int_eq(ioregion_bridge_set_timeout(b, 200), 0);
+		fd = peer_start(&p, types[i % 2], IOREGION_WIRE_V3, PEER_SLOW);
+		p.delay_ms = 140;
+		le_store(p.regs, 8, 0x1234 + i);
+		if (i >= 2)
+			ior_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+		ior_assert_int_eq(ioregion_bridge_add(b, &d, fd), 0);
+		close(fd);
+		peer_run(&p);
+		ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE,
+							 false, 8, &v), 1);
+		ior_assert_uint_eq(v, 0x1234 + i);
+		/* a longer timeout: SO_RCVTIMEO follows it */
+		ior_assert_int_eq(ioregion_bridge_set_timeout(b, 400), 0);
+		v = 0;
+		ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE,
+							 false, 8, &v), 1);
+		ior_assert_uint_eq(v, 0x1234 + i);
+		/* a shorter one: the old SO_RCVTIMEO must not stretch it */
+		ior_assert_int_eq(ioregion_bridge_set_timeout(b, 40), 0);
+		t0 = ms_now();
+		ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE,
+							false, 8, &v), -ETIMEDOUT);
+		ior_assert_int_lt(ms_now() - t0, 5 * 40 + 100);
+		ioregion_bridge_unref(b);
+		peer_stop(&p);
+	}
+}
+END_TEST
+
 static Suite *
 bridge_failures_suite(void)
 {
@@ -430,6 +477,7 @@ bridge_failures_suite(void)
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
 	ior_add_test(s, test_bridge_poll_window_stops_at_the_deadline);
 	ior_add_test_timeout(s, test_bridge_string_pio_has_one_deadline_per_exit, 30);
+	ior_add_test_timeout(s, test_bridge_answer_after_half_the_timeout_arrives, 30);
 	return s;
 }
 

@@ -11,7 +11,9 @@
  *
  * I/O: sockets only, driven with MSG_DONTWAIT and poll(), so the fd may
  * be blocking or not (O_NONBLOCK is shared with the caller's fd and may
- * change at any time). Every wait is bounded by the access's deadline. No
+ * change at any time); the answer is waited for by a blocking recv()
+ * bounded by SO_RCVTIMEO where that cannot outlast the deadline (see
+ * may_block()). Every wait is bounded by the access's deadline. No
  * allocation.
  */
 #include "bridge-private.h"
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 
@@ -250,27 +253,71 @@ bridge_check_idle(struct chan *c)
 	}
 }
 
+/* Slack for SO_RCVTIMEO: the kernel rounds it up to whole jiffies, at
+ * most 10 ms (HZ=100). */
+#define RCVTIMEO_SLACK_NS 10000000ull
+
+/*
+ * Whether the answer may be waited for by a blocking recv() bounded by
+ * SO_RCVTIMEO instead of poll() + recv(): one syscall less per access.
+ * SO_RCVTIMEO is half the bridge's timeout, set on the socket once and
+ * again only when the timeout changes (the socket is the bridge's alone).
+ * A blocking recv() starts only while at least that much plus the
+ * kernel's rounding is left, so it never outlasts @p deadline; past that
+ * (late elements of a string access, a slow device, timeouts under 2 ms)
+ * poll() bounds the rest exactly. A fd made O_NONBLOCK makes recv()
+ * return at once and the wait falls back to poll() too.
+ */
+static bool
+may_block(struct chan *c, uint64_t deadline, uint64_t timeout_ns)
+{
+	uint64_t want = timeout_ns / 2, now = now_ns();
+
+	if (c->rcvtimeo_refused || want < 1000000ull || now >= deadline)
+		return false;
+	if (c->rcvtimeo_ns != want) {
+		struct timeval tv = {
+			.tv_sec = (time_t)(want / 1000000000ull),
+			.tv_usec = (suseconds_t)(want % 1000000000ull / 1000),
+		};
+
+		if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			       sizeof(tv)) < 0) {
+			c->rcvtimeo_refused = true;
+			c->rcvtimeo_ns = 0;
+			return false;
+		}
+		c->rcvtimeo_ns = want;
+	}
+	return deadline - now >= want + RCVTIMEO_SLACK_NS;
+}
+
 /*
  * Until @p spin_until (adaptive polling) the socket is retried without
- * sleeping; after it, each try first waits in poll() up to @p deadline.
- * The spin ends at the deadline too: a poll window longer than the
- * timeout must not stretch it.
+ * sleeping; after it, a blocking recv() where may_block() allows, else
+ * each try first waits in poll() up to @p deadline. The spin ends at the
+ * deadline too: a poll window longer than the timeout must not stretch
+ * it. @p timeout_ns is the bridge's timeout (SO_RCVTIMEO follows it).
  */
 int
 bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
-		 uint64_t spin_until)
+		 uint64_t spin_until, uint64_t timeout_ns)
 {
 	size_t got = 0;
+	bool block = true;	/* until a blocking recv() came back empty */
 
 	spin_until = MIN(spin_until, deadline);
 
 	while (got < IOREGION_WIRE_MSG_SIZE) {
+		int flags = MSG_DONTWAIT, rc;
 		ssize_t n;
-		int rc;
 
 		if (spin_until && now_ns() < spin_until) {
 			cpu_relax();
+		} else if (block && may_block(c, deadline, timeout_ns)) {
+			flags = 0;
 		} else {
+			block = false;
 			rc = wait_fd(c->fd, POLLIN, deadline);
 			if (rc < 0)
 				return rc;
@@ -278,13 +325,17 @@ bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 		if (c->is_message)
 			/* MSG_TRUNC: the packet's real length */
 			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
-				 MSG_DONTWAIT | MSG_TRUNC);
+				 flags | MSG_TRUNC);
 		else
 			n = recv(c->fd, buf + got,
-				 IOREGION_WIRE_MSG_SIZE - got, MSG_DONTWAIT);
+				 IOREGION_WIRE_MSG_SIZE - got, flags);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (!flags)
+					block = false;
+				continue;
+			}
+			if (errno == EINTR)
 				continue;
 			return -ECONNRESET;
 		}
@@ -296,4 +347,3 @@ bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 	}
 	return 0;
 }
-

@@ -66,6 +66,7 @@ struct xfer {
 	struct chan *c;
 	struct ioregion_desc desc;	/* as of the lookup */
 	uint64_t end;
+	uint64_t timeout_ns;	/* the bridge's timeout as of the access */
 	/* the exchange, under the channel's lock */
 	/* A command is out whose answer is not in. Volatile: it changes
 	 * after pthread_cleanup_push()'s setjmp, and the cancel handler
@@ -150,7 +151,8 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 	rc = bridge_send_cmd(x->c, buf, deadline);
 	if (rc == 0 && cmd.resp) {
 		spin = __atomic_load_n(&x->bridge->poll_ns, __ATOMIC_RELAXED);
-		rc = bridge_recv_resp(x->c, buf, deadline, spin ? now_ns() + spin : 0);
+		rc = bridge_recv_resp(x->c, buf, deadline,
+				      spin ? now_ns() + spin : 0, x->timeout_ns);
 	}
 	if (rc < 0)
 		return rc;
@@ -239,9 +241,9 @@ do_access(struct ioregion_bridge *bridge, bool pio, uint64_t addr,
 		return -EOPNOTSUPP;
 	}
 
-	deadline = now_ns() +
-		   (uint64_t)__atomic_load_n(&bridge->timeout_ms,
-					     __ATOMIC_RELAXED) * 1000000ull;
+	x.timeout_ns = (uint64_t)__atomic_load_n(&bridge->timeout_ms,
+						 __ATOMIC_RELAXED) * 1000000ull;
+	deadline = now_ns() + x.timeout_ns;
 	pthread_mutex_lock(&x.c->lock);
 	pthread_cleanup_push(xfer_cancelled, &x);
 	xfer_locked(&x, addr, is_write, size, data, count, deadline);

@@ -41,6 +41,9 @@ struct chan {
 	bool is_message;	/* SEQPACKET/DGRAM: one response per packet */
 	pthread_mutex_t lock;	/* serializes accesses; protects failed */
 	bool failed;
+	/* SO_RCVTIMEO as set on fd, ns; 0: none (blocking receives off) */
+	uint64_t rcvtimeo_ns;
+	bool rcvtimeo_refused;	/* setsockopt failed: never block */
 };
 
 struct region {
@@ -83,7 +86,7 @@ void bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c);
 int bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline);
 int bridge_check_idle(struct chan *c);
 int bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
-		     uint64_t spin_until);
+		     uint64_t spin_until, uint64_t timeout_ns);
 
 /* bridge-log.c: what went wrong in an access, a message a peer or guest
  * can cause, noted under the access's locks and logged (rate-limited)

@@ -9,6 +9,10 @@
  *                   read per command
  *   bench polling   cross-CPU round trip, bridge + server, with adaptive
  *                   polling on vs off
+ *   bench bridge-nokvm  the bridge's round trip without KVM, 1 CPU:
+ *                   ioregion_bridge_access() to a device process vs a raw
+ *                   client (write + blocking read) to a raw device, and to
+ *                   the same libioregion device (the bridge's own share)
  *   bench bridge    a KVM guest doing N MMIO reads: device process through
  *                   the bridge vs a raw forwarding loop vs answering in the
  *                   VMM (exit 77 without /dev/kvm; --emulated labels the
@@ -519,6 +523,61 @@ bench_polling(void)
 	printf("RATIO polling %.3f\n", c.ratio);
 }
 
+/* ---- bridge without KVM ------------------------------------------------ */
+
+struct nokvm_cfg {
+	bool bridge;		/* through ioregion_bridge_access() */
+	enum device_kind kind;
+	int n;
+};
+
+static double
+nokvm_trial(const void *p)
+{
+	const struct nokvm_cfg *c = p;
+	struct device_opts o = { .kind = c->kind, .cpu = 0 };
+	struct ioregion_bridge *b;
+	struct device dev;
+	double t;
+
+	pin(0);
+	dev = device_start(&o);
+	if (c->bridge) {
+		if (ioregion_bridge_new(&b) < 0 ||
+		    ioregion_bridge_add(b, &dev.rd, dev.fd) < 0)
+			die("bridge");
+		bridge_round_trips(b, c->n / 10);
+		t = bridge_round_trips(b, c->n);
+		ioregion_bridge_unref(b);
+	} else {
+		round_trips(&dev, c->n / 10);
+		t = round_trips(&dev, c->n);
+	}
+	device_stop(&dev);
+	pin(-1);
+	return t;
+}
+
+static void
+bench_bridge_nokvm(void)
+{
+	struct nokvm_cfg raw = { false, DEV_RAW, 30000 },
+		srv = { false, DEV_SERVER, 30000 },
+		br = { true, DEV_SERVER, 30000 };
+	struct comparison c = compare(nokvm_trial, &raw, nokvm_trial, &br);
+	struct comparison s = compare(nokvm_trial, &srv, nokvm_trial, &br);
+
+	printf("%-40s %10s\n", "read round trip, no KVM, 1 CPU", "us/rt");
+	printf("%-40s %10.2f\n", "raw client to a raw device", c.a);
+	printf("%-40s %10.2f\n", "raw client to a libioregion device", s.a);
+	printf("%-40s %10.2f\n", "bridge to a libioregion device", c.b);
+	printf("RESULT bridge-nokvm-raw %.2f us\n", c.a);
+	printf("RESULT bridge-nokvm-raw-client %.2f us\n", s.a);
+	printf("RESULT bridge-nokvm-bridge %.2f us\n", c.b);
+	printf("RATIO bridge-nokvm %.3f\n", c.ratio);
+	printf("RATIO bridge-nokvm-vs-raw-client %.3f\n", s.ratio);
+}
+
 /* ---- bridge (real KVM) ------------------------------------------------ */
 
 /*
@@ -718,7 +777,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--emulated") == 0)
 			emulated = true;
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench dispatch|posted|polling|bridge [--emulated]\n");
+		fprintf(stderr, "usage: bench dispatch|posted|polling|bridge|bridge-nokvm [--emulated]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "dispatch") == 0)
@@ -729,6 +788,8 @@ main(int argc, char **argv)
 		bench_polling();
 	else if (strcmp(argv[1], "bridge") == 0)
 		bench_bridge();
+	else if (strcmp(argv[1], "bridge-nokvm") == 0)
+		bench_bridge_nokvm();
 	else
 		return 2;
 	return 0;
