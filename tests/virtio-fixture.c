@@ -57,18 +57,15 @@ static const struct ioregion_virtio_mmio_ops vf_ops = {
 };
 
 void
-vf_setup(struct vf *f, uint32_t nqueues)
+vf_setup_env(struct vf *f)
 {
 	struct ioregion_mem_slot rw = { .gpa = VF_RAM_GPA, .size = VF_RAM_SIZE };
 	struct ioregion_mem_slot ro = { .gpa = VF_RO_GPA, .size = VF_RO_SIZE,
 		.offset = VF_RAM_SIZE, .flags = IOREGION_MEM_F_READONLY };
-	struct ioregion_virtio_mmio_config cfg = {
-		.device_id = 2, .vendor_id = 0x554d4551, .features = VF_FEATURES,
-		.nqueues = nqueues, .queue_max = VF_QSIZE,
-		.config_size = sizeof(f->config), .ops = &vf_ops, .userdata = f,
-	};
 
 	memset(f, 0, sizeof(*f));
+	f->features = VF_FEATURES;
+	f->queue_max = VF_QSIZE;
 	for (unsigned i = 0; i < sizeof(f->config); i++)
 		f->config[i] = (uint8_t)(0xa0 + i);
 	f->fd = memfd_create("virtio-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -85,6 +82,18 @@ vf_setup(struct vf *f, uint32_t nqueues)
 	ior_assert_int_ge(f->efd, 0);
 	ior_assert_int_eq(ioregion_ctx_new(NULL, &f->ctx), 0);
 	ior_assert_int_eq(ioregion_irq_new(f->ctx, f->efd, -1, &f->irq), 0);
+}
+
+void
+vf_setup(struct vf *f, uint32_t nqueues)
+{
+	struct ioregion_virtio_mmio_config cfg = {
+		.device_id = 2, .vendor_id = 0x554d4551, .features = VF_FEATURES,
+		.nqueues = nqueues, .queue_max = VF_QSIZE,
+		.config_size = sizeof(f->config), .ops = &vf_ops, .userdata = f,
+	};
+
+	vf_setup_env(f);
 	ior_assert_int_eq(ioregion_virtio_mmio_new(&cfg, f->mem, f->irq, &f->vm), 0);
 }
 
@@ -126,7 +135,7 @@ vf_queue(struct vf *f, unsigned q, uint32_t num, uint64_t desc,
 {
 	vf_wr(f, IOREGION_VIRTIO_MMIO_QUEUE_SEL, q);
 	ior_assert_uint_eq(vf_rd(f, IOREGION_VIRTIO_MMIO_QUEUE_READY), 0);
-	ior_assert_uint_eq(vf_rd(f, IOREGION_VIRTIO_MMIO_QUEUE_NUM_MAX), VF_QSIZE);
+	ior_assert_uint_eq(vf_rd(f, IOREGION_VIRTIO_MMIO_QUEUE_NUM_MAX), f->queue_max);
 	vf_wr(f, IOREGION_VIRTIO_MMIO_QUEUE_NUM, num);
 	vf_wr(f, IOREGION_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
 	vf_wr(f, IOREGION_VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
@@ -162,7 +171,7 @@ vf_probe(struct vf *f)
 	features = (uint64_t)vf_rd(f, IOREGION_VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 	vf_wr(f, IOREGION_VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	features |= vf_rd(f, IOREGION_VIRTIO_MMIO_DEVICE_FEATURES);
-	ior_assert(features == VF_FEATURES);
+	ior_assert(features == f->features);
 	vf_wr(f, IOREGION_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	vf_wr(f, IOREGION_VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
 	vf_wr(f, IOREGION_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);

@@ -42,6 +42,8 @@ struct vf {
 	unsigned resets;	/* reset callback calls */
 	uint8_t config[16];	/* the device's config space */
 	uint16_t avail_idx;	/* the driver's next avail index */
+	uint64_t features;	/* vf_probe(): offered, all accepted */
+	uint32_t queue_max;	/* vf_queue(): QueueNumMax */
 };
 
 /* One descriptor as the test's driver writes it. */
@@ -53,6 +55,9 @@ struct vf_desc {
 };
 
 void vf_setup(struct vf *f, uint32_t nqueues);
+/* Memory, line and context only: the test makes the transport (f->vm,
+ * destroyed by vf_teardown()) and sets f->features and f->queue_max. */
+void vf_setup_env(struct vf *f);
 void vf_teardown(struct vf *f);
 uint32_t vf_rd(struct vf *f, uint64_t off);
 void vf_wr(struct vf *f, uint64_t off, uint32_t val);

@@ -242,3 +242,45 @@ write("session", "device-bad-irq",
       bytes([1 | 4]) +
       schunk(0, SOCK, smsg(WELCOME, struct.pack("<II8x", 3, 0))) +
       schunk(1, SOCK, irq_e))
+
+# ---- virtq --------------------------------------------------------------
+# Header: queue size - 1, segments per pop - 1, rounds - 1, desc/avail/used
+# offsets from guest RAM (u16), 4 avail->idx bumps; then guest memory.
+RAM = 0x10000
+NEXT, WR, INDIRECT = 1, 2, 4
+
+
+def virtq(descs, heads, qsize=8, max_segs=4, rounds=2, rings=(0, 0x100, 0x200),
+          bumps=(0, 0, 0, 0), avail_idx=None):
+    mem = bytearray(0x300)
+    for i, (addr, ln, flags, nxt) in enumerate(descs):
+        struct.pack_into("<QIHH", mem, 16 * i, addr, ln, flags, nxt)
+    idx = len(heads) if avail_idx is None else avail_idx
+    struct.pack_into("<HH", mem, 0x100, 0, idx)
+    for i, h in enumerate(heads):
+        struct.pack_into("<H", mem, 0x104 + 2 * i, h)
+    return struct.pack("<BBBHHHBBBB", qsize - 1, max_segs - 1, rounds - 1,
+                       *rings, *bumps) + bytes(mem)
+
+
+buf = RAM + 0x1000
+write("virtq", "chains-1-2-3", virtq(
+    [(buf, 512, WR, 0),
+     (buf + 0x200, 16, NEXT, 2), (buf + 0x300, 1, WR, 0),
+     (buf + 0x400, 16, NEXT, 4), (buf + 0x500, 512, NEXT | WR, 5),
+     (buf + 0x700, 1, WR, 0)], [0, 1, 3], bumps=(0, 1, 0, 0)))
+write("virtq", "loop", virtq([(buf, 8, NEXT, 1), (buf, 8, NEXT, 0)], [0],
+                            max_segs=16))
+write("virtq", "outside", virtq([(0x30000, 8, 0, 0)], [0]))
+write("virtq", "write-read-only", virtq([(RAM + 0x2000, 8, WR, 0)], [0]))
+write("virtq", "read-read-only", virtq([(RAM + 0x2000, 0x1000, 0, 0)], [0]))
+write("virtq", "indirect", virtq([(buf, 16, INDIRECT, 0)], [0]))
+write("virtq", "overflow", virtq([(buf, 0xffffffff, NEXT, 1),
+                                  (buf, 0xffffffff, 0, 0)], [0]))
+write("virtq", "avail-ahead", virtq([(buf, 8, 0, 0)], [0], avail_idx=100))
+write("virtq", "index-past-queue", virtq([(buf, 8, NEXT, 9)], [0]))
+write("virtq", "misaligned-used", virtq([(buf, 8, 0, 0)], [0],
+                                        rings=(0, 0x100, 0x201)))
+write("virtq", "too-many-segments", virtq(
+    [(buf + 16 * i, 16, NEXT, i + 1) for i in range(5)] + [(buf, 1, WR, 0)],
+    [0], max_segs=4))

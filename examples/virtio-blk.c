@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk: a virtio-mmio block device backed by a disk image file.
+ *
+ * The model (virtio-blk-model.c) serves one request queue: read, write,
+ * flush (fdatasync) and get-id, sector bounds checked; the capacity is the
+ * image's size in 512-byte sectors, and the disk is read-only if the image
+ * is (or with --read-only). The transport is the library's
+ * (ioregion/virtio.h): a 0x200-byte MMIO window at --base (default
+ * 0xd0002000). The whole window is one region with non-posted writes:
+ * the transport has no separate doorbell page, so QueueNotify is answered
+ * like every other register write. The device asks for guest memory and
+ * one interrupt line, "virtio" (edge; level with --irq-level).
+ *
+ *   virtio-blk --socket-path /tmp/vmm.sock --image disk.img [--base ADDR]
+ *              [--id STRING] [--read-only]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ioregion/device.h"
+#include "ioregion/server.h"
+
+#include "devmain.h"
+#include "virtio-blk-model.h"
+
+#define VBLK_DEFAULT_BASE 0xd0002000ull
+#define VBLK_WINDOW 0x200u
+
+enum { OPT_IMAGE = 0x100, OPT_ID, OPT_READ_ONLY };
+
+static const struct option vblk_options[] = {
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ 0 },
+};
+
+struct vblk_opts {
+	const char *image;
+	const char *id;
+	bool readonly;
+};
+
+static int
+vblk_parse_opt(void *data, int opt, const char *arg)
+{
+	struct vblk_opts *o = data;
+
+	switch (opt) {
+	case OPT_IMAGE:
+		o->image = arg;
+		return 0;
+	case OPT_ID:
+		o->id = arg;
+		return 0;
+	case OPT_READ_ONLY:
+		o->readonly = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* The region exists before the transport (which needs the session's
+ * memory and line): forward to it once it is there. */
+static int
+window_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t *val)
+{
+	struct vblk *b = ioregion_region_get_userdata(region);
+
+	return b->vm ? ioregion_virtio_mmio_read(b->vm, offset, size, val)
+		     : -ENODEV;
+}
+
+static int
+window_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	     uint64_t val)
+{
+	struct vblk *b = ioregion_region_get_userdata(region);
+
+	return b->vm ? ioregion_virtio_mmio_write(b->vm, offset, size, val)
+		     : -ENODEV;
+}
+
+static const struct ioregion_region_ops window_ops = {
+	.read = window_read,
+	.write = window_write,
+};
+
+/* The VMM's reset is the driver's: Status 0. */
+static int
+vblk_reset(struct ioregion_device *dev, void *data)
+{
+	struct vblk *b = data;
+
+	(void)dev;
+	return b->vm ? ioregion_virtio_mmio_write(b->vm,
+			IOREGION_VIRTIO_MMIO_STATUS, 4, 0) : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vblk_opts o = { 0 };
+	struct devmain_extra extra = {
+		.options = vblk_options,
+		.help = "  --image PATH        the disk image (required; its size is a\n"
+			"                      multiple of 512)\n"
+			"  --id STRING         the GET_ID string (default: the image's name)\n"
+			"  --read-only         a read-only disk (also if the image is)\n"
+			"Region: MMIO base (default 0xd0002000) size 0x200, virtio-mmio v2.\n"
+			"Asks for guest memory and one interrupt line, \"virtio\".\n",
+		.parse = vblk_parse_opt,
+		.dev = &o,
+	};
+	struct devmain dm;
+	struct vblk b = { .fd = -1 };
+	struct ioregion_device_line line = { .name = "virtio" };
+	struct ioregion_device_config cfg = {
+		.name = "virtio-blk",
+		.lines = &line,
+		.nlines = 1,
+		.flags = IOREGION_DEVICE_F_MEMORY,
+		.reset = vblk_reset,
+		.userdata = &b,
+	};
+	struct ioregion_virtio_mmio_stats vs;
+	int rc, status = 1;
+
+	rc = devmain_parse(&dm, argc, argv, &extra);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!o.image) {
+		fprintf(stderr, "%s: --image PATH is required\n", dm.prog);
+		return 2;
+	}
+	rc = vblk_open(&b, o.image, o.id, o.readonly);
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s: %s\n", dm.prog, o.image,
+			rc == -EINVAL ? "not a file of whole 512-byte sectors"
+				      : strerror(-rc));
+		return 1;
+	}
+	rc = devmain_init(&dm);
+	if (rc < 0) {
+		fprintf(stderr, "%s: init: %s\n", dm.prog, strerror(-rc));
+		goto out;
+	}
+	line.trigger = devmain_line_trigger(&dm);
+	rc = devmain_add_region(&dm, "virtio-blk",
+				dm.opts.base_set ? dm.opts.base : VBLK_DEFAULT_BASE,
+				VBLK_WINDOW, 0, IOREGION_WIDTH_ALL, &window_ops, &b);
+	if (rc == 0)
+		rc = devmain_connect(&dm, &cfg);
+	if (rc < 0)
+		goto out;
+	rc = vblk_attach(&b, ioregion_device_get_mem(dm.dev),
+			 ioregion_device_get_irq(dm.dev, 0));
+	if (rc < 0) {
+		fprintf(stderr, "%s: transport: %s\n", dm.prog, strerror(-rc));
+		goto out;
+	}
+	fprintf(stderr, "%s: %s: %" PRIu64 " sectors%s, id \"%.20s\"\n",
+		dm.prog, o.image, b.capacity, b.readonly ? " read-only" : "",
+		b.id);
+
+	status = devmain_run(&dm);
+	devmain_print_stats(&dm);
+	if (!dm.opts.quiet && ioregion_virtio_mmio_get_stats(b.vm, &vs) == 0)
+		fprintf(stderr,
+			"%s: reads %" PRIu64 " writes %" PRIu64 " flushes %"
+			PRIu64 " get-ids %" PRIu64 " ioerr %" PRIu64
+			" unsupp %" PRIu64 " bad requests %" PRIu64
+			" bad chains %" PRIu64 " resets %" PRIu64 "\n",
+			dm.prog, b.stats.reads, b.stats.writes, b.stats.flushes,
+			b.stats.get_ids, b.stats.ioerr, b.stats.unsupp,
+			b.stats.bad_requests, vs.bad_chains, vs.resets);
+out:
+	vblk_close(&b);		/* before the device: the memory goes with it */
+	devmain_fini(&dm);
+	return status;
+}
