@@ -4,7 +4,8 @@
  * PVH ELF image built here, then one defect at a time, each with the
  * exact error it gets (and never a read outside the buffer: the image
  * is copied into a buffer of exactly its length, so ASan sees any);
- * loading the segments; the initrd's place; the hvm_start_info layout.
+ * loading the segments; the initrd's place; the hvm_start_info layout;
+ * the MP table (examples/vmm/mptable.c).
  */
 #include "test-common.h"
 
@@ -487,6 +488,94 @@ START_TEST(test_cmdline_too_long)
 }
 END_TEST
 
+static uint8_t
+sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+/* The MP table for 2 vCPUs: where Linux looks, both checksums, the
+ * entries it parses. */
+START_TEST(test_mptable)
+{
+	uint8_t *mem = calloc(1, LINUX_HIGH_RAM);
+	const uint8_t *fp, *hdr, *e;
+	unsigned int cpus = 0, ioints = 0, lints = 0, other = 0;
+	uint16_t len, count;
+	size_t n;
+
+	ck_assert_ptr_nonnull(mem);
+	n = mptable_write(mem, 2, 0x663, 0x1789fbff);
+	ck_assert_uint_gt(n, 16 + 44);
+	ck_assert_uint_le(n, LINUX_MPTABLE_SIZE);
+	fp = mem + 0x9fc00;		/* the last KiB below 640 KiB */
+	ior_assert_mem_eq(fp, "_MP_", 4);
+	ck_assert_uint_eq(get32(fp + 4), 0x9fc10);
+	ck_assert_uint_eq(fp[8], 1);
+	ck_assert_uint_eq(fp[9], 4);
+	ck_assert_uint_eq(fp[11], 0);	/* a table, not a default config */
+	ck_assert_uint_eq(sum8(fp, 16), 0);
+	hdr = fp + 16;
+	ior_assert_mem_eq(hdr, "PCMP", 4);
+	memcpy(&len, hdr + 4, 2);
+	memcpy(&count, hdr + 34, 2);
+	ck_assert_uint_eq(16 + len, n);
+	ck_assert_uint_eq(sum8(hdr, len), 0);
+	ck_assert_uint_eq(get32(hdr + 36), 0xfee00000);
+	e = hdr + 44;
+	for (unsigned int i = 0; i < count; i++) {
+		switch (e[0]) {
+		case 0:
+			ck_assert_uint_eq(e[1], cpus);		/* APIC ID */
+			ck_assert_uint_eq(e[3], cpus == 0 ? 3 : 1);
+			ck_assert_uint_eq(get32(e + 4), 0x663);
+			cpus++;
+			e += 20;
+			continue;
+		case 2:
+			ck_assert_uint_eq(e[1], 2);		/* IOAPIC ID */
+			ck_assert_uint_eq(get32(e + 4), 0xfec00000);
+			other++;
+			break;
+		case 3:
+			ck_assert_uint_eq(e[5], e[7]);		/* IRQ n: pin n */
+			ck_assert_uint_ne(e[5], 2);
+			ck_assert_uint_eq(e[6], 2);
+			ioints++;
+			break;
+		case 4:
+			lints++;
+			break;
+		default:
+			ck_assert_uint_eq(e[0], 1);		/* the ISA bus */
+			ior_assert_mem_eq(e + 2, "ISA   ", 6);
+			other++;
+			break;
+		}
+		e += 8;
+	}
+	ck_assert_uint_eq(e - hdr, len);
+	ck_assert_uint_eq(cpus, 2);
+	ck_assert_uint_eq(ioints, 15);
+	ck_assert_uint_eq(lints, 2);
+	ck_assert_uint_eq(other, 2);
+
+	/* Limits: nothing written. */
+	memset(mem, 0, LINUX_HIGH_RAM);
+	ck_assert_uint_eq(mptable_write(mem, 0, 0, 0), 0);
+	ck_assert_uint_eq(mptable_write(mem, LINUX_MPTABLE_MAX_CPUS + 1, 0, 0),
+			  0);
+	ck_assert_uint_eq(mem[0x9fc00], 0);
+	n = mptable_write(mem, LINUX_MPTABLE_MAX_CPUS, 0, 0);
+	ck_assert_uint_le(n, LINUX_MPTABLE_SIZE);
+	free(mem);
+}
+END_TEST
+
 static Suite *
 pvh_suite(void)
 {
@@ -508,6 +597,7 @@ pvh_suite(void)
 	ior_add_test(s, test_initrd_place);
 	ior_add_test(s, test_start_info);
 	ior_add_test(s, test_cmdline_too_long);
+	ior_add_test(s, test_mptable);
 	return s;
 }
 

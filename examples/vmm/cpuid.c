@@ -4,10 +4,11 @@
  * (KVM_GET_SUPPORTED_CPUID, once per VM), then per vCPU: its own APIC ID
  * (vCPU i has APIC ID i) in leaf 1 EBX[31:24] and in the x2APIC
  * topology leaves 0xB/0x1F, a flat topology (one thread per core, nvcpus
- * cores in one package; leaf 1 EBX[23:16]), and the hypervisor bit
- * (leaf 1 ECX[31]), set with KVM_SET_CPUID2 before the vCPU first runs.
- * A Linux guest reads its CPU numbers from here and checks them against
- * the MADT's local APICs; the flat guests need only long mode.
+ * cores in one package; leaf 1 EBX[23:16]), the hypervisor bit (leaf 1
+ * ECX[31]) and the TSC deadline timer where KVM has it (ECX[24]), set
+ * with KVM_SET_CPUID2 before the vCPU first runs. A Linux guest reads
+ * its CPU numbers from here and checks them against the MADT's local
+ * APICs; the flat guests need only long mode.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "vmm.h"
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
 #define CPUID_TOPO_SMT 1u
@@ -86,11 +88,16 @@ vmm_cpuid_set(struct vmm *vm, struct vcpu *v)
 		      vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
 	struct kvm_cpuid2 *c = malloc(size);
 	uint32_t id = v->index;
+	bool tsc_deadline;
 	int rc = 0;
 
 	if (!c)
 		return vmm_fail(vm, "cpuid");
 	memcpy(c, vm->cpuid, size);
+	/* KVM's local APIC has the TSC deadline timer, but says so only as a
+	 * capability: a Linux guest then needs no LAPIC timer calibration. */
+	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			     KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned int i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
@@ -99,6 +106,8 @@ vmm_cpuid_set(struct vmm *vm, struct vcpu *v)
 			e->ebx = (e->ebx & 0x0000ffffu) | (id << 24) |
 				 ((uint32_t)vm->opts.nvcpus << 16);
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 			if (vm->opts.nvcpus > 1)
 				e->edx |= CPUID_1_EDX_HTT;
 			break;

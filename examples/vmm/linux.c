@@ -168,6 +168,15 @@ vmm_linux_tables(struct vmm *vm)
 		.ram_size = vm->mem_size,
 	};
 
+	uint32_t sig = 0, features = 0;
+
+	for (unsigned int i = 0; i < vm->cpuid->nent; i++)
+		if (vm->cpuid->entries[i].function == 1) {
+			sig = vm->cpuid->entries[i].eax;
+			features = vm->cpuid->entries[i].edx;
+		}
+	/* --vcpus is at most TINYVMM_MAX_VCPUS: it fits. */
+	mptable_write(vm->mem, vm->opts.nvcpus, sig, features);
 	/* The length was checked in vmm_linux_open(). */
 	if (pvh_write_start_info(vm->mem, &b) < 0)
 		return -TINYVMM_EXIT_ERROR;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tinyvmm's Linux mode (--kernel): the guest's memory map, its entry
- * state, and the PVH loader's interface (pvh.c; no KVM in it, so the unit
- * tests link it alone).
+ * state, and the interfaces of the PVH loader (pvh.c) and the MP table
+ * (mptable.c): no KVM in either, so the unit tests link them alone.
  *
  * The kernel is an uncompressed ELF vmlinux with a PVH entry note
  * (XEN_ELFNOTE_PHYS32_ENTRY, Linux's CONFIG_PVH=y). tinyvmm loads its
@@ -18,7 +18,8 @@
  *   0x007000-0x007fff  hvm_start_info, module list, memory map
  *   0x008000-0x0087ff  the command line
  *   0x009000-0x09fbff  RAM (the kernel's)
- *   0x09fc00-0x0fffff  reserved; ACPI tables at 0xe0000-0xfffff
+ *   0x09fc00-0x0fffff  reserved: the MP table at 0x9fc00 (mptable.c), ACPI
+ *                      tables at 0xe0000-0xfffff
  *   0x100000-end       RAM: the kernel's segments (Debian's from 16 MiB),
  *                      the initrd at the top, page aligned
  *   0xd0000000-...     device windows (MMIO), above every RAM size allowed
@@ -40,6 +41,9 @@
 #define LINUX_CMDLINE		0x8000ull
 #define LINUX_CMDLINE_MAX	2048	/* with its NUL: x86's COMMAND_LINE_SIZE */
 #define LINUX_LOW_RAM_END	0x9fc00ull
+#define LINUX_MPTABLE		0x9fc00ull	/* Linux looks here second */
+#define LINUX_MPTABLE_SIZE	0x400
+#define LINUX_MPTABLE_MAX_CPUS	16
 #define LINUX_ACPI		0xe0000ull
 #define LINUX_ACPI_SIZE		0x20000ull
 #define LINUX_HIGH_RAM		0x100000ull	/* segments load from here */
@@ -50,12 +54,12 @@
 #define LINUX_TIMEOUT_MS	60000
 
 /* The default --cmdline: the serial console on COM1 (the out-of-process
- * 16550), the kernel's own messages up to notices (its banner: "Linux
+ * 16550), the kernel's messages up to notices (its banner, "Linux
  * version ..."), and what makes a small VM boot fast: no early PCI scan
  * (no PCI here), no CMOS RTC driver (it would retry for seconds on ports
  * that read all-ones), a reboot on panic (which ends the run). */
 #define LINUX_DEFAULT_CMDLINE \
-	"console=ttyS0 loglevel=5 panic=-1 pci=noearly tsc=reliable " \
+	"console=ttyS0 loglevel=6 panic=-1 pci=noearly tsc=reliable " \
 	"no_timer_check cryptomgr.notests mitigations=off " \
 	"random.trust_cpu=on initcall_blacklist=cmos_init"
 
@@ -129,6 +133,19 @@ struct pvh_boot {
  * line has LINUX_CMDLINE_MAX bytes or more.
  */
 int pvh_write_start_info(uint8_t *mem, const struct pvh_boot *b);
+
+/* ---- the MP table (mptable.c) -------------------------------------------- */
+
+/*
+ * Write the MP floating pointer and the MP configuration table for
+ * @ncpus vCPUs (local APIC IDs 0..ncpus-1, vCPU 0 the BSP; the IOAPIC's
+ * ID is ncpus) at LINUX_MPTABLE in @mem (guest RAM from 0). The processor
+ * entries carry @cpu_signature and @cpu_features (CPUID leaf 1 EAX, EDX).
+ * Returns the bytes written (at most LINUX_MPTABLE_SIZE), or 0 if @ncpus
+ * is 0 or above LINUX_MPTABLE_MAX_CPUS (nothing written).
+ */
+size_t mptable_write(uint8_t *mem, unsigned int ncpus, uint32_t cpu_signature,
+		     uint32_t cpu_features);
 
 /* The hvm_start_info layout (the PVH boot ABI, little endian). */
 #define PVH_START_MAGIC		0x336ec578u

@@ -11,6 +11,7 @@
  *              in guest RAM, the PIT, the firmware tables, vCPU 0's PVH
  *              entry state (memory map in linux.h)
  *   pvh.c      the PVH loader: the ELF checks, the hvm_start_info (no KVM)
+ *   mptable.c  the MP table: local APICs, IOAPIC, ISA interrupts (no KVM)
  *   vcpu.c     vCPU threads, exit handling, the end of the run
  *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's slot
  *   irq.c      the in-kernel irqchip, the devices' interrupt lines
