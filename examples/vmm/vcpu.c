@@ -188,7 +188,8 @@ vcpu_handle_exit(struct vcpu *v)
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,
-			   "guest shut down (a triple fault; a Linux guest's reboot or panic=-1)");
+			   "guest shut down (a triple fault; a Linux "
+			   "guest's reboot, or a panic with panic=-1)");
 		return 1;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,
@@ -250,7 +251,7 @@ int
 vmm_run(struct vmm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	struct timespec deadline;
+	struct timespec deadline, start, end;
 	bool timed_out = false;
 	int status;
 
@@ -258,6 +259,7 @@ vmm_run(struct vmm *vm)
 	sigaction(KICK_SIGNAL, &sa, NULL);	/* no SA_RESTART */
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	start = deadline;
 	deadline.tv_sec += vm->opts.timeout_ms / 1000;
 	deadline.tv_nsec += (long)(vm->opts.timeout_ms % 1000) * 1000000;
 	if (deadline.tv_nsec >= 1000000000) {
@@ -302,6 +304,10 @@ vmm_run(struct vmm *vm)
 	if (vm->guest_status >= 0)
 		fprintf(stderr, "%s: guest status %d (%s)\n", vm->prog,
 			vm->guest_status, vm->guest_status ? "fail" : "pass");
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	fprintf(stderr, "%s: the guest ran %.2f s\n", vm->prog,
+		(double)(end.tv_sec - start.tv_sec) +
+		(double)(end.tv_nsec - start.tv_nsec) / 1e9);
 	return status;
 }
 
