@@ -461,7 +461,8 @@ main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "linux-test: write %s: %s\n", disk,
 			strerror(-rc));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	sha256_hex(image + READ_SEC * SECTOR, REGION_BYTES, read_sha);
 	fill_seq(image + WRITE_SEC * SECTOR, REGION_BYTES);
@@ -503,16 +504,16 @@ main(int argc, char **argv)
 	r.limit_ms = (long)o.timeout_s * 1000 + 15000;
 
 	if (run_vmm(&r)) {
-		run_free(&r);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (!o.show)
 		fprintf(stderr, "---- guest console ----\n%s---- end ----\n",
 			r.out.data ? r.out.data : "");
 	if (r.status == SKIP) {
 		fprintf(stderr, "linux-test: SKIP: no KVM\n");
-		run_free(&r);
-		return SKIP;
+		rc = SKIP;
+		goto out;
 	}
 
 	if (r.mark_ms >= 0)
@@ -530,13 +531,14 @@ main(int argc, char **argv)
 		failures++;
 	check_console(r.out.data ? r.out.data : "", read_sha, write_sha);
 	check_image(disk, image);
-
+	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
+		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
+	rc = failures ? 1 : 0;
+out:
 	if (!o.keep) {
 		unlink(disk);
 		rmdir(dir);
 	}
 	run_free(&r);
-	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
-		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-	return failures ? 1 : 0;
+	return rc;
 }
