@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * tinyvmm's ACPI tables (examples/vmm/acpi.c), linked alone: checksums,
- * lengths, the pointers RSDP -> XSDT -> FADT -> DSDT and -> MADT, MADT
- * entries per CPU count, the DSDT's AML walked by hand, every class of
+ * lengths, the pointers RSDP -> XSDT -> FADT -> DSDT, FACS and -> MADT,
+ * the FADT's fixed hardware, MADT entries per CPU count and the SCI's
+ * override, the DSDT's AML walked by hand (vmm-acpi-fixture.c), every class of
  * bad config (-EINVAL), every too-small length (-ENOSPC, nothing written
  * past it). test-vmm-acpi-iasl.c is the other half: ACPICA, which we did
  * not write, reads them back.
@@ -29,6 +30,19 @@ START_TEST(test_tables_checksums_lengths_pointers)
 }
 END_TEST
 
+/* A generic address structure at @g: system I/O, @bits wide, at @port. */
+static void check_gas_io(const uint8_t *g, unsigned int bits, uint64_t port)
+{
+	ior_assert_uint_eq(g[0], 1);		/* SystemIO */
+	ior_assert_uint_eq(g[1], bits);		/* bit width */
+	ior_assert_uint_eq(g[2], 0);		/* bit offset */
+	ior_assert_uint_eq(g[3], 2);		/* word access */
+	ior_assert_uint_eq(rd64(g + 4), port);
+}
+
+/* A full (not hardware-reduced) FADT, as on a PC: an SCI on IRQ 9, no
+ * SMI command port (always in ACPI mode), the PM1a event and control
+ * blocks, and nothing else of the fixed hardware. */
 START_TEST(test_fadt_flags)
 {
 	uint64_t rsdp = 0;
@@ -37,17 +51,78 @@ START_TEST(test_fadt_flags)
 	uint16_t boot = (uint16_t)(t.fadt[109] | t.fadt[110] << 8);
 	uint32_t flags = rd32(t.fadt + 112);
 
-	ior_assert_uint_eq(flags & (1u << 20), 1u << 20);	/* HW reduced */
-	ior_assert_uint_eq(boot & (1u << 5), 1u << 5);	/* no CMOS RTC */
-	ior_assert_uint_eq(boot & (1u << 2), 1u << 2);	/* no VGA */
+	ior_assert_uint_eq(flags & (1u << 20), 0);	/* not HW reduced */
+	ior_assert_uint_eq(flags, 0x35);	/* WBINVD PROC_C1 PWR SLP */
+	ior_assert_uint_eq(boot, 0x25);		/* legacy, no VGA, no RTC */
 	ior_assert_uint_eq(boot & (1u << 1), 0);	/* no 8042 */
-	ior_assert_uint_eq(boot & (1u << 0), 1);	/* COM1: legacy device */
-	ior_assert_uint_eq(rd32(t.fadt + 36), 0);	/* no FACS */
-	ior_assert_uint_eq(rd64(t.fadt + 132), 0);
-	ior_assert_uint_eq(t.fadt[46] | t.fadt[47] << 8, 0);	/* no SCI */
-	ior_assert_uint_eq(rd32(t.fadt + 56), 0);	/* no PM1a event */
-	ior_assert_uint_eq(rd32(t.fadt + 64), 0);	/* no PM1a control */
+	ior_assert_uint_eq(t.fadt[46] | t.fadt[47] << 8, 9);	/* SCI_INT */
+	ior_assert_uint_eq(VMM_ACPI_GSI_SCI, 9);
+	ior_assert_uint_eq(rd32(t.fadt + 48), 0);	/* no SMI_CMD */
+	ior_assert_uint_eq(t.fadt[52] | t.fadt[53], 0);	/* ACPI_ENABLE/DISABLE */
+	ior_assert_uint_eq(rd32(t.fadt + 56), 0x600);	/* PM1a_EVT_BLK */
+	ior_assert_uint_eq(rd32(t.fadt + 60), 0);	/* no PM1b */
+	ior_assert_uint_eq(rd32(t.fadt + 64), 0x604);	/* PM1a_CNT_BLK */
+	ior_assert_uint_eq(rd32(t.fadt + 68), 0);
+	ior_assert_uint_eq(rd32(t.fadt + 72), 0);	/* no PM2 */
 	ior_assert_uint_eq(rd32(t.fadt + 76), 0);	/* no PM timer */
+	ior_assert_uint_eq(rd32(t.fadt + 80), 0);	/* no GPE0 */
+	ior_assert_uint_eq(rd32(t.fadt + 84), 0);	/* no GPE1 */
+	ior_assert_uint_eq(t.fadt[88], 4);		/* PM1_EVT_LEN */
+	ior_assert_uint_eq(t.fadt[89], 2);		/* PM1_CNT_LEN */
+	for (int i = 90; i <= 94; i++)		/* PM2, timer, GPE lengths */
+		ior_assert_uint_eq(t.fadt[i], 0);
+	/* C2 and C3 not supported */
+	ior_assert_int_gt(t.fadt[96] | t.fadt[97] << 8, 100);
+	ior_assert_int_gt(t.fadt[98] | t.fadt[99] << 8, 1000);
+	ior_assert_uint_eq(VMM_ACPI_PM_BASE, 0x600);
+	check_gas_io(t.fadt + 148, 32, 0x600);		/* X_PM1a_EVT_BLK */
+	check_gas_io(t.fadt + 172, 16, 0x604);		/* X_PM1a_CNT_BLK */
+	for (int off = 160; off < 276; off += 12)	/* the other X_ blocks */
+		if (off != 172)
+			for (int k = 0; k < 12; k++)
+				ior_assert_uint_eq(t.fadt[off + k], 0);
+	ior_assert_uint_eq(t.fadt[128], 0);		/* no reset value */
+	for (int k = 116; k < 128; k++)			/* no RESET_REG */
+		ior_assert_uint_eq(t.fadt[k], 0);
+}
+END_TEST
+
+/* The FACS (which walk() found through X_FIRMWARE_CTRL): version 2, no
+ * waking vectors, no S4BIOS, the global lock free. */
+START_TEST(test_facs)
+{
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, NULL, 0, &rsdp);
+	struct tables t = walk(rsdp, used);
+
+	ior_assert_uint_eq(rd32(t.facs + 8), 0);	/* hardware signature */
+	ior_assert_uint_eq(rd32(t.facs + 12), 0);	/* waking vector */
+	ior_assert_uint_eq(rd32(t.facs + 16), 0);	/* global lock */
+	ior_assert_uint_eq(rd32(t.facs + 20), 0);	/* flags */
+	ior_assert_uint_eq(rd64(t.facs + 24), 0);	/* X waking vector */
+	ior_assert_uint_eq(t.facs[32], 2);		/* version */
+	for (int k = 33; k < 64; k++)
+		ior_assert_uint_eq(t.facs[k], 0);
+	/* It is not the DSDT's, FADT's or MADT's memory. */
+	ior_assert(t.facs + 64 <= t.dsdt || t.facs >= t.dsdt + rd32(t.dsdt + 4));
+	ior_assert(t.facs + 64 <= t.fadt || t.facs >= t.fadt + 276);
+	ior_assert(t.facs + 64 <= t.madt || t.facs >= t.madt + rd32(t.madt + 4));
+}
+END_TEST
+
+/* \_S5_: the value of SLP_TYP that powers the machine off. */
+START_TEST(test_dsdt_s5)
+{
+	uint64_t rsdp = 0, s5[4];
+	ssize_t used = build(GPA, BUF_LEN, 1, two_windows, 2, &rsdp);
+	const uint8_t *after;
+
+	dsdt_s5(walk(rsdp, used).dsdt, s5, &after);
+	ior_assert_uint_eq(s5[0], VMM_ACPI_SLP_TYP_S5);
+	ior_assert_uint_eq(s5[1], VMM_ACPI_SLP_TYP_S5);
+	ior_assert_uint_eq(s5[2], 0);
+	ior_assert_uint_eq(s5[3], 0);
+	ior_assert_int_le(VMM_ACPI_SLP_TYP_S5, 7);	/* a 3-bit field */
 }
 END_TEST
 
@@ -58,7 +133,7 @@ static void check_madt(unsigned int ncpus)
 	ssize_t used = build(GPA, BUF_LEN, ncpus, two_windows, 2, &rsdp);
 	struct tables t = walk(rsdp, used);
 	uint32_t len = rd32(t.madt + 4);
-	unsigned int lapics = 0, ioapics = 0, others = 0;
+	unsigned int lapics = 0, ioapics = 0, isos = 0, others = 0;
 
 	ior_assert_uint_eq(rd32(t.madt + 36), 0xfee00000u);
 	ior_assert_uint_eq(rd32(t.madt + 40), 1);	/* PCAT_COMPAT */
@@ -79,6 +154,15 @@ static void check_madt(unsigned int ncpus)
 			ior_assert_uint_eq(rd32(e + 4), 0xfec00000u);
 			ior_assert_uint_eq(rd32(e + 8), 0);	/* GSI base */
 			ioapics++;
+		} else if (e[0] == 2) {
+			/* Interrupt source override: ISA IRQ 9 (the SCI) on
+			 * GSI 9, level, active high; nothing else moves. */
+			static const uint8_t iso[10] = {
+				2, 10, 0, 9, 9, 0, 0, 0, 0x0d, 0x00,
+			};
+
+			ior_assert_mem_eq(e, iso, sizeof(iso));
+			isos++;
 		} else {
 			others++;
 		}
@@ -86,8 +170,9 @@ static void check_madt(unsigned int ncpus)
 	}
 	ior_assert_uint_eq(lapics, ncpus);
 	ior_assert_uint_eq(ioapics, 1);
-	ior_assert_uint_eq(others, 0);	/* no overrides: identity routing */
-	ior_assert_uint_eq(len, 44 + 8 * ncpus + 12);
+	ior_assert_uint_eq(isos, 1);
+	ior_assert_uint_eq(others, 0);
+	ior_assert_uint_eq(len, 44 + 8 * ncpus + 12 + 10);
 }
 
 START_TEST(test_madt_1_cpu) { check_madt(1); }
@@ -98,140 +183,6 @@ START_TEST(test_madt_8_cpus) { check_madt(8); }
 END_TEST
 START_TEST(test_madt_255_cpus) { check_madt(255); }
 END_TEST
-
-/* ---- the DSDT's AML, decoded here independently of aml.c ------------ */
-
-/* A PkgLength at *p: returns its value (which counts itself), moves *p
- * past it. */
-static size_t pkglen(const uint8_t **p)
-{
-	const uint8_t *q = *p;
-	unsigned int follow = q[0] >> 6;
-	size_t v;
-
-	if (follow == 0) {
-		*p = q + 1;
-		return q[0] & 0x3f;
-	}
-	ior_assert_uint_eq(q[0] & 0x30, 0);
-	v = q[0] & 0x0f;
-	for (unsigned int i = 0; i < follow; i++)
-		v |= (size_t)q[1 + i] << (4 + 8 * i);
-	*p = q + 1 + follow;
-	return v;
-}
-
-/* An integer term at *p (ZeroOp, OneOp, Byte/Word/DWord/QWordPrefix). */
-static uint64_t integer(const uint8_t **p)
-{
-	const uint8_t *q = *p;
-	unsigned int n;
-	uint64_t v = 0;
-
-	switch (q[0]) {
-	case 0x00: *p = q + 1; return 0;
-	case 0x01: *p = q + 1; return 1;
-	case 0x0a: n = 1; break;
-	case 0x0b: n = 2; break;
-	case 0x0c: n = 4; break;
-	case 0x0e: n = 8; break;
-	default: ior_abort("not an integer: 0x%02x", q[0]); return 0;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		v |= (uint64_t)q[1 + i] << (8 * i);
-	*p = q + 1 + n;
-	return v;
-}
-
-/* Name(seg, ...) at *p: checks NameOp and the name, moves past them. */
-static void expect_name(const uint8_t **p, const char *seg)
-{
-	ior_assert_uint_eq((*p)[0], 0x08);
-	ior_assert_mem_eq(*p + 1, seg, 4);
-	*p += 5;
-}
-
-struct device {
-	char name[8];
-	char hid[9];		/* a string _HID, or "" */
-	uint32_t eisa;		/* an EISA _HID, or 0 */
-	uint64_t uid;
-	const uint8_t *crs;	/* the resource template's bytes */
-	size_t crs_len;
-};
-
-/* Device(name) { Name(_HID) Name(_UID) Name(_CRS, Buffer) } at *p. */
-static struct device device(const uint8_t **p)
-{
-	struct device d = { 0 };
-	const uint8_t *q = *p, *end;
-	size_t len, size;
-
-	ior_assert_uint_eq(q[0], 0x5b);
-	ior_assert_uint_eq(q[1], 0x82);
-	q += 2;
-	end = q;
-	len = pkglen(&q);
-	end += len;
-	memcpy(d.name, q, 4);
-	q += 4;
-	expect_name(&q, "_HID");
-	if (q[0] == 0x0d) {
-		size_t n = strlen((const char *)q + 1);
-
-		ior_assert_uint_eq(n, 8);
-		memcpy(d.hid, q + 1, n + 1);
-		q += n + 2;
-	} else {
-		ior_assert_uint_eq(q[0], 0x0c);
-		d.eisa = rd32(q + 1);
-		q += 5;
-	}
-	expect_name(&q, "_UID");
-	d.uid = integer(&q);
-	expect_name(&q, "_CRS");
-	ior_assert_uint_eq(q[0], 0x11);		/* BufferOp */
-	q++;
-	{
-		const uint8_t *bstart = q;
-		size_t blen = pkglen(&q);
-
-		size = integer(&q);
-		ior_assert_uint_eq((size_t)(bstart + blen - q), size);
-	}
-	d.crs = q;
-	d.crs_len = size;
-	q += size;
-	ior_assert(q == end);
-	/* A template ends with EndTag (checksum 0). */
-	ior_assert_uint_eq(d.crs[size - 2], 0x79);
-	ior_assert_uint_eq(d.crs[size - 1], 0);
-	*p = q;
-	return d;
-}
-
-/* The DSDT's devices: one Scope(\_SB_) spanning the table, of devices
- * only; returns how many, in @out. */
-static unsigned int dsdt_devices(const uint8_t *dsdt, struct device *out,
-				 unsigned int max)
-{
-	uint32_t len = rd32(dsdt + 4);
-	const uint8_t *p = dsdt + 36, *start, *end = dsdt + len;
-	unsigned int n = 0;
-
-	ior_assert_uint_eq(p[0], 0x10);		/* ScopeOp */
-	p++;
-	start = p;
-	ior_assert(start + pkglen(&p) == end);
-	ior_assert_mem_eq(p, "\\_SB_", 5);
-	p += 5;
-	while (p < end) {
-		ior_assert(n < max);
-		out[n++] = device(&p);
-	}
-	ior_assert(p == end);
-	return n;
-}
 
 static const uint8_t *dsdt_of(ssize_t used, uint64_t rsdp)
 {
@@ -306,13 +257,31 @@ START_TEST(test_dsdt_no_window)
 }
 END_TEST
 
+/* A window on the SCI's GSI shares it with the SCI (both level, active
+ * high), so it says Shared even alone. */
+START_TEST(test_dsdt_sci_gsi_shared)
+{
+	static const struct vmm_acpi_mmio w[] = {
+		{ .base = 0xd0000000, .size = 0x200, .gsi = VMM_ACPI_GSI_SCI },
+		{ .base = 0xd0000200, .size = 0x200, .gsi = 10 },
+	};
+	struct device d[3];
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, w, 2, &rsdp);
+
+	ior_assert_uint_eq(dsdt_devices(dsdt_of(used, rsdp), d, 3), 3);
+	check_virtio(&d[1], 0, &w[0], true);
+	check_virtio(&d[2], 1, &w[1], false);
+}
+END_TEST
+
 /* Windows on one gsi say Shared; the others stay Exclusive. */
 START_TEST(test_dsdt_shared_gsi)
 {
 	static const struct vmm_acpi_mmio w[] = {
-		{ .base = 0xd0000000, .size = 0x200, .gsi = 9 },
+		{ .base = 0xd0000000, .size = 0x200, .gsi = 11 },
 		{ .base = 0xd0000200, .size = 0x200, .gsi = 10 },
-		{ .base = 0xd0000400, .size = 0x200, .gsi = 9 },
+		{ .base = 0xd0000400, .size = 0x200, .gsi = 11 },
 	};
 	struct device d[4];
 	uint64_t rsdp = 0;
@@ -563,6 +532,9 @@ static Suite *make_suite(void)
 
 	ior_add_test(s, test_tables_checksums_lengths_pointers);
 	ior_add_test(s, test_fadt_flags);
+	ior_add_test(s, test_facs);
+	ior_add_test(s, test_dsdt_s5);
+	ior_add_test(s, test_dsdt_sci_gsi_shared);
 	ior_add_test(s, test_madt_1_cpu);
 	ior_add_test(s, test_madt_2_cpus);
 	ior_add_test(s, test_madt_8_cpus);

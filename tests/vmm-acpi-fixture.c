@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ACPI tests' shared part (vmm-acpi-fixture.h): one buffer standing
- * for guest memory at GPA, readers, and the walk RSDP -> XSDT -> FADT ->
- * DSDT and -> MADT that checks every table on the way.
+ * for guest memory at GPA, readers, the walk RSDP -> XSDT -> FADT ->
+ * DSDT, FACS and -> MADT that checks every table on the way, and the
+ * DSDT's AML decoded independently of aml.c.
  */
+#include <string.h>
+
 #include "vmm-acpi-fixture.h"
 
 uint8_t buf[BUF_LEN + 64];
@@ -95,5 +98,162 @@ struct tables walk(uint64_t rsdp, ssize_t used)
 	ior_assert_uint_eq(rd32(t.fadt + 4), 276);
 	ior_assert_uint_eq(rd32(t.fadt + 40), 0);	/* 32-bit DSDT */
 	t.dsdt = table(rd64(t.fadt + 140), used, "DSDT");
+	/* The FACS: no checksum, 64-byte aligned, X_FIRMWARE_CTRL only. */
+	ior_assert_uint_eq(rd32(t.fadt + 36), 0);	/* 32-bit FACS */
+	{
+		uint64_t facs = rd64(t.fadt + 132);
+
+		ior_assert(facs >= GPA && facs + 64 <= GPA + (uint64_t)used);
+		ior_assert_uint_eq(facs % 64, 0);
+		t.facs = buf + (facs - GPA);
+		ior_assert_mem_eq(t.facs, "FACS", 4);
+		ior_assert_uint_eq(rd32(t.facs + 4), 64);
+	}
 	return t;
+}
+
+/* ---- the DSDT's AML, decoded here independently of aml.c ------------ */
+
+/* A PkgLength at *p: returns its value (which counts itself), moves *p
+ * past it. */
+size_t pkglen(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	unsigned int follow = q[0] >> 6;
+	size_t v;
+
+	if (follow == 0) {
+		*p = q + 1;
+		return q[0] & 0x3f;
+	}
+	ior_assert_uint_eq(q[0] & 0x30, 0);
+	v = q[0] & 0x0f;
+	for (unsigned int i = 0; i < follow; i++)
+		v |= (size_t)q[1 + i] << (4 + 8 * i);
+	*p = q + 1 + follow;
+	return v;
+}
+
+/* An integer term at *p (ZeroOp, OneOp, Byte/Word/DWord/QWordPrefix). */
+uint64_t integer(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	unsigned int n;
+	uint64_t v = 0;
+
+	switch (q[0]) {
+	case 0x00: *p = q + 1; return 0;
+	case 0x01: *p = q + 1; return 1;
+	case 0x0a: n = 1; break;
+	case 0x0b: n = 2; break;
+	case 0x0c: n = 4; break;
+	case 0x0e: n = 8; break;
+	default: ior_abort("not an integer: 0x%02x", q[0]); return 0;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		v |= (uint64_t)q[1 + i] << (8 * i);
+	*p = q + 1 + n;
+	return v;
+}
+
+/* Name(seg, ...) at *p: checks NameOp and the name, moves past them. */
+void expect_name(const uint8_t **p, const char *seg)
+{
+	ior_assert_uint_eq((*p)[0], 0x08);
+	ior_assert_mem_eq(*p + 1, seg, 4);
+	*p += 5;
+}
+
+
+/* Device(name) { Name(_HID) Name(_UID) Name(_CRS, Buffer) } at *p. */
+struct device device(const uint8_t **p)
+{
+	struct device d = { 0 };
+	const uint8_t *q = *p, *end;
+	size_t len, size;
+
+	ior_assert_uint_eq(q[0], 0x5b);
+	ior_assert_uint_eq(q[1], 0x82);
+	q += 2;
+	end = q;
+	len = pkglen(&q);
+	end += len;
+	memcpy(d.name, q, 4);
+	q += 4;
+	expect_name(&q, "_HID");
+	if (q[0] == 0x0d) {
+		size_t n = strlen((const char *)q + 1);
+
+		ior_assert_uint_eq(n, 8);
+		memcpy(d.hid, q + 1, n + 1);
+		q += n + 2;
+	} else {
+		ior_assert_uint_eq(q[0], 0x0c);
+		d.eisa = rd32(q + 1);
+		q += 5;
+	}
+	expect_name(&q, "_UID");
+	d.uid = integer(&q);
+	expect_name(&q, "_CRS");
+	ior_assert_uint_eq(q[0], 0x11);		/* BufferOp */
+	q++;
+	{
+		const uint8_t *bstart = q;
+		size_t blen = pkglen(&q);
+
+		size = integer(&q);
+		ior_assert_uint_eq((size_t)(bstart + blen - q), size);
+	}
+	d.crs = q;
+	d.crs_len = size;
+	q += size;
+	ior_assert(q == end);
+	/* A template ends with EndTag (checksum 0). */
+	ior_assert_uint_eq(d.crs[size - 2], 0x79);
+	ior_assert_uint_eq(d.crs[size - 1], 0);
+	*p = q;
+	return d;
+}
+
+/* The DSDT's first term, Name(_S5_, Package(4) {a, b, c, d}): its four
+ * integers in @pkg, *@after past it. */
+void dsdt_s5(const uint8_t *dsdt, uint64_t pkg[4], const uint8_t **after)
+{
+	const uint8_t *p = dsdt + 36, *start;
+	size_t len;
+
+	expect_name(&p, "_S5_");
+	ior_assert_uint_eq(p[0], 0x12);		/* PackageOp */
+	p++;
+	start = p;
+	len = pkglen(&p);
+	ior_assert_uint_eq(p[0], 4);		/* NumElements */
+	p++;
+	for (int i = 0; i < 4; i++)
+		pkg[i] = integer(&p);
+	ior_assert(p == start + len);
+	*after = p;
+}
+
+unsigned int dsdt_devices(const uint8_t *dsdt, struct device *out,
+				 unsigned int max)
+{
+	uint32_t len = rd32(dsdt + 4);
+	const uint8_t *p, *start, *end = dsdt + len;
+	uint64_t s5[4];
+	unsigned int n = 0;
+
+	dsdt_s5(dsdt, s5, &p);
+	ior_assert_uint_eq(p[0], 0x10);		/* ScopeOp */
+	p++;
+	start = p;
+	ior_assert(start + pkglen(&p) == end);
+	ior_assert_mem_eq(p, "\\_SB_", 5);
+	p += 5;
+	while (p < end) {
+		ior_assert(n < max);
+		out[n++] = device(&p);
+	}
+	ior_assert(p == end);
+	return n;
 }

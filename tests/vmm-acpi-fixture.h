@@ -7,6 +7,8 @@
 #ifndef IOREGION_TEST_VMM_ACPI_FIXTURE_H
 #define IOREGION_TEST_VMM_ACPI_FIXTURE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,12 +39,42 @@ ssize_t build(uint64_t gpa, size_t len, unsigned int ncpus,
 const uint8_t *table(uint64_t addr, ssize_t used, const char *sig);
 
 struct tables {
-	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
+	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt, *facs;
 };
 
 /* Follow the pointers from the RSDP built at GPA, checking each table on
  * the way (the RSDP's two checksums, revision 2, no RSDT; an XSDT of
- * two entries; a 276-byte FADT with X_DSDT only). */
+ * two entries; a 276-byte FADT with X_DSDT and X_FIRMWARE_CTRL only; a
+ * 64-byte FACS on a 64-byte boundary). */
 struct tables walk(uint64_t rsdp, ssize_t used);
+
+/* ---- the DSDT's AML, decoded independently of aml.c ---------------- */
+
+/* A PkgLength at *p: returns its value (which counts itself), moves *p
+ * past it. */
+size_t pkglen(const uint8_t **p);
+/* An integer term at *p (ZeroOp, OneOp, Byte/Word/DWord/QWordPrefix). */
+uint64_t integer(const uint8_t **p);
+/* Name(seg, ...) at *p: checks NameOp and the name, moves past them. */
+void expect_name(const uint8_t **p, const char *seg);
+
+struct device {
+	char name[8];
+	char hid[9];		/* a string _HID, or "" */
+	uint32_t eisa;		/* an EISA _HID, or 0 */
+	uint64_t uid;
+	const uint8_t *crs;	/* the resource template's bytes */
+	size_t crs_len;
+};
+
+/* Device(name) { Name(_HID) Name(_UID) Name(_CRS, Buffer) } at *p. */
+struct device device(const uint8_t **p);
+/* The DSDT's first term, Name(_S5_, Package(4) {a, b, c, d}): its four
+ * integers in @pkg, *@after past it. */
+void dsdt_s5(const uint8_t *dsdt, uint64_t pkg[4], const uint8_t **after);
+/* The DSDT's devices: after the _S5_, one Scope(\_SB_) spanning the rest
+ * of the table, of devices only; returns how many, in @out. */
+unsigned int dsdt_devices(const uint8_t *dsdt, struct device *out,
+			  unsigned int max);
 
 #endif

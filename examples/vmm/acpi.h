@@ -29,6 +29,20 @@
 /** GSI where KVM's in-kernel PIT raises ISA IRQ 0 (KVM's default routing
  * wires GSI 0 to IO APIC pin 0): not for a window. */
 #define VMM_ACPI_GSI_PIT 0u
+/** GSI (and ISA IRQ) of the SCI, ACPI's own interrupt, as on a PC: level,
+ * active high (the MADT's override says so). A window may use it too: it
+ * is then marked Shared. */
+#define VMM_ACPI_GSI_SCI 9u
+/** The first port of the PM1a event block (status, enable: 2 bytes each);
+ * the PM1a control block (2 bytes) follows at +4. The VMM answers them
+ * (tinyvmm: pm.c). */
+#define VMM_ACPI_PM_BASE 0x600u
+/** The PM1 event block's length, then the control block's. */
+#define VMM_ACPI_PM1_EVT_LEN 4u
+#define VMM_ACPI_PM1_CNT_LEN 2u
+/** SLP_TYP for S5 (soft off) in the DSDT's \\_S5 package: a write of
+ * SLP_EN with this SLP_TYP to PM1a control powers the guest off. */
+#define VMM_ACPI_SLP_TYP_S5 5u
 
 /** One virtio-mmio window the guest finds through the DSDT (an LNRO0005 device). */
 struct vmm_acpi_mmio {
@@ -46,14 +60,18 @@ struct vmm_acpi_config {
 
 /**
  * Build the ACPI tables into @p buf, which the guest sees at guest-physical
- * @p gpa: RSDP (revision 2), XSDT, FADT (revision 6, hardware-reduced, no
- * CMOS RTC, no VGA, no 8042), MADT (local APICs 0..ncpus-1, one IO APIC at
- * VMM_ACPI_IOAPIC_ADDR with id ncpus and GSI base 0, no interrupt source
- * overrides: KVM's default routing is the identity) and a DSDT with COM1
- * (PNP0501: ports 0x3f8-0x3ff, IRQ 4) and one LNRO0005 device per window
- * (_HID "LNRO0005", _UID = its index, _CRS = Memory32Fixed(ReadWrite) +
- * Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive, or Shared
- * when windows share a gsi)).
+ * @p gpa: RSDP (revision 2), XSDT, FADT (revision 6, full ACPI as on a
+ * PC: SCI on VMM_ACPI_GSI_SCI, no SMI command port, the PM1a event and
+ * control blocks at VMM_ACPI_PM_BASE, no PM timer, no GPE blocks; no CMOS
+ * RTC, no VGA, no 8042), FACS, MADT (local APICs 0..ncpus-1, one IO APIC
+ * at VMM_ACPI_IOAPIC_ADDR with id ncpus and GSI base 0, one interrupt
+ * source override: the SCI level, active high; otherwise KVM's default
+ * routing, the identity) and a DSDT with \\_S5 (SLP_TYP
+ * VMM_ACPI_SLP_TYP_S5), COM1 (PNP0501: ports 0x3f8-0x3ff, IRQ 4) and one
+ * LNRO0005 device per window (_HID "LNRO0005", _UID = its index, _CRS =
+ * Memory32Fixed(ReadWrite) + Interrupt(ResourceConsumer, Level,
+ * ActiveHigh, Exclusive, or Shared when windows share a gsi or use the
+ * SCI's)).
  *
  * Nothing is written past @p len; on error the contents of @p buf are
  * unspecified.

@@ -8,6 +8,8 @@
  *                                                             (0x5b 0x82)
  *   DefName   := NameOp NameString DataRefObject              (0x08)
  *   DefBuffer := BufferOp PkgLength BufferSize ByteList       (0x11)
+ *   DefPackage := PackageOp PkgLength NumElements PackageElementList
+ *                                                             (0x12)
  *   integers  := ZeroOp 0x00 | OneOp 0x01 | BytePrefix 0x0a + 1 byte |
  *                WordPrefix 0x0b + 2 | DWordPrefix 0x0c + 4 |
  *                QWordPrefix 0x0e + 8 (little endian)
@@ -34,6 +36,7 @@
 #define AML_QWORD_PREFIX 0x0e
 #define AML_SCOPE 0x10
 #define AML_BUFFER 0x11
+#define AML_PACKAGE 0x12
 #define AML_EXT_PREFIX 0x5b
 #define AML_DEVICE 0x82		/* after AML_EXT_PREFIX */
 #define AML_ROOT_CHAR 0x5c	/* '\' */
@@ -252,6 +255,16 @@ size_t aml_buffer_begin(struct aml_buf *b)
 {
 	aml_byte(b, AML_BUFFER);
 	return b->pos;
+}
+
+size_t aml_package_begin(struct aml_buf *b, uint8_t count)
+{
+	size_t start;
+
+	aml_byte(b, AML_PACKAGE);
+	start = b->pos;
+	aml_byte(b, count);		/* NumElements */
+	return start;
 }
 
 void aml_buffer_end(struct aml_buf *b, size_t start)

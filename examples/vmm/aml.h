@@ -40,6 +40,8 @@ void aml_patch_le(struct aml_buf *b, size_t at, uint64_t v, unsigned int n);
 size_t aml_scope_begin(struct aml_buf *b, const char *path);
 size_t aml_device_begin(struct aml_buf *b, const char *seg);
 size_t aml_buffer_begin(struct aml_buf *b);
+/* Package(@count) { ... }: emit @count data objects, then aml_end. */
+size_t aml_package_begin(struct aml_buf *b, uint8_t count);
 void aml_end(struct aml_buf *b, size_t start);
 void aml_buffer_end(struct aml_buf *b, size_t start);
 

@@ -12,6 +12,8 @@
  *              entry state (memory map in linux.h)
  *   pvh.c      the PVH loader: the ELF checks, the hvm_start_info (no KVM)
  *   mptable.c  the MP table: local APICs, IOAPIC, ISA interrupts (no KVM)
+ *   acpi.c     the ACPI tables, aml.c their AML encoder (no KVM)
+ *   pm.c       the ACPI PM1 registers those tables name (Linux mode)
  *   vcpu.c     vCPU threads, exit handling, the end of the run
  *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's slot
  *   irq.c      the in-kernel irqchip, the devices' interrupt lines
@@ -37,6 +39,7 @@
 
 #include "devhost.h"
 #include "linux.h"
+#include "pm.h"
 #include "tinyvmm.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -170,6 +173,8 @@ struct vmm {
 	unsigned int running;		/* vCPU threads not finished */
 	bool stop;			/* every vCPU should stop */
 	int guest_status;		/* -1 until the debug exit port */
+	struct vmm_pm pm;		/* Linux mode: ACPI PM1 (pm.c) */
+	bool powered_off;		/* ... the guest wrote S5 to it */
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
 };
@@ -241,6 +246,11 @@ void vmm_control(struct vmm *vm, const struct timespec *deadline,
 void vmm_control_kick(struct vmm *vm);
 /* Reset every device (the guest asked): 0 or the first error. */
 int vmm_reset_devices(struct vmm *vm);
+
+/* pm.c: in Linux mode, an I/O exit no device claimed that is the ACPI
+ * PM1 block's (every repetition of it): 1 answered, 2 answered and the
+ * guest powers off (S5), 0 not the block's. */
+int vmm_pm_io(struct vmm *vm, struct kvm_run *run);
 
 /* vcpu.c: start the vCPUs and wait for the end of the run; returns the
  * program's exit status. */
