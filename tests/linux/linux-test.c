@@ -7,7 +7,7 @@
  *
  *   linux-test --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *              --initrd CPIO [--expect-path fast|bridge] [--timeout S]
- *              [--show] [--keep DIR]
+ *              [--show] [--keep DIR] [--poweroff]
  *
  * The initramfs is tests/linux/mkinitramfs's; its /init (init.sh) prints
  * the LINUXTEST lines checked here and powers off with its status byte.
@@ -26,6 +26,10 @@
  * /init's first line. Nothing is asserted about speed.
  *
  * --show echoes the console as it arrives; --keep keeps the image in DIR.
+ * --poweroff boots into `poweroff -f` instead of /init (rdinit=): Linux's
+ * ACPI power-off (S5 to tinyvmm's PM1 control register) must end the run
+ * at once, as an error without the guest's status byte: exit 125 and
+ * tinyvmm's message. Nothing else is checked then.
  * Exit 0 pass, 1 fail, 77 skip (no KVM).
  *
  *   linux-test --check-console FILE READ_SHA256 WRITE_SHA256
@@ -74,6 +78,7 @@ struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
 	unsigned int timeout_s;
 	bool show;
+	bool poweroff;
 };
 
 static int failures;
@@ -332,13 +337,32 @@ check_saved_console(const char *path, const char *read_sha,
 	return failures ? 1 : 0;
 }
 
+/* --poweroff: tinyvmm ended the run at the guest's ACPI power-off, as an
+ * error (no status byte). 0 if so, else 1. */
+static int
+check_poweroff(const struct run *r)
+{
+	const char *err = r->err.data ? r->err.data : "";
+
+	if (r->status != 125)
+		fail("tinyvmm exit %d, want 125 (a power-off is no status)",
+		     r->status);
+	if (!strstr(err, "the guest powered off (ACPI S5) without a status "
+		    "on port 0xf4"))
+		fail("tinyvmm does not say the guest powered off (ACPI S5)");
+	fprintf(stderr, "linux-test: %s: the ACPI power-off %s (run %.2f s)\n",
+		failures ? "FAIL" : "PASS",
+		failures ? "was not seen" : "ended the run", r->run_ms / 1000.0);
+	return failures ? 1 : 0;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--show] [--keep DIR]\n");
+		"[--show] [--keep DIR] [--poweroff]\n");
 }
 
 static int
@@ -353,6 +377,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "expect-path", required_argument, NULL, 'e' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "show", no_argument, NULL, 's' },
+		{ "poweroff", no_argument, NULL, 'P' },
 		{ "keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -370,6 +395,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 'e': expect_path = optarg; break;
 		case 's': o->show = true; break;
+		case 'P': o->poweroff = true; break;
 		case 'K': o->keep = optarg; break;
 		case 'T':
 			errno = 0;
@@ -464,9 +490,13 @@ main(int argc, char **argv)
 	sha256_hex(image + READ_SEC * SECTOR, REGION_BYTES, read_sha);
 	fill_seq(image + WRITE_SEC * SECTOR, REGION_BYTES);
 	sha256_hex(image + WRITE_SEC * SECTOR, REGION_BYTES, write_sha);
-	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
-		 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC, REGION_SECS,
-		 read_sha, WRITE_SEC, REGION_SECS);
+	if (o.poweroff)
+		snprintf(cmdline, sizeof(cmdline), "%s rdinit=/bin/busybox -- "
+			 "poweroff -f", BASE_CMDLINE);
+	else
+		snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
+			 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC,
+			 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o.timeout_s * 1000u);
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
@@ -496,7 +526,7 @@ main(int argc, char **argv)
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
 	r.tee = o.show;
-	r.mark = MARK "init: ";
+	r.mark = o.poweroff ? NULL : MARK "init: ";
 	/* tinyvmm's own bound first, then the harness's */
 	r.limit_ms = (long)o.timeout_s * 1000 + 15000;
 
@@ -510,6 +540,10 @@ main(int argc, char **argv)
 	if (r.status == SKIP) {
 		fprintf(stderr, "linux-test: SKIP: no KVM\n");
 		rc = SKIP;
+		goto out;
+	}
+	if (o.poweroff) {
+		rc = check_poweroff(&r);
 		goto out;
 	}
 
