@@ -53,6 +53,7 @@ struct ctx_uring {
 	unsigned int new_sends;		/* queued since the last submission */
 	uint16_t next_bgid;		/* buffer group ids, handed out in turn */
 	bool in_run;			/* ioregion_ctx_run() waits in the ring */
+	bool more;			/* work waits for sends just queued */
 	bool aux_armed, aux_fired;
 };
 
@@ -227,8 +228,15 @@ service(struct ioregion_channel *ch)
 		return;
 	ch->running = true;
 	for (;;) {
-		if (!ch->open || ch->uring_sends)
+		if (!ch->open)
 			break;
+		if (ch->uring_sends) {
+			/* what is left is for when they complete: at once,
+			 * but the run loop must not wait for more first */
+			if (channel_input_buffered(ch) || ch->peer_eof)
+				ch->ctx->uring->more = true;
+			break;
+		}
 		if (ch->out_count) {
 			queue_sends(ch, false);
 			continue;
@@ -719,15 +727,22 @@ uring_ctx_run(struct ioregion_ctx *ctx)
 				u->aux_armed = true;
 			}
 		}
-		ioregion_ctx_get_timeout(ctx, &timeout_ms);
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-		/* the sends complete at once: wait for one thing more */
-		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe,
-						      1 + u->new_sends,
-						      timeout_ms >= 0 ? &ts : NULL,
-						      NULL);
-		u->new_sends = 0;
+		if (u->more) {
+			/* commands wait behind the sends: no sleeping */
+			u->more = false;
+			submit(u);
+			rc = 0;
+		} else {
+			ioregion_ctx_get_timeout(ctx, &timeout_ms);
+			ts.tv_sec = timeout_ms / 1000;
+			ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+			/* the sends complete at once: wait for one thing more */
+			rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe,
+							      1 + u->new_sends,
+							      timeout_ms >= 0 ? &ts : NULL,
+							      NULL);
+			u->new_sends = 0;
+		}
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN &&
 		    rc != -EBUSY)
 			break;
