@@ -108,6 +108,7 @@ struct ioregion_channel {
 	unsigned int uring_sends;	/* sends of the output in flight */
 	unsigned int uring_polls;	/* readiness polls before a retry */
 	bool uring_recv;		/* a receive is queued */
+	bool uring_plain_write;		/* the pipe takes no RWF_NOWAIT */
 	int uring_error;		/* first send error of the output */
 	/* SEQPACKET: a multishot receive into pkt[], handed to the kernel
 	 * as a ring of provided buffers (group uring_bgid); the packets

@@ -183,12 +183,15 @@ queue_sends(struct ioregion_channel *ch, bool wait_ready)
 	} else {
 		io_uring_prep_write(sqe, ch->wfd, ch->out + ch->out_done,
 				    (unsigned int)(total - ch->out_done), (uint64_t)-1);
-		sqe->rw_flags = RWF_NOWAIT;
+		if (!ch->uring_plain_write)
+			sqe->rw_flags = RWF_NOWAIT;
 	}
 	set_tag(sqe, ch, TAG_SEND);
 	ch->uring_sends++;
 	ch->uring_ops++;
-	if (!wait_ready)
+	/* a plain write may finish later (the fd's O_NONBLOCK still bounds
+	 * it): the run loop must not count on it */
+	if (!wait_ready && (ch->is_socket || !ch->uring_plain_write))
 		u->new_sends++;
 	return;
 fail:
@@ -337,6 +340,12 @@ static void
 send_done(struct ioregion_channel *ch, int res)
 {
 	ch->uring_sends--;
+	if (res == -EOPNOTSUPP && !ch->is_socket && !ch->uring_plain_write) {
+		/* pipes take RWF_NOWAIT only on newer kernels (not 6.1):
+		 * the same write again without it */
+		ch->uring_plain_write = true;
+		res = -EINTR;
+	}
 	if (res >= 0)
 		ch->out_done += (size_t)res;
 	else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN &&
