@@ -8,7 +8,8 @@
  * raising interrupt lines, with the EOIs of a level line heard in the loop;
  * and guest memory: translating a guest range, DMA-sized copies in and
  * out, and the refusals of bad ranges; and virtio: register accesses,
- * popping and pushing chains, used-buffer interrupts and their ACK.
+ * popping and pushing chains, used-buffer interrupts and their ACK, and a
+ * window split around a posted QueueNotify served through a channel.
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -450,6 +451,49 @@ START_TEST(test_noalloc_10k_virtqueue_chains_allocate_nothing)
 }
 END_TEST
 
+/* The window split by ioregion_virtio_mmio_ranges() on a channel: a posted
+ * QueueNotify and a read through the upper range per round, served by the
+ * range callbacks. */
+START_TEST(test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region *wreg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct vf f;
+	unsigned long bad = 0;
+	uint64_t v;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vf_channel(&f);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct ioregion_region_config c = {
+			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
+			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
+		};
+
+		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &wreg[i]), 0);
+	}
+	/* warm-up: the loop's first wake-up on the channel */
+	ior_assert_int_eq(vf_send(&f, wreg[0], false, false, 0, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		bad += vf_send(&f, wreg[1], true, true, 0, 0) != 0;
+		bad += vf_send(&f, wreg[2], false, false,
+			       IOREGION_VIRTIO_MMIO_STATUS - r[2].offset, 0) != 0;
+		bad += vf_answer(&f, &v) != 1 || v != 0x0f;
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(f.notified, N);
+	for (unsigned i = 0; i < 3; i++)
+		ioregion_region_destroy(wreg[i]);
+	vf_teardown(&f);
+}
+END_TEST
+
 static Suite *
 noalloc_suite(void)
 {
@@ -459,6 +503,7 @@ noalloc_suite(void)
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_virtqueue_chains_allocate_nothing, 60);
+	ior_add_test_timeout(s, test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing, 60);
 	return s;
 }
 

@@ -285,21 +285,21 @@ START_TEST(test_vblk_window_posted_notify_served_before_a_later_read)
 
 	vm = t.b.vm;		/* no transport yet: all-ones */
 	t.b.vm = NULL;
-	vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
 	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
 	ior_assert_uint_eq((uint32_t)v, 0xffffffffu);
 	t.b.vm = vm;
-	vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
 	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
 	ior_assert_uint_eq(v, IOREGION_VIRTIO_MMIO_MAGIC);
-	vf_send(&t.f, reg[2], false, false, REG(CONFIG) - 0x54, 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[2], false, false, REG(CONFIG) - 0x54, 0), 0);
 	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
 	ior_assert_uint_eq(v, SECTORS);
 
 	memset(vf_ptr(&t.f, DATA), 0xff, 32);
 	prepare(&t, VBLK_T_GET_ID, 0, DATA, 20, true);
-	vf_send(&t.f, reg[1], true, true, 0, 0);
-	vf_send(&t.f, reg[2], false, false, REG(INTERRUPT_STATUS) - 0x54, 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[1], true, true, 0, 0), 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[2], false, false, REG(INTERRUPT_STATUS) - 0x54, 0), 0);
 	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
 	ior_assert_uint_eq(v, IOREGION_VIRTIO_INT_VRING);
 	ior_assert_int_eq(vf_answer(&t.f, &v), 0);	/* nothing for the notify */

@@ -369,17 +369,17 @@ START_TEST(test_virtio_ranges_on_one_channel_posted_notify_in_order)
 
 		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &reg[i]), 0);
 	}
-	vf_send(&f, reg[0], false, false, REG(MAGIC_VALUE), 0);
+	ior_assert_int_eq(vf_send(&f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
 	ior_assert_uint_eq(v, IOREGION_VIRTIO_MMIO_MAGIC);
 	vf_probe(&f);
 	/* Status through the third range: offset 0x70 - 0x54. */
-	vf_send(&f, reg[2], false, false, REG(STATUS) - r[2].offset, 0);
+	ior_assert_int_eq(vf_send(&f, reg[2], false, false, REG(STATUS) - r[2].offset, 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
 	ior_assert_uint_eq(v, 0x0f);
 	/* A posted notify and a read right behind it, one batch. */
-	vf_send(&f, reg[1], true, true, 0, 0);
-	vf_send(&f, reg[2], false, false, REG(INTERRUPT_STATUS) - r[2].offset, 0);
+	ior_assert_int_eq(vf_send(&f, reg[1], true, true, 0, 0), 0);
+	ior_assert_int_eq(vf_send(&f, reg[2], false, false, REG(INTERRUPT_STATUS) - r[2].offset, 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
 	ior_assert_uint_eq(f.notified, 1);
 	ior_assert_uint_eq(v, 0);
@@ -388,7 +388,7 @@ START_TEST(test_virtio_ranges_on_one_channel_posted_notify_in_order)
 	ior_assert_uint_eq(st.posted_writes, 1);
 	ior_assert_uint_eq(st.writes, 0);
 	/* A non-posted write to the notify range is answered all the same. */
-	vf_send(&f, reg[1], true, false, 0, 0);
+	ior_assert_int_eq(vf_send(&f, reg[1], true, false, 0, 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
 	ior_assert_uint_eq(f.notified, 2);
 	for (unsigned i = 0; i < 3; i++)

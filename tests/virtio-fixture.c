@@ -242,21 +242,24 @@ vf_channel(struct vf *f)
 	ior_assert_int_ge(f->peer, 0);
 }
 
-void
-vf_send(struct vf *f, struct ioregion_region *r, bool write, bool posted,
+int
+vf_send(struct vf *f, struct ioregion_region *r, bool wr, bool posted,
 	uint64_t off, uint32_t val)
 {
 	struct ioregion_desc d;
 	struct ioregion_wire_cmd c = {
-		.cmd = write ? IOREGION_CMD_WRITE : IOREGION_CMD_READ,
-		.size = 4, .resp = !write || !posted, .offset = off, .data = val,
+		.cmd = wr ? IOREGION_CMD_WRITE : IOREGION_CMD_READ,
+		.size = 4, .resp = !wr || !posted, .offset = off, .data = val,
 	};
 	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
 
-	ior_assert_int_eq(ioregion_region_get_desc(r, &d), 0);
+	if (ioregion_region_get_desc(r, &d) < 0)
+		return -1;
 	c.user_data = d.user_data;
-	ior_assert_int_eq(ioregion_wire_encode_cmd(IOREGION_WIRE_V3, &c, buf), 0);
-	ior_write_all(f->peer, buf, sizeof(buf));
+	if (ioregion_wire_encode_cmd(IOREGION_WIRE_V3, &c, buf) < 0 ||
+	    write(f->peer, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -1;
+	return 0;
 }
 
 int
@@ -268,7 +271,8 @@ vf_answer(struct vf *f, uint64_t *val)
 		ioregion_ctx_dispatch(f->ctx);
 	if (!ior_readable(f->peer, 20))
 		return 0;
-	ior_assert_int_eq(read(f->peer, buf, sizeof(buf)), (int)sizeof(buf));
+	if (read(f->peer, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -1;
 	*val = ioregion_wire_decode_resp(buf);
 	return 1;
 }

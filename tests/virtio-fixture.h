@@ -81,11 +81,12 @@ struct ioregion_virtio_mmio_stats vf_stats(struct vf *f);
  * by vf_teardown()). */
 void vf_channel(struct vf *f);
 /* Send one 4-byte command (v3) for region @p r at @p off: a read, or a
- * write of @p val that waits for an answer unless @p posted. */
-void vf_send(struct vf *f, struct ioregion_region *r, bool write, bool posted,
+ * write (@p wr) of @p val that waits for an answer unless @p posted. 0 or -1.
+ * No assertion inside (Check's would allocate): callers check. */
+int vf_send(struct vf *f, struct ioregion_region *r, bool wr, bool posted,
 	     uint64_t off, uint32_t val);
 /* Dispatch what the channel has; then, if an answer came, return 1 with
- * its data in *@p val, else 0. */
+ * its data in *@p val, else 0 (-1: a short answer). */
 int vf_answer(struct vf *f, uint64_t *val);
 
 #endif /* VIRTIO_FIXTURE_H */
