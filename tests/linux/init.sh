@@ -14,6 +14,10 @@
 #   linuxtest.write=SECTOR:COUNT         region to fill with `seq -w 100000
 #                                        999999` output (7-byte lines),
 #                                        truncated to COUNT sectors
+#   linuxtest.bench=SEQ_MIB:RAND_OPS     run /bin/blkbench on /dev/vda
+#                                        (the virtio benchmark: its
+#                                        BLKBENCH lines, tests/linux/
+#                                        linux-bench.c)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -56,6 +60,15 @@ if [ -b /dev/vda ]; then
 	say "vda: $(cat /sys/block/vda/size) sectors"
 else
 	fail "no /dev/vda after 30 s: $(dmesg | grep -i virtio | tail -n 3 | tr '\n' ' ')"
+fi
+
+if [ -b /dev/vda ] && spec=$(param bench); then
+	IFS=:; set -- $spec; IFS=$nl_ifs
+	if [ -x /bin/blkbench ]; then
+		/bin/blkbench /dev/vda "$1" "$2" || fail "blkbench exit $?"
+	else
+		fail "no /bin/blkbench in the initramfs"
+	fi
 fi
 
 if [ -b /dev/vda ] && spec=$(param read); then
