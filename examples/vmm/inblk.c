@@ -33,6 +33,7 @@
 #include "ioregion/memory.h"
 #include "ioregion/server.h"
 
+#include "acpi.h"
 #include "inblk.h"
 #include "vmm.h"
 
@@ -143,7 +144,7 @@ inblk_line(struct vmm *vm)
 int
 vmm_inblk_start(struct vmm *vm)
 {
-	struct ioregion_mem_slot slot = { .gpa = 0, .size = TINYVMM_RAM_SIZE };
+	struct ioregion_mem_slot slot = { .gpa = 0, .size = vm->mem_size };
 	struct vmm_irq_line *l = inblk_line(vm);
 	int fd = -1, rc;
 
@@ -188,15 +189,15 @@ vmm_inblk_exit(struct vmm *vm, struct kvm_run *run)
 }
 
 int
-vmm_inblk_window(struct vmm *vm, uint64_t *base, uint32_t *size, uint32_t *gsi)
+vmm_inblk_window(struct vmm *vm, struct vmm_acpi_mmio *w)
 {
 	struct vmm_irq_line *l = inblk_line(vm);
 
-	if (!vm->opts.in_vmm_blk || !l)
+	if (!vm->inblk || !l)
 		return 0;
-	*base = INBLK_BASE;
-	*size = VBLK_WINDOW;
-	*gsi = l->gsi;
+	*w = (struct vmm_acpi_mmio){
+		.base = INBLK_BASE, .size = VBLK_WINDOW, .gsi = l->gsi,
+	};
 	return 1;
 }
 
