@@ -101,6 +101,30 @@ parse_line(const char *con, const char *kind, const char *field,
 	       *ns > 0;
 }
 
+/* The device's counters from tinyvmm's stderr (the device process's
+ * region and channel lines, or the in-VMM device's): how many commands a
+ * wake-up brought, how many exits the workload took. */
+static void
+print_counters(const char *name, const char *err)
+{
+	static const char *const keys[] = {
+		"virtio-blk: region", "virtio-blk: channel", "virtio-blk: reads",
+		"in-vmm-blk exits",
+	};
+
+	for (const char *p = err; p && *p;) {
+		size_t n = strcspn(p, "\n");
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (memmem(p, n, keys[k], strlen(keys[k]))) {
+				fprintf(stderr, "linux-bench: %s: %.*s\n", name,
+					(int)n, p);
+				break;
+			}
+		p += n + (p[n] == '\n');
+	}
+}
+
 /* One boot: @oop the device process (with polling if @poll_us), else
  * in-VMM. */
 static void
@@ -166,6 +190,7 @@ boot(const struct opts *o, const char *disk, bool oop, unsigned int poll_us,
 			fail_line ? ", " : "",
 			fail_line ? (int)strcspn(fail_line, "\r\n") : 0,
 			fail_line ? fail_line : "");
+		print_counters(res->name, r.err.data);
 		if (!res->ok && !o->show)
 			fprintf(stderr, "---- console ----\n%s---- stderr ----\n%s"
 				"---- end ----\n", r.out.data ? r.out.data : "",
