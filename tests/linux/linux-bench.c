@@ -1,30 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * linux-bench: the virtio workload benchmark. Boots Debian's kernel on
- * tinyvmm once per configuration and, in the same boot, has the guest
- * measure its disk (/bin/blkbench in the initramfs, run by /init for
- * linuxtest.bench=SEQ_MIB:RAND_OPS): sequential read MB/s and 4 KiB random
- * read IOPS on /dev/vda with O_DIRECT, one request in flight.
+ * tinyvmm with two virtio disks of the same model and measures both in the
+ * same boot, the guest's /bin/blkbench (in the initramfs, run by /init for
+ * linuxtest.bench=SEQ_MIB:RAND_OPS:2) alternating between them: sequential
+ * read MB/s and 4 KiB random read IOPS with O_DIRECT, one request in
+ * flight.
  *
  *   linux-bench --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *               --initrd CPIO [--seq-mib N] [--rand-ops N] [--poll-us N]
  *               [--rounds N] [--timeout S] [--show] [--emulated]
  *
- * Configurations, each its own boot, the same image and console:
- *   in-vmm   the same virtio-blk model linked into tinyvmm, served in the
- *            vCPU thread (--in-vmm-blk): the baseline
- *   PATH     the virtio-blk device process, on the path this kernel
- *            offers: "fast" (KVM_SET_IOREGION) or "bridge"
- *   PATH-poll  the same with the device's adaptive polling (--poll-us N;
- *            on the fast path only, and only with --poll-us)
- * The configurations take turns, --rounds times (default 2); each one's
- * figure is its best round (the least disturbed by other load on the
- * machine). Printed (stdout): RESULT virtio-seq-CFG MB/s, RESULT virtio-rand-CFG
- * IOPS, and RATIO virtio-seq-CFG / virtio-rand-CFG = the configuration's
- * time over in-vmm's for the same work (lower is better; <= 1.0: out of
- * process costs nothing). --emulated marks the lines: in the QEMU lab the
- * figures come from nested KVM under TCG and only the ratios mean
- * anything. Exit 0, 1 (a boot failed or said no numbers), 77 (no KVM).
+ * The disks: "in-vmm", the virtio-blk model linked into tinyvmm and served
+ * in the vCPU thread (--in-vmm-blk, mmio 0xd0002000, GSI 17): the
+ * baseline; and the virtio-blk device process (mmio 0xd0003000, GSI 16) on
+ * the path this kernel offers, "fast" (KVM_SET_IOREGION) or "bridge". The
+ * guest tells them apart by their GET_ID serials (the images' names). One
+ * boot per configuration: PATH, and on the fast path with --poll-us also
+ * PATH-poll (the device's adaptive polling). They take turns, --rounds
+ * times (default 2). Both disks of a configuration share every boot, and
+ * take turns every 4 MiB and every 100 random reads inside it, so load
+ * that comes and goes on the machine weighs on both alike.
+ *
+ * Printed (stdout), over all rounds: RESULT virtio-seq-CFG MB/s and
+ * RESULT virtio-rand-CFG IOPS for CFG in-vmm, PATH and PATH-poll, and
+ * RATIO virtio-seq-CFG / virtio-rand-CFG = the device process's time over
+ * the in-VMM disk's for the same work in the same boots (lower is better;
+ * <= 1.0: out of process costs nothing). --emulated marks the lines: in
+ * the QEMU lab the figures come from nested KVM under TCG and only the
+ * ratios mean anything. Exit 0, 1 (a boot failed or gave no numbers), 77
+ * (no KVM).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,11 +48,13 @@
 #include "linux-guest.h"
 
 #define DISK_MIB 32u
-#define DEFAULT_SEQ_MIB 64u
+#define DEFAULT_SEQ_MIB 32u
 #define DEFAULT_RAND_OPS 2000u
 #define DEFAULT_TIMEOUT_S 280
 #define DEFAULT_ROUNDS 2
-#define VIRTIO_GSI "16"
+#define OOP_BASE "0xd0003000"	/* the in-VMM disk has 0xd0002000 */
+#define OOP_GSI "16"
+#define INVMM_GSI "17"
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd;
@@ -55,12 +62,19 @@ struct opts {
 	bool show, emulated;
 };
 
-struct result {
-	const char *name;
+/* One disk's sums over the rounds. */
+struct figures {
 	uint64_t seq_bytes, seq_ns;
 	uint64_t rand_ops, rand_ns;
-	bool ok;			/* a round gave numbers */
-	bool failed;			/* a round did not */
+};
+
+/* One configuration: the device process's disk and the in-VMM one. */
+struct result {
+	const char *name;
+	unsigned int poll_us;
+	struct figures oop, invmm;
+	unsigned int rounds;		/* boots that gave numbers */
+	bool failed;			/* a boot did not */
 };
 
 static int
@@ -89,20 +103,71 @@ make_image(const char *path)
 	return close(fd) ? -errno : 0;
 }
 
-/* "BLKBENCH KIND a=N ns=T" on the console: N and T. */
+/* The guest's device for the disk with GET_ID serial @serial, from
+ * "BLKBENCH disk /dev/vdX serial=SERIAL", in @dev. */
 static bool
-parse_line(const char *con, const char *kind, const char *field,
-	   uint64_t *n, uint64_t *ns)
+find_disk(const char *con, const char *serial, char *dev, size_t size)
 {
-	char key[64];
+	for (const char *p = con; p && (p = strstr(p, "BLKBENCH disk ")); p++) {
+		const char *d = p + strlen("BLKBENCH disk ");
+		size_t n = strcspn(d, " \r\n");
+		const char *sv = d + n;
+
+		if (!strncmp(sv, " serial=", 8) &&
+		    !strncmp(sv + 8, serial, strlen(serial)) &&
+		    strchr("\r\n", sv[8 + strlen(serial)]) && n < size) {
+			memcpy(dev, d, n);
+			dev[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "BLKBENCH KIND DEV FIELD=N ns=T" on the console: N and T. */
+static bool
+parse_line(const char *con, const char *kind, const char *dev,
+	   const char *field, uint64_t *n, uint64_t *ns)
+{
+	char key[96];
 	const char *p;
 
-	snprintf(key, sizeof(key), "BLKBENCH %s %s=", kind, field);
+	snprintf(key, sizeof(key), "BLKBENCH %s %s %s=", kind, dev, field);
 	p = con ? strstr(con, key) : NULL;
 	if (!p)
 		return false;
 	return sscanf(p + strlen(key), "%" SCNu64 " ns=%" SCNu64, n, ns) == 2 &&
 	       *ns > 0;
+}
+
+/* Add the figures of the disk with serial @serial to @f. */
+static bool
+collect(const char *con, const char *serial, struct figures *f)
+{
+	struct figures g = { 0 };
+	char dev[32];
+
+	if (!find_disk(con, serial, dev, sizeof(dev)) ||
+	    !parse_line(con, "seq", dev, "bytes", &g.seq_bytes, &g.seq_ns) ||
+	    !parse_line(con, "rand", dev, "ops", &g.rand_ops, &g.rand_ns))
+		return false;
+	f->seq_bytes += g.seq_bytes;
+	f->seq_ns += g.seq_ns;
+	f->rand_ops += g.rand_ops;
+	f->rand_ns += g.rand_ns;
+	return true;
+}
+
+static double
+mbps(const struct figures *f)
+{
+	return f->seq_bytes / 1e6 / (f->seq_ns / 1e9);
+}
+
+static double
+iops(const struct figures *f)
+{
+	return f->rand_ops / (f->rand_ns / 1e9);
 }
 
 /* The device's counters from tinyvmm's stderr (the device process's
@@ -129,19 +194,27 @@ print_counters(const char *name, const char *err)
 	}
 }
 
-/* One boot: @oop the device process (with polling if @poll_us), else
- * in-VMM. */
+/* One boot of configuration @res: both disks, @oop_img for the device
+ * process (polling if res->poll_us), @invmm_img in tinyvmm. */
 static void
-boot(const struct opts *o, const char *disk, bool oop, unsigned int poll_us,
+boot(const struct opts *o, const char *oop_img, const char *invmm_img,
      struct result *res)
 {
 	struct run r = { 0 };
-	char cmdline[640], vblk_args[320], timeout_ms[16];
+	char cmdline[640], vblk_args[400], timeout_ms[16];
 	const char *fail_line;
+	struct figures oop = { 0 }, invmm = { 0 };
+	bool ok;
 
-	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.bench=%u:%u",
+	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.bench=%u:%u:2",
 		 LINUX_BASE_CMDLINE, o->seq_mib, o->rand_ops);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o->timeout_s * 1000u);
+	if (res->poll_us)
+		snprintf(vblk_args, sizeof(vblk_args), "--image %s --base "
+			 OOP_BASE " --poll-us %u", oop_img, res->poll_us);
+	else
+		snprintf(vblk_args, sizeof(vblk_args), "--image %s --base "
+			 OOP_BASE, oop_img);
 	arg(&r, o->tinyvmm);
 	arg(&r, "--kernel");
 	arg(&r, o->kernel);
@@ -155,87 +228,78 @@ boot(const struct opts *o, const char *disk, bool oop, unsigned int poll_us,
 	arg_owned(&r, cmd(o->uart, "--no-stdin"));
 	arg(&r, "--irq");
 	arg(&r, "uart16550=4");
-	if (oop) {
-		if (poll_us)
-			snprintf(vblk_args, sizeof(vblk_args),
-				 "--image %s --poll-us %u", disk, poll_us);
-		else
-			snprintf(vblk_args, sizeof(vblk_args), "--image %s",
-				 disk);
-		arg(&r, "--spawn");
-		arg_owned(&r, cmd(o->vblk, vblk_args));
-		arg(&r, "--mem-for");
-		arg(&r, "virtio-blk");
-		arg(&r, "--irq");
-		arg(&r, "virtio-blk=" VIRTIO_GSI);
-		arg(&r, "--virtio");
-		arg(&r, "virtio-blk");
-	} else {
-		arg(&r, "--in-vmm-blk");
-		arg(&r, disk);
-		arg(&r, "--irq");
-		arg(&r, "in-vmm-blk=" VIRTIO_GSI);
-	}
+	arg(&r, "--spawn");
+	arg_owned(&r, cmd(o->vblk, vblk_args));
+	arg(&r, "--mem-for");
+	arg(&r, "virtio-blk");
+	arg(&r, "--irq");
+	arg(&r, "virtio-blk=" OOP_GSI);
+	arg(&r, "--virtio");
+	arg(&r, "virtio-blk");
+	arg(&r, "--in-vmm-blk");
+	arg(&r, invmm_img);
+	arg(&r, "--irq");
+	arg(&r, "in-vmm-blk=" INVMM_GSI);
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
 	r.tee = o->show;
 	r.limit_ms = (long)o->timeout_s * 1000 + 15000;
 
 	fprintf(stderr, "linux-bench: %s: booting\n", res->name);
-	if (run_vmm(&r) == 0) {
-		uint64_t sb = 0, sns = 0, ro = 0, rns = 0;
-		bool ok = r.status == 0 &&
-			  parse_line(r.out.data, "seq", "bytes", &sb, &sns) &&
-			  parse_line(r.out.data, "rand", "ops", &ro, &rns);
-
-		/* the best of the rounds: the least disturbed by the load */
-		if (ok) {
-			fprintf(stderr, "linux-bench: %s: seq %.2f MB/s, rand %.0f "
-				"IOPS\n", res->name, sb / 1e6 / (sns / 1e9),
-				ro / (rns / 1e9));
-			if (!res->ok || sns < res->seq_ns) {
-				res->seq_bytes = sb;
-				res->seq_ns = sns;
-			}
-			if (!res->ok || rns < res->rand_ns) {
-				res->rand_ops = ro;
-				res->rand_ns = rns;
-			}
-			res->ok = true;
-		} else {
-			res->failed = true;
-		}
-		fail_line = r.out.data ? strstr(r.out.data, "FAIL") : NULL;
-		fprintf(stderr, "linux-bench: %s: tinyvmm exit %d, run %.1f s%s%.*s\n",
-			res->name, r.status, r.run_ms / 1000.0,
-			fail_line ? ", " : "",
-			fail_line ? (int)strcspn(fail_line, "\r\n") : 0,
-			fail_line ? fail_line : "");
-		print_counters(res->name, r.err.data);
-		if (!ok && !o->show)
-			fprintf(stderr, "---- console ----\n%s---- stderr ----\n%s"
-				"---- end ----\n", r.out.data ? r.out.data : "",
-				r.err.data ? r.err.data : "");
+	if (run_vmm(&r)) {
+		res->failed = true;
+		return;
 	}
+	ok = r.status == 0 && collect(r.out.data, "oop.img", &oop) &&
+	     collect(r.out.data, "invmm.img", &invmm);
+	if (ok) {
+		fprintf(stderr, "linux-bench: %s: seq %.2f MB/s against in-vmm "
+			"%.2f (%.3f), rand %.0f IOPS against %.0f (%.3f)\n",
+			res->name, mbps(&oop), mbps(&invmm),
+			(double)oop.seq_ns / (double)invmm.seq_ns, iops(&oop),
+			iops(&invmm), (double)oop.rand_ns / (double)invmm.rand_ns);
+		res->oop.seq_bytes += oop.seq_bytes;
+		res->oop.seq_ns += oop.seq_ns;
+		res->oop.rand_ops += oop.rand_ops;
+		res->oop.rand_ns += oop.rand_ns;
+		res->invmm.seq_bytes += invmm.seq_bytes;
+		res->invmm.seq_ns += invmm.seq_ns;
+		res->invmm.rand_ops += invmm.rand_ops;
+		res->invmm.rand_ns += invmm.rand_ns;
+		res->rounds++;
+	} else {
+		res->failed = true;
+	}
+	fail_line = r.out.data ? strstr(r.out.data, "FAIL") : NULL;
+	fprintf(stderr, "linux-bench: %s: tinyvmm exit %d, run %.1f s%s%.*s\n",
+		res->name, r.status, r.run_ms / 1000.0, fail_line ? ", " : "",
+		fail_line ? (int)strcspn(fail_line, "\r\n") : 0,
+		fail_line ? fail_line : "");
+	print_counters(res->name, r.err.data);
+	if (!ok && !o->show)
+		fprintf(stderr, "---- console ----\n%s---- stderr ----\n%s"
+			"---- end ----\n", r.out.data ? r.out.data : "",
+			r.err.data ? r.err.data : "");
 	run_free(&r);
 }
 
 static void
-print(const struct opts *o, const struct result *res, const struct result *base)
+print(const struct opts *o, const char *name, const struct figures *f)
 {
 	const char *tag = o->emulated ? " (emulated: nested KVM under TCG, "
 				       "only ratios mean anything)" : "";
 
-	printf("RESULT virtio-seq-%s %.2f MB/s%s\n", res->name,
-	       res->seq_bytes / 1e6 / (res->seq_ns / 1e9), tag);
-	printf("RESULT virtio-rand-%s %.0f IOPS%s\n", res->name,
-	       res->rand_ops / (res->rand_ns / 1e9), tag);
-	if (!base)
-		return;
+	printf("RESULT virtio-seq-%s %.2f MB/s%s\n", name, mbps(f), tag);
+	printf("RESULT virtio-rand-%s %.0f IOPS%s\n", name, iops(f), tag);
+}
+
+static void
+print_ratio(const struct result *res)
+{
 	printf("RATIO virtio-seq-%s %.3f\n", res->name,
-	       (double)res->seq_ns / (double)base->seq_ns);
+	       (double)res->oop.seq_ns / (double)res->invmm.seq_ns);
 	printf("RATIO virtio-rand-%s %.3f\n", res->name,
-	       (double)res->rand_ns / (double)base->rand_ns);
+	       (double)res->oop.rand_ns / (double)res->invmm.rand_ns);
 }
 
 static int
@@ -328,9 +392,11 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct result base = { .name = "in-vmm" }, oop = { 0 }, poll = { 0 };
-	char dir[256], disk[300], poll_name[32];
+	struct result cfg[2] = { { 0 } };
+	struct figures base = { 0 };
+	char dir[256], oop_img[300], invmm_img[300], poll_name[32];
 	const char *tmp = getenv("TMPDIR"), *kvm_dev = getenv("IOREGION_KVM_DEV");
+	unsigned int ncfg = 1;
 	int rc, failed = 0;
 
 	if (parse(argc, argv, &o))
@@ -342,9 +408,13 @@ main(int argc, char **argv)
 		return SKIP;
 	}
 	probe_kernel();
-	oop.name = kpath.fast ? "fast" : "bridge";
-	snprintf(poll_name, sizeof(poll_name), "%s-poll", oop.name);
-	poll.name = poll_name;
+	cfg[0].name = kpath.fast ? "fast" : "bridge";
+	if (kpath.fast && o.poll_us) {
+		snprintf(poll_name, sizeof(poll_name), "%s-poll", cfg[0].name);
+		cfg[1].name = poll_name;
+		cfg[1].poll_us = o.poll_us;
+		ncfg = 2;
+	}
 
 	snprintf(dir, sizeof(dir), "%s/linux-bench-XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
@@ -352,34 +422,48 @@ main(int argc, char **argv)
 		fprintf(stderr, "linux-bench: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
-	rc = make_image(disk);
+	/* The names are the disks' GET_ID serials in the guest. */
+	snprintf(oop_img, sizeof(oop_img), "%s/oop.img", dir);
+	snprintf(invmm_img, sizeof(invmm_img), "%s/invmm.img", dir);
+	rc = make_image(oop_img);
+	if (rc == 0)
+		rc = make_image(invmm_img);
 	if (rc) {
-		fprintf(stderr, "linux-bench: %s: %s\n", disk, strerror(-rc));
+		fprintf(stderr, "linux-bench: images in %s: %s\n", dir,
+			strerror(-rc));
+		unlink(oop_img);
+		unlink(invmm_img);
 		rmdir(dir);
 		return 1;
 	}
-	fprintf(stderr, "linux-bench: %u MiB disk, %u MiB sequential in 256 KiB "
-		"reads, %u random 4 KiB reads, O_DIRECT, one in flight; path "
-		"%s%s\n", DISK_MIB, o.seq_mib, o.rand_ops, oop.name,
+	fprintf(stderr, "linux-bench: two %u MiB disks, in-VMM and %s, each "
+		"%u MiB sequential in 256 KiB reads and %u random 4 KiB reads "
+		"per boot, O_DIRECT, one in flight, %u round(s)%s\n", DISK_MIB,
+		cfg[0].name, o.seq_mib, o.rand_ops, o.rounds,
 		o.emulated ? "; emulated (nested KVM under TCG): only the "
 			     "ratios mean anything" : "");
 
 	for (unsigned int i = 0; i < o.rounds; i++) {
 		fprintf(stderr, "linux-bench: round %u of %u\n", i + 1, o.rounds);
-		boot(&o, disk, false, 0, &base);
-		boot(&o, disk, true, 0, &oop);
-		if (kpath.fast && o.poll_us)
-			boot(&o, disk, true, o.poll_us, &poll);
+		for (unsigned int c = 0; c < ncfg; c++)
+			boot(&o, oop_img, invmm_img, &cfg[c]);
 	}
-	failed = base.failed + oop.failed + poll.failed;
-	if (base.ok)
-		print(&o, &base, NULL);
-	if (oop.ok)
-		print(&o, &oop, base.ok ? &base : NULL);
-	if (poll.ok)
-		print(&o, &poll, base.ok ? &base : NULL);
-	unlink(disk);
+	for (unsigned int c = 0; c < ncfg; c++) {
+		failed += cfg[c].failed || !cfg[c].rounds;
+		base.seq_bytes += cfg[c].invmm.seq_bytes;
+		base.seq_ns += cfg[c].invmm.seq_ns;
+		base.rand_ops += cfg[c].invmm.rand_ops;
+		base.rand_ns += cfg[c].invmm.rand_ns;
+	}
+	if (base.seq_ns)
+		print(&o, "in-vmm", &base);
+	for (unsigned int c = 0; c < ncfg; c++)
+		if (cfg[c].rounds) {
+			print(&o, cfg[c].name, &cfg[c].oop);
+			print_ratio(&cfg[c]);
+		}
+	unlink(oop_img);
+	unlink(invmm_img);
 	rmdir(dir);
 	if (failed)
 		fprintf(stderr, "linux-bench: FAIL: %d configuration%s had a "
