@@ -164,6 +164,8 @@ vcpu_handle_exit(struct vcpu *v)
 		}
 		/* fall through */
 	case KVM_EXIT_MMIO:
+		if (vmm_inblk_exit(vm, run))
+			return 0;
 		addr = pio ? run->io.port : run->mmio.phys_addr;
 		epoch = atomic_load(&vm->epoch);
 		rc = ioregion_bridge_handle_exit(vm->bridge, run);
