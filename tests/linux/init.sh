@@ -17,6 +17,8 @@
 #   linuxtest.write=SECTOR:COUNT         region to fill with `seq -w 100000
 #                                        999999` output (7-byte lines),
 #                                        truncated to COUNT sectors
+#   linuxtest.cpus=N                     the kernel must have brought up
+#                                        N CPUs (tinyvmm --vcpus N)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -48,6 +50,12 @@ param() { # param NAME: the value of linuxtest.NAME= on the command line
 	done
 	return 1
 }
+
+if want=$(param cpus); then
+	got=$(grep -c '^processor' /proc/cpuinfo)
+	say "cpus: $got"
+	[ "$got" = "$want" ] || fail "$got CPUs up, tinyvmm has $want vCPUs"
+fi
 
 for m in /lib/modules/*.ko; do
 	out=$(insmod "$m" 2>&1) || fail "insmod $m: $out"
