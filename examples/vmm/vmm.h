@@ -130,6 +130,14 @@ struct vmm_linux {
 	uint64_t rsdp_gpa;		/* the ACPI tables' RSDP, or 0 */
 };
 
+/* Accesses no device claimed, per address: the first VMM_UNCLAIMED_SLOTS
+ * addresses seen (a slot's addr is published after its space). */
+#define VMM_UNCLAIMED_SLOTS 16
+struct vmm_unclaimed {
+	_Atomic uint64_t key;		/* 0: free; else addr << 1 | pio, + 1 */
+	atomic_uint_fast64_t count;
+};
+
 /* The VM: one per program run. */
 struct vmm {
 	const char *prog;
@@ -172,6 +180,7 @@ struct vmm {
 	int guest_status;		/* -1 until the debug exit port */
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
+	struct vmm_unclaimed unclaimed_at[VMM_UNCLAIMED_SLOTS];
 };
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
