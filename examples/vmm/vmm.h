@@ -3,7 +3,8 @@
  * tinyvmm's insides, shared by the files of examples/vmm/ (not by the
  * guests: their ABI is ../tinyvmm.h). One file per concern:
  *
- *   main.c     options, program flow
+ *   main.c     the program's flow
+ *   options.c  the command line, usage()
  *   guest.c    KVM and the VM, the flat guest image, its page tables and
  *              GDT, the vCPUs' entry state
  *   cpuid.c    the CPUID of each vCPU (its APIC ID, the topology)
@@ -182,6 +183,11 @@ struct vmm {
 	atomic_uint_fast64_t unclaimed;
 	struct vmm_unclaimed unclaimed_at[VMM_UNCLAIMED_SLOTS];
 };
+
+/* options.c: fill vm->opts (and the --irq lines, the memory size, the
+ * mode) from the command line. 0, 1 after --help (usage printed), or -1
+ * (a message or usage() printed). */
+int vmm_parse_args(struct vmm *vm, int argc, char **argv);
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
 int vmm_fail(struct vmm *vm, const char *what);
