@@ -119,13 +119,38 @@ vcpu_device_gone(struct vcpu *v, const struct vmm_region *r, int rc,
 	return 1;
 }
 
+/* Count an unclaimed access at @addr in its slot (lock-free: a free slot
+ * is taken with a compare-and-swap; once every slot is taken, only the
+ * total counts). */
+static void
+vcpu_count_unclaimed(struct vmm *vm, bool pio, uint64_t addr)
+{
+	uint64_t key = ((addr << 1) | pio) + 1;
+
+	atomic_fetch_add(&vm->unclaimed, 1);
+	for (unsigned int i = 0; i < VMM_UNCLAIMED_SLOTS; i++) {
+		struct vmm_unclaimed *u = &vm->unclaimed_at[i];
+		uint64_t cur = atomic_load(&u->key);
+
+		if (cur == 0 && atomic_compare_exchange_strong(&u->key, &cur,
+								key))
+			cur = key;
+		if (cur == key) {
+			atomic_fetch_add(&u->count, 1);
+			return;
+		}
+	}
+}
+
 /* An access no device claimed: reads see all-ones (an open bus). */
 static void
 vcpu_unclaimed(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	bool pio = run->exit_reason == KVM_EXIT_IO;
 
-	atomic_fetch_add(&v->vmm->unclaimed, 1);
+	vcpu_count_unclaimed(v->vmm, pio,
+			     pio ? run->io.port : run->mmio.phys_addr);
 	if (run->exit_reason == KVM_EXIT_IO &&
 	    run->io.direction == KVM_EXIT_IO_IN)
 		memset((uint8_t *)run + run->io.data_offset, 0xff,

@@ -22,6 +22,8 @@
 #                                        (the virtio benchmark: its
 #                                        BLKBENCH lines, tests/linux/
 #                                        linux-bench.c)
+#   linuxtest.cpus=N                     the kernel must have brought up
+#                                        N CPUs (tinyvmm --vcpus N)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -53,6 +55,12 @@ param() { # param NAME: the value of linuxtest.NAME= on the command line
 	done
 	return 1
 }
+
+if want=$(param cpus); then
+	got=$(grep -c '^processor' /proc/cpuinfo)
+	say "cpus: $got"
+	[ "$got" = "$want" ] || fail "$got CPUs up, tinyvmm has $want vCPUs"
+fi
 
 for m in /lib/modules/*.ko; do
 	out=$(insmod "$m" 2>&1) || fail "insmod $m: $out"

@@ -70,6 +70,7 @@
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
+	const char *vcpus;		/* --vcpus, or NULL: tinyvmm's one */
 	unsigned int timeout_s;
 	bool show;
 };
@@ -338,7 +339,8 @@ usage(FILE *f)
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--show] [--keep DIR]\n");
+		"[--show] [--keep DIR]\n"
+		"                  [--vcpus N]  (the guest must count N CPUs)\n");
 }
 
 static int
@@ -354,6 +356,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "show", no_argument, NULL, 's' },
 		{ "keep", required_argument, NULL, 'K' },
+		{ "vcpus", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -371,6 +374,15 @@ parse(int argc, char **argv, struct opts *o)
 		case 'e': expect_path = optarg; break;
 		case 's': o->show = true; break;
 		case 'K': o->keep = optarg; break;
+		case 'V':
+			if (strspn(optarg, "0123456789") != strlen(optarg) ||
+			    !*optarg || strlen(optarg) > 2) {
+				fprintf(stderr, "linux-test: --vcpus wants a "
+					"number\n");
+				return -1;
+			}
+			o->vcpus = optarg;
+			break;
 		case 'T':
 			errno = 0;
 			o->timeout_s = (unsigned int)strtoul(optarg, &end, 10);
@@ -401,7 +413,7 @@ main(int argc, char **argv)
 	static uint8_t image[DISK_BYTES];
 	struct opts o = { 0 };
 	struct run r = { 0 };
-	char dir[256], disk[300], vblk_args[320], cmdline[768];
+	char dir[256], disk[300], vblk_args[320], cmdline[800];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
 	const char *kvm_dev;
@@ -465,8 +477,9 @@ main(int argc, char **argv)
 	fill_seq(image + WRITE_SEC * SECTOR, REGION_BYTES);
 	sha256_hex(image + WRITE_SEC * SECTOR, REGION_BYTES, write_sha);
 	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
-		 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC, REGION_SECS,
-		 read_sha, WRITE_SEC, REGION_SECS);
+		 "linuxtest.write=%u:%u%s%s", BASE_CMDLINE, READ_SEC,
+		 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS,
+		 o.vcpus ? " linuxtest.cpus=" : "", o.vcpus ? o.vcpus : "");
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o.timeout_s * 1000u);
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
@@ -495,6 +508,10 @@ main(int argc, char **argv)
 	arg(&r, "virtio-blk");
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
+	if (o.vcpus) {
+		arg(&r, "--vcpus");
+		arg(&r, o.vcpus);
+	}
 	r.tee = o.show;
 	r.mark = MARK "init: ";
 	/* tinyvmm's own bound first, then the harness's */
