@@ -3,9 +3,16 @@
  * tinyvmm's insides, shared by the files of examples/vmm/ (not by the
  * guests: their ABI is ../tinyvmm.h). One file per concern:
  *
- *   main.c     options, program flow
- *   guest.c    KVM and the VM, the guest image, page tables, GDT, CPUID,
- *              the vCPUs' entry state
+ *   main.c     the program's flow
+ *   options.c  the command line, usage()
+ *   guest.c    KVM and the VM, the flat guest image, its page tables and
+ *              GDT, the vCPUs' entry state
+ *   cpuid.c    the CPUID of each vCPU (its APIC ID, the topology)
+ *   linux.c    Linux mode (--kernel): the kernel, initrd and command line
+ *              in guest RAM, the PIT, the firmware tables, vCPU 0's PVH
+ *              entry state (memory map in linux.h)
+ *   pvh.c      the PVH loader: the ELF checks, the hvm_start_info (no KVM)
+ *   mptable.c  the MP table: local APICs, IOAPIC, ISA interrupts (no KVM)
  *   vcpu.c     vCPU threads, exit handling, the end of the run
  *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's slot
  *   irq.c      the in-kernel irqchip, the devices' interrupt lines
@@ -15,6 +22,8 @@
  *              statistics
  *   control.c  the control thread during the run: restarts (--restart),
  *              the guest's reset requests, the run's deadline
+ *   inblk.c    --in-vmm-blk: virtio-blk linked in and served in the vCPU
+ *              threads (the in-VMM baseline)
  */
 #ifndef EXAMPLES_VMM_VMM_H
 #define EXAMPLES_VMM_VMM_H
@@ -30,6 +39,7 @@
 #include "ioregion/wire.h"
 
 #include "devhost.h"
+#include "linux.h"
 #include "tinyvmm.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -41,6 +51,8 @@
 #define VMM_MAX_RESTARTS 16		/* per device and run */
 
 struct vmm;
+struct vmm_acpi_mmio;
+struct inblk;
 struct kvm_run;
 struct kvm_cpuid2;
 
@@ -55,6 +67,13 @@ struct vcpu {
 
 struct vmm_opts {
 	const char *guest;
+	const char *kernel;		/* --kernel: Linux mode */
+	const char *initrd;
+	const char *cmdline;
+	unsigned int mem_mib;		/* --mem */
+	const char *virtio[MAX_SPAWN];	/* --virtio: device names */
+	unsigned int nvirtio;
+	bool timeout_set;
 	const char *socket_path;
 	const char *spawn[MAX_SPAWN];
 	unsigned int nspawn;
@@ -69,6 +88,7 @@ struct vmm_opts {
 	unsigned int nmem_for;
 	const char *restart[MAX_SPAWN];	/* --restart: device names */
 	unsigned int nrestart;
+	const char *in_vmm_blk;		/* --in-vmm-blk IMAGE */
 };
 
 /* One interrupt line (--irq NAME=GSI): the next line device NAME asks
@@ -106,6 +126,24 @@ struct vmm_region {
 	struct vmm_dev *dev;
 };
 
+/* Linux mode: the kernel file while it is loaded, the initrd. */
+struct vmm_linux {
+	uint8_t *file;			/* the whole vmlinux, until loaded */
+	size_t len;
+	struct pvh_kernel kernel;
+	int initrd_fd;
+	uint64_t initrd_gpa, initrd_size;
+	uint64_t rsdp_gpa;		/* the ACPI tables' RSDP, or 0 */
+};
+
+/* Accesses no device claimed, per address: the first VMM_UNCLAIMED_SLOTS
+ * addresses seen (a slot's addr is published after its space). */
+#define VMM_UNCLAIMED_SLOTS 16
+struct vmm_unclaimed {
+	_Atomic uint64_t key;		/* 0: free; else addr << 1 | pio, + 1 */
+	atomic_uint_fast64_t count;
+};
+
 /* The VM: one per program run. */
 struct vmm {
 	const char *prog;
@@ -113,7 +151,10 @@ struct vmm {
 	int kvm_fd;
 	int vm_fd;
 	int mem_fd;			/* guest RAM: memfd, sealed */
-	uint8_t *mem;			/* its mapping, TINYVMM_RAM_SIZE bytes */
+	uint8_t *mem;			/* its mapping, mem_size bytes */
+	size_t mem_size;		/* TINYVMM_RAM_SIZE, or --mem */
+	bool linux_mode;		/* --kernel */
+	struct vmm_linux lnx;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	struct devhost host;
@@ -145,7 +186,14 @@ struct vmm {
 	int guest_status;		/* -1 until the debug exit port */
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
+	struct inblk *inblk;		/* --in-vmm-blk, or NULL */
+	struct vmm_unclaimed unclaimed_at[VMM_UNCLAIMED_SLOTS];
 };
+
+/* options.c: fill vm->opts (and the --irq lines, the memory size, the
+ * mode) from the command line. 0, 1 after --help (usage printed), or -1
+ * (a message or usage() printed). */
+int vmm_parse_args(struct vmm *vm, int argc, char **argv);
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
 int vmm_fail(struct vmm *vm, const char *what);
@@ -155,6 +203,24 @@ int vmm_open_kvm(struct vmm *vm);
 int vmm_create(struct vmm *vm);
 int vcpu_create(struct vmm *vm, struct vcpu *v);
 void vmm_destroy(struct vmm *vm);
+
+/* cpuid.c: what KVM supports (once), then each vCPU's own (before it
+ * runs). 0 or -TINYVMM_EXIT_ERROR (message printed). */
+int vmm_cpuid_init(struct vmm *vm);
+int vmm_cpuid_set(struct vmm *vm, struct vcpu *v);
+
+/* linux.c, Linux mode. Each returns 0 or -TINYVMM_EXIT_ERROR (message
+ * printed). open: read and check the kernel and the initrd (before KVM:
+ * a bad file is an error anywhere); load: into guest RAM; pit: KVM's
+ * PIT (after the irqchip); tables: the ACPI tables from the attached
+ * devices and the hvm_start_info (after the devices); entry: vCPU 0's
+ * PVH entry state (the others wait for INIT/SIPI). */
+int vmm_linux_open(struct vmm *vm);
+int vmm_linux_load(struct vmm *vm);
+int vmm_linux_pit(struct vmm *vm);
+int vmm_linux_tables(struct vmm *vm);
+int vmm_linux_entry(struct vmm *vm, struct vcpu *v);
+void vmm_linux_close(struct vmm *vm);
 
 /* memory.c: guest RAM (0 or -TINYVMM_EXIT_ERROR); device @d's slot of it
  * (in its config, for --mem-for). */
@@ -202,5 +268,17 @@ int vmm_reset_devices(struct vmm *vm);
 int vmm_run(struct vmm *vm);
 /* Make every vCPU leave KVM_RUN and stop; called with vm->lock held. */
 void vmm_stop_locked(struct vmm *vm);
+
+/* inblk.c: the in-VMM virtio-blk of --in-vmm-blk (after guest RAM and the
+ * irqchip; its line is --irq in-vmm-blk=GSI). start: 0 or
+ * -TINYVMM_EXIT_ERROR (message printed), 0 without the option; exit:
+ * whether it served the vCPU's exit; window: 1 with its MMIO window and
+ * GSI in @w (an LNRO0005 device in the ACPI tables, as a --virtio
+ * device's), 0 if there is none or it has no line; stop:
+ * counters printed, everything closed. */
+int vmm_inblk_start(struct vmm *vm);
+bool vmm_inblk_exit(struct vmm *vm, struct kvm_run *run);
+int vmm_inblk_window(struct vmm *vm, struct vmm_acpi_mmio *w);
+void vmm_inblk_stop(struct vmm *vm);
 
 #endif /* EXAMPLES_VMM_VMM_H */
