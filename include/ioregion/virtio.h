@@ -33,6 +33,11 @@
  * request's readable and writable segments come in the order its device
  * type needs is the device's call: each segment says which it is.
  *
+ * A device process killed in the middle of requests can be started again
+ * without the driver noticing more than failed requests: the transport
+ * keeps its state in an area that outlives the process
+ * (ioregion_virtio_mmio_set_state()) and a restart resumes from it.
+ *
  * Not implemented (refused in the device's feature set):
  * VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX (without it the device
  * honours VRING_AVAIL_F_NO_INTERRUPT), VIRTIO_F_RING_PACKED and

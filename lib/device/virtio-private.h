@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-mmio transport and split virtqueues: the state both files share
- * (virtio-mmio.c keeps the registers, virtqueue.c the rings).
+ * (virtio-mmio.c keeps the registers, virtqueue.c the rings,
+ * virtio-state.c the state area a restarted process resumes from).
  */
 #ifndef IOREGION_VIRTIO_PRIVATE_H
 #define IOREGION_VIRTIO_PRIVATE_H
@@ -14,7 +15,7 @@
 
 /*
  * The state area (virtio-state.c), where a restarted process finds what
- * the driver programmed. Little-endian hosts only (as the rings), all
+ * the driver programmed. Host byte order (the same host reads it back), all
  * fields naturally aligned, the area 8-byte aligned:
  *
  *   0                 struct vstate_hdr (written once, then isr only)
