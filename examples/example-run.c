@@ -85,6 +85,7 @@ run_vmm(struct run *r)
 {
 	int out[2], err[2], in[2];
 	long start = now_ms(), killed_at = -1;
+	long limit = r->limit_ms > 0 ? r->limit_ms : HARNESS_LIMIT_MS;
 	bool out_open = true, err_open = true, exited = false;
 	pid_t pid;
 	int wstatus;
@@ -92,6 +93,7 @@ run_vmm(struct run *r)
 	r->status = -1;
 	r->kill_to_exit_ms = -1;
 	r->kill_to_report_ms = -1;
+	r->mark_ms = -1;
 	r->argv[r->argc] = NULL;
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
 	    pipe2(in, O_CLOEXEC)) {
@@ -129,9 +131,9 @@ run_vmm(struct run *r)
 		char tmp[4096];
 		ssize_t n;
 
-		if (now_ms() - start > HARNESS_LIMIT_MS) {
+		if (now_ms() - start > limit) {
 			fprintf(stderr, "example-test: tinyvmm still running "
-				"after %d ms: killing it\n", HARNESS_LIMIT_MS);
+				"after %ld ms: killing it\n", limit);
 			kill(pid, SIGKILL);
 			waitpid(pid, &wstatus, 0);
 			r->status = -1;
@@ -168,10 +170,17 @@ run_vmm(struct run *r)
 			continue;
 		if (pfd[0].revents) {
 			n = read(out[0], tmp, sizeof(tmp));
-			if (n > 0)
+			if (n > 0) {
 				buf_append(&r->out, tmp, (size_t)n);
-			else
+				if (r->tee && write(STDOUT_FILENO, tmp,
+						    (size_t)n) < 0)
+					r->tee = false;
+				if (r->mark && r->mark_ms < 0 &&
+				    strstr(r->out.data, r->mark))
+					r->mark_ms = now_ms() - start;
+			} else {
 				out_open = false;
+			}
 		}
 		if (pfd[1].revents) {
 			n = read(err[0], tmp, sizeof(tmp));
@@ -183,6 +192,7 @@ run_vmm(struct run *r)
 	}
 	close(out[0]);
 	close(err[0]);
+	r->run_ms = now_ms() - start;
 	/* Show what the VMM said, for the test log. */
 	fprintf(stderr, "---- tinyvmm stderr ----\n%s---- (exit %d) ----\n",
 		r->err.data ? r->err.data : "", r->status);

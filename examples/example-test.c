@@ -22,22 +22,14 @@
  * Exit 0 pass, 1 fail, 77 skip (tinyvmm found no KVM).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
-#include <linux/kvm.h>
-
-#include "ioregion/kvm.h"
 
 #include "example-test.h"
-
-struct kernel_path kpath;
-const char *expect_path;
 
 int
 expect_output(const struct run *r, const char *want, size_t want_len)
@@ -72,54 +64,6 @@ status_verdict(const struct run *r, int want)
 	return -1;
 }
 
-/* Probe on a scratch VM, as tinyvmm does on its own. No KVM: bridge (the
- * run then skips anyway). */
-static void
-probe_kernel(void)
-{
-	const char *dev = getenv("IOREGION_KVM_DEV");
-	int kvm, vm;
-
-	kpath.fast = false;
-	kpath.dialect = IOREGION_WIRE_V3;
-	kvm = open(dev && *dev ? dev : "/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		return;
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm >= 0) {
-		kpath.fast = ioregion_kvm_probe_dialect(vm, &kpath.dialect) > 0;
-		close(vm);
-	}
-	close(kvm);
-}
-
-/* tinyvmm said the path the kernel offers (and --expect-path's). */
-int
-path_verdict(const struct run *r)
-{
-	const char *err = r->err.data ? r->err.data : "";
-	bool fast = strstr(err, "path: ioregionfd fast path") != NULL;
-
-	if (!strstr(err, "path: ")) {
-		fprintf(stderr, "example-test: tinyvmm did not say its path\n");
-		return 1;
-	}
-	if (fast != kpath.fast) {
-		fprintf(stderr, "example-test: tinyvmm took the %s, but this "
-			"kernel %s KVM_SET_IOREGION\n",
-			fast ? "fast path" : "bridge",
-			kpath.fast ? "has" : "has no");
-		return 1;
-	}
-	if (expect_path && strcmp(expect_path, fast ? "fast" : "bridge")) {
-		fprintf(stderr, "example-test: path %s, --expect-path %s\n",
-			fast ? "fast" : "bridge", expect_path);
-		return 1;
-	}
-	fprintf(stderr, "example-test: path: %s\n", fast ? "fast" : "bridge");
-	return 0;
-}
-
 void
 base_run(struct run *r, const struct paths *p, const char *g)
 {
@@ -129,12 +73,6 @@ base_run(struct run *r, const struct paths *p, const char *g)
 	arg_owned(r, guest(p, g));
 	arg(r, "--timeout-ms");
 	arg(r, "20000");
-}
-
-const char *
-kernel_dialect_name(void)
-{
-	return kpath.dialect == IOREGION_WIRE_INFO ? "info" : "v3";
 }
 
 int

@@ -42,11 +42,14 @@ struct buf {
 };
 
 struct run {
-	const char *argv[24];
+	const char *argv[32];
 	int argc;
 	char *owned[8];			/* allocated argv strings */
 	int nowned;
 	const char *stdin_data;		/* NULL: /dev/null */
+	bool tee;			/* echo tinyvmm's stdout as it comes */
+	long limit_ms;			/* kill tinyvmm after (0: HARNESS_LIMIT_MS) */
+	const char *mark;		/* time when stdout first holds this */
 	const char *env;		/* one NAME=VALUE, or NULL */
 	int kill_device;		/* signal for the first device mid-run */
 	/* when tinyvmm's stderr says this (NULL: "running "), after
@@ -59,6 +62,8 @@ struct run {
 	struct buf err;
 	long kill_to_exit_ms;		/* -1 if never killed */
 	long kill_to_report_ms;		/* until "device error", or -1 */
+	long mark_ms;			/* start to @mark seen, or -1 */
+	long run_ms;			/* start to exit */
 };
 
 /* example-run.c */
@@ -70,14 +75,18 @@ int run_vmm(struct run *r);		/* 0, or -1 (could not run it) */
 char *guest(const struct paths *p, const char *name);
 char *cmd(const char *prog, const char *args);
 
+/* example-path.c: the path this kernel offers (probe_kernel() fills kpath)
+ * and the verdict on the path tinyvmm took: 0 or 1. */
+void probe_kernel(void);
+int path_verdict(const struct run *r);
+const char *kernel_dialect_name(void);
+
 /* example-test.c: verdicts. expect_output: 0 or 1 (differences printed);
  * status_verdict: -1 to go on checking, else the result; path_verdict:
  * 0 or 1. base_run: tinyvmm with guest @g. */
 int expect_output(const struct run *r, const char *want, size_t want_len);
 int status_verdict(const struct run *r, int want);
-int path_verdict(const struct run *r);
 void base_run(struct run *r, const struct paths *p, const char *g);
-const char *kernel_dialect_name(void);
 
 /* The modes: 0 pass, 1 fail, 77 skip. */
 int test_hello(const struct paths *p, struct run *r);

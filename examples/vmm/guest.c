@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tinyvmm: KVM and the VM, the guest image, its page tables and GDT, the
- * CPUID it gets, and the vCPUs' entry state (64-bit long mode, see
- * ../tinyvmm.h).
+ * tinyvmm: KVM and the VM, the flat guest image, its page tables and
+ * GDT, and the vCPUs' entry state (64-bit long mode, see ../tinyvmm.h);
+ * in Linux mode the guest and the entry state are linux.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +126,7 @@ vmm_load_guest(struct vmm *vm)
 int
 vmm_create(struct vmm *vm)
 {
-	int rc, nent = 64;
+	int rc;
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
@@ -137,8 +137,12 @@ vmm_create(struct vmm *vm)
 	rc = vmm_mem_create(vm);
 	if (rc < 0)
 		return rc;
-	vmm_build_tables(vm);
-	rc = vmm_load_guest(vm);
+	if (vm->linux_mode) {
+		rc = vmm_linux_load(vm);
+	} else {
+		vmm_build_tables(vm);
+		rc = vmm_load_guest(vm);
+	}
 	if (rc < 0)
 		return rc;
 
@@ -146,23 +150,7 @@ vmm_create(struct vmm *vm)
 	if (rc < (int)sizeof(struct kvm_run))
 		return vmm_fail(vm, "KVM_GET_VCPU_MMAP_SIZE");
 	vm->run_size = (size_t)rc;
-
-	/* Long mode needs the guest CPUID to say so: give it what KVM can. */
-	for (;;) {
-		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
-				      nent * sizeof(vm->cpuid->entries[0]));
-		if (!vm->cpuid)
-			return -TINYVMM_EXIT_ERROR;
-		vm->cpuid->nent = nent;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) == 0)
-			break;
-		free(vm->cpuid);
-		vm->cpuid = NULL;
-		if (errno != E2BIG || nent >= 1024)
-			return vmm_fail(vm, "KVM_GET_SUPPORTED_CPUID");
-		nent *= 2;
-	}
-	return 0;
+	return vmm_cpuid_init(vm);
 }
 
 static void
@@ -195,8 +183,10 @@ vcpu_create(struct vmm *vm, struct vcpu *v)
 		v->run = NULL;
 		return vmm_fail(vm, "mmap kvm_run");
 	}
-	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
-		return vmm_fail(vm, "KVM_SET_CPUID2");
+	if (vmm_cpuid_set(vm, v) < 0)
+		return -TINYVMM_EXIT_ERROR;
+	if (vm->linux_mode)
+		return vmm_linux_entry(vm, v);
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return vmm_fail(vm, "KVM_GET_SREGS");

@@ -2,7 +2,8 @@
 /*
  * tinyvmm: the in-kernel irqchip and the devices' interrupt lines.
  *
- * With any --irq, the VM gets KVM's irqchip (KVM_CREATE_IRQCHIP, before
+ * With any --irq, and always in Linux mode (with KVM's PIT then too:
+ * linux.c), the VM gets KVM's irqchip (KVM_CREATE_IRQCHIP, before
  * the vCPUs): the two 8259 PICs and the IOAPIC, both wired to GSI 0-15 by
  * KVM's default routing (the IOAPIC alone to 16-23), and a local APIC
  * per vCPU whose LINT0 takes the PIC's output on vCPU 0. tinyvmm owns the
@@ -74,11 +75,11 @@ bad:
 int
 vmm_irqchip_create(struct vmm *vm)
 {
-	if (!vm->nirqs)
+	if (!vm->nirqs && !vm->linux_mode)
 		return 0;
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return vmm_fail(vm, "KVM_CREATE_IRQCHIP");
-	return 0;
+	return vm->linux_mode ? vmm_linux_pit(vm) : 0;
 }
 
 /* The @n-th --irq line of device @name, or NULL. */

@@ -3,7 +3,8 @@
  * tinyvmm: a minimal KVM VMM whose devices live in other processes.
  *
  * It loads a flat 64-bit guest image (memory map and entry state in
- * ../tinyvmm.h), starts its device processes and attaches each with the
+ * ../tinyvmm.h), or in Linux mode a PVH kernel with its initrd (linux.h),
+ * starts its device processes and attaches each with the
  * library's control session (ioregion_vmm_accept()), which registers
  * their regions with KVM_SET_IOREGION when the kernel has it and always
  * with the bridge (on stock kernels the bridge serves every access; on
@@ -16,6 +17,8 @@
  *
  *   tinyvmm --guest hello.bin --spawn uart16550 [--spawn regbank] ...
  *   tinyvmm --guest selftest.bin --socket /tmp/vmm.sock --devices 2
+ *   tinyvmm --kernel vmlinux --initrd initrd.cpio --spawn uart16550 \
+ *           --irq uart16550=4
  *
  * This file: options and the program's flow; the rest in vmm.h's list.
  */
@@ -49,6 +52,11 @@ enum {
 	OPT_IRQ,
 	OPT_RESTART,
 	OPT_DIALECT,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_VIRTIO,
 	OPT_HELP,
 };
 
@@ -57,7 +65,23 @@ usage(const char *prog, FILE *f)
 {
 	fprintf(f,
 		"usage: %s --guest FILE.bin [options]\n"
+		"       %s --kernel VMLINUX [--initrd FILE] [--cmdline STR]\n"
+		"                [--mem MIB] [--virtio NAME]... [options]\n"
 		"  --guest FILE        flat 64-bit guest image (see tinyvmm.h)\n"
+		"Linux mode:\n"
+		"  --kernel VMLINUX    an uncompressed ELF kernel with a PVH entry\n"
+		"                      note (CONFIG_PVH=y), entered in 32-bit\n"
+		"                      protected mode; KVM's irqchip and PIT, ACPI\n"
+		"                      tables for the vCPUs and --virtio devices\n"
+		"  --initrd FILE       the initramfs, at the top of RAM\n"
+		"  --cmdline STR       the kernel's command line (default:\n"
+		"                      \"%s\")\n"
+		"  --mem MIB           guest RAM (%d..%d, default %d)\n"
+		"  --virtio NAME       the --spawn device NAME is virtio-mmio: its\n"
+		"                      first MMIO region and its first --irq GSI go\n"
+		"                      into the ACPI tables (repeatable)\n"
+		"  (the default --timeout-ms is %d in Linux mode)\n"
+		"Options:\n"
 		"  --socket PATH       listen here for device processes\n"
 		"                      (default: a private temporary folder)\n"
 		"  --spawn \"CMD ARGS\"  start a device process (repeatable); it\n"
@@ -85,8 +109,12 @@ usage(const char *prog, FILE *f)
 		"Debug ports (1-byte OUT): 0x%x exit with that status, 0x%x reset\n"
 		"every device, 0x%x print a mark.\n"
 		"Exit status: the guest's debug-exit byte; %d no KVM,\n"
-		"%d timeout, %d error. IOREGION_KVM_DEV overrides /dev/kvm.\n",
-		prog, TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
+		"%d timeout, %d error (also: a bad kernel or initrd, a guest that\n"
+		"shut down: a triple fault, or a Linux guest's reboot or panic).\n"
+		"IOREGION_KVM_DEV overrides /dev/kvm.\n",
+		prog, prog, LINUX_DEFAULT_CMDLINE, LINUX_MEM_MIN_MIB,
+		LINUX_MEM_MAX_MIB, LINUX_MEM_DEFAULT_MIB, LINUX_TIMEOUT_MS,
+		TINYVMM_MAX_VCPUS, DEFAULT_TIMEOUT_MS,
 		TINYVMM_DEBUG_EXIT_PORT, TINYVMM_RESET_PORT, TINYVMM_MARK_PORT,
 		TINYVMM_EXIT_SKIP,
 		TINYVMM_EXIT_TIMEOUT, TINYVMM_EXIT_ERROR);
@@ -123,6 +151,50 @@ spawned_count(const struct vmm_opts *o, const char *name)
 	return count;
 }
 
+/* Linux mode's options, and their defaults. */
+static int
+parse_linux_args(struct vmm *vm)
+{
+	struct vmm_opts *o = &vm->opts;
+
+	vm->linux_mode = o->kernel != NULL;
+	if (!vm->linux_mode) {
+		if (o->initrd || o->cmdline || o->mem_mib || o->nvirtio) {
+			fprintf(stderr, "%s: --initrd, --cmdline, --mem and "
+				"--virtio are for --kernel\n", vm->prog);
+			return -1;
+		}
+		vm->mem_size = TINYVMM_RAM_SIZE;
+		return 0;
+	}
+	if (!o->cmdline)
+		o->cmdline = LINUX_DEFAULT_CMDLINE;
+	if (!o->mem_mib)
+		o->mem_mib = LINUX_MEM_DEFAULT_MIB;
+	vm->mem_size = (size_t)o->mem_mib << 20;
+	if (!o->timeout_set)
+		o->timeout_ms = LINUX_TIMEOUT_MS;
+	for (unsigned int i = 0; i < o->nvirtio; i++) {
+		bool wired = false;
+
+		if (spawned_count(o, o->virtio[i]) != 1) {
+			fprintf(stderr, "%s: --virtio %s: want exactly one "
+				"--spawn device of that name\n", vm->prog,
+				o->virtio[i]);
+			return -1;
+		}
+		for (unsigned int j = 0; j < vm->nirqs; j++)
+			wired |= !strcmp(vm->irqs[j].device, o->virtio[i]);
+		if (!wired) {
+			fprintf(stderr, "%s: --virtio %s: its interrupt needs an "
+				"--irq %s=GSI\n", vm->prog, o->virtio[i],
+				o->virtio[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 parse_args(struct vmm *vm, int argc, char **argv)
 {
@@ -140,6 +212,11 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		{ "irq", required_argument, NULL, OPT_IRQ },
 		{ "restart", required_argument, NULL, OPT_RESTART },
 		{ "dialect", required_argument, NULL, OPT_DIALECT },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "virtio", required_argument, NULL, OPT_VIRTIO },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,6 +248,7 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			if (parse_uint(vm->prog, "--timeout-ms", optarg, 1,
 				       3600000, &o->timeout_ms))
 				return -1;
+			o->timeout_set = true;
 			break;
 		case OPT_BRIDGE_TIMEOUT:
 			if (parse_uint(vm->prog, "--bridge-timeout-ms", optarg,
@@ -219,6 +297,29 @@ parse_args(struct vmm *vm, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			o->cmdline = optarg;
+			break;
+		case OPT_MEM:
+			if (parse_uint(vm->prog, "--mem", optarg,
+				       LINUX_MEM_MIN_MIB, LINUX_MEM_MAX_MIB,
+				       &o->mem_mib))
+				return -1;
+			break;
+		case OPT_VIRTIO:
+			if (o->nvirtio >= MAX_SPAWN) {
+				fprintf(stderr, "%s: at most %d --virtio\n",
+					vm->prog, MAX_SPAWN);
+				return -1;
+			}
+			o->virtio[o->nvirtio++] = optarg;
+			break;
 		case OPT_HELP:
 			usage(vm->prog, stdout);
 			return 1;
@@ -227,10 +328,12 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind < argc || !o->guest) {
+	if (optind < argc || !o->guest == !o->kernel) {
 		usage(vm->prog, stderr);
 		return -1;
 	}
+	if (parse_linux_args(vm) < 0)
+		return -1;
 	for (unsigned int i = 0; i < o->nmem_for; i++)
 		if (spawned_count(o, o->mem_for[i]) == 0) {
 			fprintf(stderr, "%s: --mem-for %s: no --spawn device "
@@ -269,6 +372,7 @@ main(int argc, char **argv)
 		.mem_fd = -1,
 		.ctl_fd = -1,
 		.guest_status = -1,
+		.lnx = { .initrd_fd = -1 },
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.reset_cond = PTHREAD_COND_INITIALIZER,
 	};
@@ -286,8 +390,11 @@ main(int argc, char **argv)
 	/* Devices may stop reading their channel; never die of SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Check for KVM first: without it, start no device at all. */
-	rc = vmm_open_kvm(&vm);
+	/* A kernel is checked before anything else (a bad file is an error
+	 * with or without KVM); then KVM: without it, start no device. */
+	rc = vm.linux_mode ? vmm_linux_open(&vm) : 0;
+	if (rc == 0)
+		rc = vmm_open_kvm(&vm);
 	if (rc == 0)
 		rc = vmm_create(&vm);
 	if (rc == 0)
@@ -301,13 +408,15 @@ main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = vmm_start_devices(&vm);
+	if (rc == 0 && vm.linux_mode)
+		rc = vmm_linux_tables(&vm);
 	if (rc < 0) {
 		status = -rc;
 		goto out;
 	}
 
 	fprintf(stderr, "%s: running %s on %u vCPU(s)\n", vm.prog,
-		vm.opts.guest, vm.opts.nvcpus);
+		vm.linux_mode ? vm.opts.kernel : vm.opts.guest, vm.opts.nvcpus);
 	status = vmm_run(&vm);
 	vmm_print_stats(&vm);
 
@@ -317,6 +426,7 @@ out:
 	if (vm.bridge)
 		vm.bridge = ioregion_bridge_unref(vm.bridge);
 	vmm_destroy(&vm);
+	vmm_linux_close(&vm);
 	if (vm.ctl_fd >= 0)
 		close(vm.ctl_fd);
 	if (vm.host_up) {

@@ -24,20 +24,20 @@ vmm_mem_create(struct vmm *vm)
 	struct kvm_userspace_memory_region slot = {
 		.slot = 0,
 		.guest_phys_addr = 0,
-		.memory_size = TINYVMM_RAM_SIZE,
+		.memory_size = vm->mem_size,
 	};
 
 	vm->mem_fd = memfd_create("tinyvmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (vm->mem_fd < 0)
 		return vmm_fail(vm, "memfd_create guest memory");
-	if (ftruncate(vm->mem_fd, TINYVMM_RAM_SIZE) < 0)
+	if (ftruncate(vm->mem_fd, vm->mem_size) < 0)
 		return vmm_fail(vm, "ftruncate guest memory");
 	/* Its size is fixed from now on, and nobody (a device holding the
 	 * fd) can add seals of its own, such as one against our writes. */
 	if (fcntl(vm->mem_fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return vmm_fail(vm, "seal guest memory");
-	vm->mem = mmap(NULL, TINYVMM_RAM_SIZE, PROT_READ | PROT_WRITE,
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
@@ -57,20 +57,20 @@ void
 vmm_mem_give(struct vmm *vm, struct vmm_dev *d)
 {
 	d->slot = (struct ioregion_vmm_slot){
-		.slot = { .gpa = 0, .size = TINYVMM_RAM_SIZE },
+		.slot = { .gpa = 0, .size = vm->mem_size },
 		.fd = vm->mem_fd,
 	};
 	d->cfg.slots = &d->slot;
 	d->cfg.nslots = 1;
-	fprintf(stderr, "%s: memory %-12s 0x0+0x%x read-write\n", vm->prog,
-		d->name, TINYVMM_RAM_SIZE);
+	fprintf(stderr, "%s: memory %-12s 0x0+%#zx read-write\n", vm->prog,
+		d->name, vm->mem_size);
 }
 
 void
 vmm_mem_destroy(struct vmm *vm)
 {
 	if (vm->mem)
-		munmap(vm->mem, TINYVMM_RAM_SIZE);
+		munmap(vm->mem, vm->mem_size);
 	vm->mem = NULL;
 	if (vm->mem_fd >= 0)
 		close(vm->mem_fd);

@@ -188,7 +188,7 @@ vcpu_handle_exit(struct vcpu *v)
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,
-			   "guest shut down (triple fault)");
+			   "guest shut down (a triple fault; a Linux guest's reboot or panic=-1)");
 		return 1;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,

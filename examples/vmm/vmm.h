@@ -4,8 +4,14 @@
  * guests: their ABI is ../tinyvmm.h). One file per concern:
  *
  *   main.c     options, program flow
- *   guest.c    KVM and the VM, the guest image, page tables, GDT, CPUID,
- *              the vCPUs' entry state
+ *   guest.c    KVM and the VM, the flat guest image, its page tables and
+ *              GDT, the vCPUs' entry state
+ *   cpuid.c    the CPUID of each vCPU (its APIC ID, the topology)
+ *   linux.c    Linux mode (--kernel): the kernel, initrd and command line
+ *              in guest RAM, the PIT, the firmware tables, vCPU 0's PVH
+ *              entry state (memory map in linux.h)
+ *   pvh.c      the PVH loader: the ELF checks, the hvm_start_info (no KVM)
+ *   mptable.c  the MP table: local APICs, IOAPIC, ISA interrupts (no KVM)
  *   vcpu.c     vCPU threads, exit handling, the end of the run
  *   memory.c   guest RAM: a sealed memfd, KVM's slot, a device's slot
  *   irq.c      the in-kernel irqchip, the devices' interrupt lines
@@ -30,6 +36,7 @@
 #include "ioregion/wire.h"
 
 #include "devhost.h"
+#include "linux.h"
 #include "tinyvmm.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -55,6 +62,13 @@ struct vcpu {
 
 struct vmm_opts {
 	const char *guest;
+	const char *kernel;		/* --kernel: Linux mode */
+	const char *initrd;
+	const char *cmdline;
+	unsigned int mem_mib;		/* --mem */
+	const char *virtio[MAX_SPAWN];	/* --virtio: device names */
+	unsigned int nvirtio;
+	bool timeout_set;
 	const char *socket_path;
 	const char *spawn[MAX_SPAWN];
 	unsigned int nspawn;
@@ -106,6 +120,16 @@ struct vmm_region {
 	struct vmm_dev *dev;
 };
 
+/* Linux mode: the kernel file while it is loaded, the initrd. */
+struct vmm_linux {
+	uint8_t *file;			/* the whole vmlinux, until loaded */
+	size_t len;
+	struct pvh_kernel kernel;
+	int initrd_fd;
+	uint64_t initrd_gpa, initrd_size;
+	uint64_t rsdp_gpa;		/* the ACPI tables' RSDP, or 0 */
+};
+
 /* The VM: one per program run. */
 struct vmm {
 	const char *prog;
@@ -113,7 +137,10 @@ struct vmm {
 	int kvm_fd;
 	int vm_fd;
 	int mem_fd;			/* guest RAM: memfd, sealed */
-	uint8_t *mem;			/* its mapping, TINYVMM_RAM_SIZE bytes */
+	uint8_t *mem;			/* its mapping, mem_size bytes */
+	size_t mem_size;		/* TINYVMM_RAM_SIZE, or --mem */
+	bool linux_mode;		/* --kernel */
+	struct vmm_linux lnx;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	struct devhost host;
@@ -155,6 +182,24 @@ int vmm_open_kvm(struct vmm *vm);
 int vmm_create(struct vmm *vm);
 int vcpu_create(struct vmm *vm, struct vcpu *v);
 void vmm_destroy(struct vmm *vm);
+
+/* cpuid.c: what KVM supports (once), then each vCPU's own (before it
+ * runs). 0 or -TINYVMM_EXIT_ERROR (message printed). */
+int vmm_cpuid_init(struct vmm *vm);
+int vmm_cpuid_set(struct vmm *vm, struct vcpu *v);
+
+/* linux.c, Linux mode. Each returns 0 or -TINYVMM_EXIT_ERROR (message
+ * printed). open: read and check the kernel and the initrd (before KVM:
+ * a bad file is an error anywhere); load: into guest RAM; pit: KVM's
+ * PIT (after the irqchip); tables: the ACPI tables from the attached
+ * devices and the hvm_start_info (after the devices); entry: vCPU 0's
+ * PVH entry state (the others wait for INIT/SIPI). */
+int vmm_linux_open(struct vmm *vm);
+int vmm_linux_load(struct vmm *vm);
+int vmm_linux_pit(struct vmm *vm);
+int vmm_linux_tables(struct vmm *vm);
+int vmm_linux_entry(struct vmm *vm, struct vcpu *v);
+void vmm_linux_close(struct vmm *vm);
 
 /* memory.c: guest RAM (0 or -TINYVMM_EXIT_ERROR); device @d's slot of it
  * (in its config, for --mem-for). */

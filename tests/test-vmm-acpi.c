@@ -1,0 +1,963 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tinyvmm's ACPI tables (examples/vmm/acpi.c), linked alone: checksums,
+ * lengths, the pointers RSDP -> XSDT -> FADT -> DSDT and -> MADT, MADT
+ * entries per CPU count, the DSDT's AML walked by hand, every class of
+ * bad config (-EINVAL), every too-small length (-ENOSPC, nothing written
+ * past it).
+ *
+ * `test-vmm-acpi --iasl` is the other half (test vmm-acpi-iasl): ACPICA's
+ * disassembler, which we did not write, reads the tables back; exit 77
+ * (skip) when iasl is not installed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "test-common.h"
+
+#define GPA 0xe0000ull
+#define BUF_LEN 0x20000u
+#define CANARY 0xa5
+
+static uint8_t buf[BUF_LEN + 64];
+
+static const struct vmm_acpi_mmio two_windows[] = {
+	{ .base = 0xd0000000, .size = 0x200, .gsi = 5 },
+	{ .base = 0xd0001000, .size = 0x200, .gsi = 6 },
+};
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* buf[from, to) still holds CANARY (one assertion, not one per byte:
+ * Check's assertions cost a message each). */
+static void assert_canary(size_t from, size_t to, const char *what)
+{
+	for (size_t i = from; i < to; i++)
+		if (buf[i] != CANARY)
+			ior_abort("%s: byte %zu written", what, i);
+}
+
+static ssize_t build(uint64_t gpa, size_t len, unsigned int ncpus,
+		     const struct vmm_acpi_mmio *mmio, unsigned int nmmio,
+		     uint64_t *rsdp)
+{
+	struct vmm_acpi_config cfg = {
+		.ncpus = ncpus, .mmio = mmio, .nmmio = nmmio,
+	};
+
+	return vmm_acpi_build(buf, gpa, len, &cfg, rsdp);
+}
+
+/* The table at guest address @addr: inside the @used bytes built at GPA,
+ * its signature, a length that fits, a zero checksum, our OEM id. */
+static const uint8_t *table(uint64_t addr, ssize_t used, const char *sig)
+{
+	const uint8_t *t;
+	uint32_t len;
+
+	ior_assert(addr >= GPA && addr + 36 <= GPA + (uint64_t)used);
+	t = buf + (addr - GPA);
+	ior_assert_mem_eq(t, sig, 4);
+	len = rd32(t + 4);
+	ior_assert_uint_eq(len >= 36, 1);
+	ior_assert(addr + len <= GPA + (uint64_t)used);
+	ior_assert_uint_eq(sum8(t, len), 0);
+	ior_assert_mem_eq(t + 10, "LIBIOR", 6);
+	return t;
+}
+
+struct tables {
+	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
+};
+
+/* Follow the pointers from the RSDP, checking each table on the way. */
+static struct tables walk(uint64_t rsdp, ssize_t used)
+{
+	struct tables t;
+
+	ior_assert_int_gt(used, 0);
+	ior_assert(rsdp >= GPA && rsdp + 36 <= GPA + (uint64_t)used);
+	ior_assert_uint_eq(rsdp % 16, 0);
+	t.rsdp = buf + (rsdp - GPA);
+	ior_assert_mem_eq(t.rsdp, "RSD PTR ", 8);
+	ior_assert_uint_eq(sum8(t.rsdp, 20), 0);
+	ior_assert_uint_eq(sum8(t.rsdp, 36), 0);
+	ior_assert_mem_eq(t.rsdp + 9, "LIBIOR", 6);
+	ior_assert_uint_eq(t.rsdp[15], 2);		/* revision */
+	ior_assert_uint_eq(rd32(t.rsdp + 16), 0);	/* no RSDT */
+	ior_assert_uint_eq(rd32(t.rsdp + 20), 36);	/* length */
+
+	t.xsdt = table(rd64(t.rsdp + 24), used, "XSDT");
+	ior_assert_uint_eq(rd32(t.xsdt + 4), 36 + 2 * 8);
+	t.fadt = table(rd64(t.xsdt + 36), used, "FACP");
+	t.madt = table(rd64(t.xsdt + 44), used, "APIC");
+	ior_assert_uint_eq(rd32(t.fadt + 4), 276);
+	ior_assert_uint_eq(rd32(t.fadt + 40), 0);	/* 32-bit DSDT */
+	t.dsdt = table(rd64(t.fadt + 140), used, "DSDT");
+	return t;
+}
+
+START_TEST(test_tables_checksums_lengths_pointers)
+{
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, two_windows, 2, &rsdp);
+	struct tables t = walk(rsdp, used);
+
+	/* The RSDP is the last table: the bytes used end with it. */
+	ior_assert_uint_eq(rsdp + 36, GPA + (uint64_t)used);
+	ior_assert_uint_eq(t.fadt[8], 6);		/* revision */
+	ior_assert_uint_eq(t.fadt[131], 3);		/* minor: 6.3 */
+	ior_assert_uint_eq(t.madt[8], 5);
+	ior_assert_uint_eq(t.dsdt[8], 2);
+	ior_assert_uint_eq(t.xsdt[8], 1);
+}
+END_TEST
+
+START_TEST(test_fadt_flags)
+{
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 2, two_windows, 2, &rsdp);
+	struct tables t = walk(rsdp, used);
+	uint16_t boot = (uint16_t)(t.fadt[109] | t.fadt[110] << 8);
+	uint32_t flags = rd32(t.fadt + 112);
+
+	ior_assert_uint_eq(flags & (1u << 20), 1u << 20);	/* HW reduced */
+	ior_assert_uint_eq(boot & (1u << 5), 1u << 5);	/* no CMOS RTC */
+	ior_assert_uint_eq(boot & (1u << 2), 1u << 2);	/* no VGA */
+	ior_assert_uint_eq(boot & (1u << 1), 0);	/* no 8042 */
+	ior_assert_uint_eq(boot & (1u << 0), 1);	/* COM1: legacy device */
+	ior_assert_uint_eq(rd32(t.fadt + 36), 0);	/* no FACS */
+	ior_assert_uint_eq(rd64(t.fadt + 132), 0);
+	ior_assert_uint_eq(t.fadt[46] | t.fadt[47] << 8, 0);	/* no SCI */
+	ior_assert_uint_eq(rd32(t.fadt + 56), 0);	/* no PM1a event */
+	ior_assert_uint_eq(rd32(t.fadt + 64), 0);	/* no PM1a control */
+	ior_assert_uint_eq(rd32(t.fadt + 76), 0);	/* no PM timer */
+}
+END_TEST
+
+/* The MADT for ncpus: its entries tile the table exactly. */
+static void check_madt(unsigned int ncpus)
+{
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, ncpus, two_windows, 2, &rsdp);
+	struct tables t = walk(rsdp, used);
+	uint32_t len = rd32(t.madt + 4);
+	unsigned int lapics = 0, ioapics = 0, others = 0;
+
+	ior_assert_uint_eq(rd32(t.madt + 36), 0xfee00000u);
+	ior_assert_uint_eq(rd32(t.madt + 40), 1);	/* PCAT_COMPAT */
+	for (uint32_t off = 44; off < len;) {
+		const uint8_t *e = t.madt + off;
+
+		ior_assert_uint_eq(e[1] >= 2, 1);
+		ior_assert(off + e[1] <= len);
+		if (e[0] == 0) {
+			ior_assert_uint_eq(e[1], 8);
+			ior_assert_uint_eq(e[2], lapics);	/* UID */
+			ior_assert_uint_eq(e[3], lapics);	/* APIC id */
+			ior_assert_uint_eq(rd32(e + 4), 1);	/* enabled */
+			lapics++;
+		} else if (e[0] == 1) {
+			ior_assert_uint_eq(e[1], 12);
+			ior_assert_uint_eq(e[2], ncpus);	/* IO APIC id */
+			ior_assert_uint_eq(rd32(e + 4), 0xfec00000u);
+			ior_assert_uint_eq(rd32(e + 8), 0);	/* GSI base */
+			ioapics++;
+		} else {
+			others++;
+		}
+		off += e[1];
+	}
+	ior_assert_uint_eq(lapics, ncpus);
+	ior_assert_uint_eq(ioapics, 1);
+	ior_assert_uint_eq(others, 0);	/* no overrides: identity routing */
+	ior_assert_uint_eq(len, 44 + 8 * ncpus + 12);
+}
+
+START_TEST(test_madt_1_cpu) { check_madt(1); }
+END_TEST
+START_TEST(test_madt_2_cpus) { check_madt(2); }
+END_TEST
+START_TEST(test_madt_8_cpus) { check_madt(8); }
+END_TEST
+START_TEST(test_madt_255_cpus) { check_madt(255); }
+END_TEST
+
+/* ---- the DSDT's AML, decoded here independently of aml.c ------------ */
+
+/* A PkgLength at *p: returns its value (which counts itself), moves *p
+ * past it. */
+static size_t pkglen(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	unsigned int follow = q[0] >> 6;
+	size_t v;
+
+	if (follow == 0) {
+		*p = q + 1;
+		return q[0] & 0x3f;
+	}
+	ior_assert_uint_eq(q[0] & 0x30, 0);
+	v = q[0] & 0x0f;
+	for (unsigned int i = 0; i < follow; i++)
+		v |= (size_t)q[1 + i] << (4 + 8 * i);
+	*p = q + 1 + follow;
+	return v;
+}
+
+/* An integer term at *p (ZeroOp, OneOp, Byte/Word/DWord/QWordPrefix). */
+static uint64_t integer(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	unsigned int n;
+	uint64_t v = 0;
+
+	switch (q[0]) {
+	case 0x00: *p = q + 1; return 0;
+	case 0x01: *p = q + 1; return 1;
+	case 0x0a: n = 1; break;
+	case 0x0b: n = 2; break;
+	case 0x0c: n = 4; break;
+	case 0x0e: n = 8; break;
+	default: ior_abort("not an integer: 0x%02x", q[0]); return 0;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		v |= (uint64_t)q[1 + i] << (8 * i);
+	*p = q + 1 + n;
+	return v;
+}
+
+/* Name(seg, ...) at *p: checks NameOp and the name, moves past them. */
+static void expect_name(const uint8_t **p, const char *seg)
+{
+	ior_assert_uint_eq((*p)[0], 0x08);
+	ior_assert_mem_eq(*p + 1, seg, 4);
+	*p += 5;
+}
+
+struct device {
+	char name[8];
+	char hid[9];		/* a string _HID, or "" */
+	uint32_t eisa;		/* an EISA _HID, or 0 */
+	uint64_t uid;
+	const uint8_t *crs;	/* the resource template's bytes */
+	size_t crs_len;
+};
+
+/* Device(name) { Name(_HID) Name(_UID) Name(_CRS, Buffer) } at *p. */
+static struct device device(const uint8_t **p)
+{
+	struct device d = { 0 };
+	const uint8_t *q = *p, *end;
+	size_t len, size;
+
+	ior_assert_uint_eq(q[0], 0x5b);
+	ior_assert_uint_eq(q[1], 0x82);
+	q += 2;
+	end = q;
+	len = pkglen(&q);
+	end += len;
+	memcpy(d.name, q, 4);
+	q += 4;
+	expect_name(&q, "_HID");
+	if (q[0] == 0x0d) {
+		size_t n = strlen((const char *)q + 1);
+
+		ior_assert_uint_eq(n, 8);
+		memcpy(d.hid, q + 1, n + 1);
+		q += n + 2;
+	} else {
+		ior_assert_uint_eq(q[0], 0x0c);
+		d.eisa = rd32(q + 1);
+		q += 5;
+	}
+	expect_name(&q, "_UID");
+	d.uid = integer(&q);
+	expect_name(&q, "_CRS");
+	ior_assert_uint_eq(q[0], 0x11);		/* BufferOp */
+	q++;
+	{
+		const uint8_t *bstart = q;
+		size_t blen = pkglen(&q);
+
+		size = integer(&q);
+		ior_assert_uint_eq((size_t)(bstart + blen - q), size);
+	}
+	d.crs = q;
+	d.crs_len = size;
+	q += size;
+	ior_assert(q == end);
+	/* A template ends with EndTag (checksum 0). */
+	ior_assert_uint_eq(d.crs[size - 2], 0x79);
+	ior_assert_uint_eq(d.crs[size - 1], 0);
+	*p = q;
+	return d;
+}
+
+/* The DSDT's devices: one Scope(\_SB_) spanning the table, of devices
+ * only; returns how many, in @out. */
+static unsigned int dsdt_devices(const uint8_t *dsdt, struct device *out,
+				 unsigned int max)
+{
+	uint32_t len = rd32(dsdt + 4);
+	const uint8_t *p = dsdt + 36, *start, *end = dsdt + len;
+	unsigned int n = 0;
+
+	ior_assert_uint_eq(p[0], 0x10);		/* ScopeOp */
+	p++;
+	start = p;
+	ior_assert(start + pkglen(&p) == end);
+	ior_assert_mem_eq(p, "\\_SB_", 5);
+	p += 5;
+	while (p < end) {
+		ior_assert(n < max);
+		out[n++] = device(&p);
+	}
+	ior_assert(p == end);
+	return n;
+}
+
+static const uint8_t *dsdt_of(ssize_t used, uint64_t rsdp)
+{
+	return walk(rsdp, used).dsdt;
+}
+
+static void check_virtio(const struct device *d, unsigned int i,
+			 const struct vmm_acpi_mmio *w, bool shared)
+{
+	char name[8];
+	/* Memory32Fixed(ReadWrite, base, size), Interrupt(ResourceConsumer,
+	 * Level, ActiveHigh, Exclusive or Shared) {gsi}, EndTag */
+	uint8_t crs[] = {
+		0x86, 0x09, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x89, 0x06, 0x00, 0x01, 0x01, 0, 0, 0, 0,
+		0x79, 0x00,
+	};
+
+	snprintf(name, sizeof(name), "VR%02X", i & 0xffu);
+	ior_assert_str_eq(d->name, name);
+	ior_assert_str_eq(d->hid, "LNRO0005");
+	ior_assert_uint_eq(d->uid, i);
+	for (int k = 0; k < 4; k++) {
+		crs[4 + k] = (uint8_t)(w->base >> (8 * k));
+		crs[8 + k] = (uint8_t)(w->size >> (8 * k));
+		crs[17 + k] = (uint8_t)(w->gsi >> (8 * k));
+	}
+	if (shared)
+		crs[15] |= 0x08;
+	ior_assert_uint_eq(d->crs_len, sizeof(crs));
+	ior_assert_mem_eq(d->crs, crs, sizeof(crs));
+}
+
+static void check_com1(const struct device *d)
+{
+	/* IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags() {4}, EndTag */
+	static const uint8_t crs[] = {
+		0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
+		0x22, 0x10, 0x00,
+		0x79, 0x00,
+	};
+
+	ior_assert_str_eq(d->name, "COM1");
+	ior_assert_uint_eq(d->eisa, 0x0105d041u);	/* PNP0501 */
+	ior_assert_uint_eq(d->uid, 0);
+	ior_assert_uint_eq(d->crs_len, sizeof(crs));
+	ior_assert_mem_eq(d->crs, crs, sizeof(crs));
+}
+
+START_TEST(test_dsdt_two_windows)
+{
+	struct device d[4];
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, two_windows, 2, &rsdp);
+	unsigned int n = dsdt_devices(dsdt_of(used, rsdp), d, 4);
+
+	ior_assert_uint_eq(n, 3);
+	check_com1(&d[0]);
+	check_virtio(&d[1], 0, &two_windows[0], false);
+	check_virtio(&d[2], 1, &two_windows[1], false);
+}
+END_TEST
+
+START_TEST(test_dsdt_no_window)
+{
+	struct device d[2];
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, NULL, 0, &rsdp);
+
+	ior_assert_uint_eq(dsdt_devices(dsdt_of(used, rsdp), d, 2), 1);
+	check_com1(&d[0]);
+}
+END_TEST
+
+/* Windows on one gsi say Shared; the others stay Exclusive. */
+START_TEST(test_dsdt_shared_gsi)
+{
+	static const struct vmm_acpi_mmio w[] = {
+		{ .base = 0xd0000000, .size = 0x200, .gsi = 9 },
+		{ .base = 0xd0000200, .size = 0x200, .gsi = 10 },
+		{ .base = 0xd0000400, .size = 0x200, .gsi = 9 },
+	};
+	struct device d[4];
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 1, w, 3, &rsdp);
+
+	ior_assert_uint_eq(dsdt_devices(dsdt_of(used, rsdp), d, 4), 4);
+	check_virtio(&d[1], 0, &w[0], true);
+	check_virtio(&d[2], 1, &w[1], false);
+	check_virtio(&d[3], 2, &w[2], true);
+}
+END_TEST
+
+static struct vmm_acpi_mmio many[VMM_ACPI_MAX_MMIO + 1];
+
+static void fill_many(void)
+{
+	for (unsigned int i = 0; i < VMM_ACPI_MAX_MMIO + 1; i++) {
+		many[i].base = 0xc0000000ull + 0x1000ull * i;
+		many[i].size = 0x200;
+		many[i].gsi = 5 + i % 19;
+	}
+}
+
+/* The largest config: 255 CPUs, 256 windows (VR00..VRFF; PkgLengths of
+ * 3 bytes for the scope). */
+START_TEST(test_largest_config)
+{
+	static struct device d[VMM_ACPI_MAX_MMIO + 1];
+	uint64_t rsdp = 0;
+	ssize_t used;
+	unsigned int n;
+
+	fill_many();
+	used = build(GPA, BUF_LEN, 255, many, VMM_ACPI_MAX_MMIO, &rsdp);
+	n = dsdt_devices(dsdt_of(used, rsdp), d, VMM_ACPI_MAX_MMIO + 1);
+	ior_assert_uint_eq(n, VMM_ACPI_MAX_MMIO + 1);
+	for (unsigned int i = 0; i < VMM_ACPI_MAX_MMIO; i++)
+		check_virtio(&d[1 + i], i, &many[i], true);
+	ior_assert_str_eq(d[VMM_ACPI_MAX_MMIO].name, "VRFF");
+	ior_assert_errno(build(GPA, BUF_LEN, 255, many, VMM_ACPI_MAX_MMIO + 1,
+			       &rsdp), -EINVAL);
+}
+END_TEST
+
+/* Built at any host alignment, at any (16-byte aligned) guest address:
+ * the pointers move with gpa, nothing else changes. */
+START_TEST(test_gpa_and_host_alignment)
+{
+	static uint8_t a[BUF_LEN], b2[BUF_LEN + 1];
+	struct vmm_acpi_config cfg = { .ncpus = 2, .mmio = two_windows,
+				       .nmmio = 2 };
+	uint64_t r1 = 0, r2 = 0;
+	ssize_t n1 = vmm_acpi_build(a, GPA, BUF_LEN, &cfg, &r1);
+	ssize_t n2 = vmm_acpi_build(b2 + 1, 0x7fff0000ull, BUF_LEN, &cfg, &r2);
+
+	ior_assert_int_gt(n1, 0);
+	ior_assert_int_eq(n1, n2);
+	ior_assert_uint_eq(r1 - GPA, r2 - 0x7fff0000ull);
+	/* The DSDT (first) is the same; a second build is identical. */
+	ior_assert_mem_eq(a, b2 + 1, rd32(a + 4));
+	memset(buf, 0, sizeof(buf));
+	ior_assert_int_eq(vmm_acpi_build(buf, GPA, BUF_LEN, &cfg, &r2), n1);
+	ior_assert_mem_eq(a, buf, (size_t)n1);
+	/* Above 4 GiB: 64-bit pointers only. */
+	ior_assert_int_eq(vmm_acpi_build(buf, 0x100000000ull, BUF_LEN, &cfg,
+					 &r2), n1);
+	ior_assert_uint_eq(rd64(buf + (r2 - 0x100000000ull) + 24) >> 32, 1);
+}
+END_TEST
+
+/* ---- bad configs ----------------------------------------------------- */
+
+/* @w is refused alone (unless @alone_ok: it only collides with the
+ * first of two_windows) and after two_windows[0]. */
+static void expect_einval(struct vmm_acpi_mmio w, bool alone_ok)
+{
+	struct vmm_acpi_mmio two[2] = { two_windows[0], w };
+	uint64_t rsdp = 0x1234;
+
+	if (alone_ok) {
+		ior_assert_int_gt(build(GPA, BUF_LEN, 1, &w, 1, &rsdp), 0);
+		rsdp = 0x1234;
+	}
+	memset(buf, CANARY, sizeof(buf));
+	if (!alone_ok)
+		ior_assert_errno(build(GPA, BUF_LEN, 1, &w, 1, &rsdp), -EINVAL);
+	ior_assert_errno(build(GPA, BUF_LEN, 1, two, 2, &rsdp), -EINVAL);
+	/* Checked before anything is written; *rsdp_gpa untouched. */
+	ior_assert_uint_eq(rsdp, 0x1234);
+	assert_canary(0, sizeof(buf), "-EINVAL");
+}
+
+static void expect_einval_window(struct vmm_acpi_mmio w)
+{
+	expect_einval(w, false);
+}
+
+static void expect_einval_overlap(struct vmm_acpi_mmio w)
+{
+	expect_einval(w, true);
+}
+
+START_TEST(test_einval_arguments)
+{
+	struct vmm_acpi_config cfg = { .ncpus = 1 };
+	uint64_t rsdp = 0;
+
+	ior_assert_errno(vmm_acpi_build(NULL, GPA, BUF_LEN, &cfg, &rsdp),
+			 -EINVAL);
+	ior_assert_errno(vmm_acpi_build(buf, GPA, BUF_LEN, NULL, &rsdp),
+			 -EINVAL);
+	ior_assert_errno(vmm_acpi_build(buf, GPA, BUF_LEN, &cfg, NULL),
+			 -EINVAL);
+	/* gpa not 16-byte aligned */
+	for (uint64_t off = 1; off < 16; off++)
+		ior_assert_errno(vmm_acpi_build(buf, GPA + off, BUF_LEN, &cfg,
+						&rsdp), -EINVAL);
+	/* gpa + len past the 64-bit space */
+	ior_assert_errno(vmm_acpi_build(buf, UINT64_MAX - 15, BUF_LEN, &cfg,
+					&rsdp), -EINVAL);
+	/* ... a bad config wins over a short length */
+	cfg.ncpus = 0;
+	ior_assert_errno(vmm_acpi_build(buf, GPA, 0, &cfg, &rsdp), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_einval_cpus)
+{
+	uint64_t rsdp = 0;
+
+	ior_assert_errno(build(GPA, BUF_LEN, 0, NULL, 0, &rsdp), -EINVAL);
+	ior_assert_errno(build(GPA, BUF_LEN, 256, NULL, 0, &rsdp), -EINVAL);
+	ior_assert_errno(build(GPA, BUF_LEN, 100000, NULL, 0, &rsdp), -EINVAL);
+	ior_assert_int_gt(build(GPA, BUF_LEN, 255, NULL, 0, &rsdp), 0);
+}
+END_TEST
+
+START_TEST(test_einval_windows)
+{
+	struct vmm_acpi_config cfg = { .ncpus = 1, .mmio = NULL, .nmmio = 1 };
+	uint64_t rsdp = 0;
+
+	ior_assert_errno(vmm_acpi_build(buf, GPA, BUF_LEN, &cfg, &rsdp),
+			 -EINVAL);
+	/* size 0 */
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0, 7 });
+	/* outside the 32-bit space: above, or crossing 4 GiB */
+	expect_einval_window((struct vmm_acpi_mmio){ 0x100000000ull, 0x200, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfffffe00u, 0x201, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ UINT64_MAX, 1, 7 });
+	/* on the IO APIC's page, the local APIC's megabyte */
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfec00f00u, 0x200, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfebfff00u, 0x200, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfeeff000u, 0x200, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfed00000u, 0x200000, 7 });
+	/* overlapping the first window: same, inside, straddling */
+	expect_einval_overlap(two_windows[0]);
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd0000100, 0x10, 7 });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xcffffe01u, 0x200, 7 });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd00001ffu, 0x200, 7 });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xc0000000u, 0x10000001,
+						      7 });
+	/* ... while touching it is fine */
+	{
+		struct vmm_acpi_mmio w[2] = {
+			two_windows[0], { 0xd0000200, 0x200, 7 },
+		};
+		struct vmm_acpi_mmio top = { 0xfffffe00u, 0x200, 7 };
+
+		ior_assert_int_gt(build(GPA, BUF_LEN, 1, w, 2, &rsdp), 0);
+		ior_assert_int_gt(build(GPA, BUF_LEN, 1, &top, 1, &rsdp), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_einval_gsi)
+{
+	uint64_t rsdp = 0;
+
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200, 24 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
+						     UINT32_MAX });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
+						     VMM_ACPI_GSI_PIT });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
+						     VMM_ACPI_GSI_COM1 });
+	for (uint32_t gsi = 1; gsi <= VMM_ACPI_MAX_GSI; gsi++) {
+		struct vmm_acpi_mmio w = { 0xd0002000, 0x200, gsi };
+
+		if (gsi == VMM_ACPI_GSI_COM1)
+			continue;
+		ior_assert_int_gt(build(GPA, BUF_LEN, 1, &w, 1, &rsdp), 0);
+	}
+}
+END_TEST
+
+/* ---- too small ------------------------------------------------------- */
+
+/* Every length short of what the config needs: -ENOSPC, nothing written
+ * at or past len, *rsdp_gpa untouched; the exact length works. */
+static void check_every_short_length(unsigned int ncpus,
+				     const struct vmm_acpi_mmio *w,
+				     unsigned int nmmio)
+{
+	uint64_t rsdp = 0;
+	ssize_t need = build(GPA, BUF_LEN, ncpus, w, nmmio, &rsdp);
+
+	ior_assert_int_gt(need, 0);
+	ior_assert((size_t)need + 64 <= sizeof(buf));
+	for (size_t len = 0; len < (size_t)need; len++) {
+		uint64_t r = 0x1234;
+
+		memset(buf, CANARY, (size_t)need + 64);
+		ssize_t rc = build(GPA, len, ncpus, w, nmmio, &r);
+
+		if (rc != -ENOSPC)
+			ior_abort("len %zu of %zd: %zd, not -ENOSPC", len, need,
+				  rc);
+		if (r != 0x1234)
+			ior_abort("len %zu: *rsdp_gpa written", len);
+		assert_canary(len, (size_t)need + 64, "-ENOSPC");
+	}
+	memset(buf, CANARY, (size_t)need + 64);
+	ior_assert_int_eq(build(GPA, (size_t)need, ncpus, w, nmmio, &rsdp),
+			  need);
+	assert_canary((size_t)need, (size_t)need + 64, "exact length");
+	walk(rsdp, need);
+}
+
+START_TEST(test_enospc_small)
+{
+	check_every_short_length(1, NULL, 0);
+	check_every_short_length(2, two_windows, 2);
+}
+END_TEST
+
+START_TEST(test_enospc_large)
+{
+	fill_many();
+	/* 40 windows: the scope's PkgLength takes 2 bytes */
+	check_every_short_length(8, many, 40);
+}
+END_TEST
+
+/* ---- iasl: ACPICA reads the tables back ------------------------------ */
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const void *p, size_t n)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ior_assert_int_ge(fd, 0);
+	ior_write_all(fd, p, n);
+	close(fd);
+}
+
+/* Read a whole (small) file into a NUL-terminated heap string. */
+static char *read_file(const char *name)
+{
+	char path[128];
+	FILE *f;
+	char *s;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "re");
+	if (f == NULL)
+		ior_abort("%s: %s", path, strerror(errno));
+	ior_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ior_assert_int_ge(n, 0);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	ior_assert_ptr_nonnull(s);
+	ior_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = 0;
+	fclose(f);
+	return s;
+}
+
+/* Run iasl with @args in tmpdir, its output into @log; returns its exit
+ * status. */
+static int run_iasl(const char *args, const char *log)
+{
+	char cmd[512];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl %s > %s 2>&1", tmpdir,
+		 args, log);
+	st = system(cmd);
+	ior_assert(st != -1 && WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* Runs of blanks and newlines in @s as one blank: iasl's and acpiexec's
+ * column alignment is not what we test. */
+static void squeeze(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		bool blank = *r == ' ' || *r == '\n' || *r == '\t';
+
+		if (blank && w > s && w[-1] == ' ')
+			continue;
+		*w++ = blank ? ' ' : *r;
+	}
+	*w = 0;
+}
+
+static char *read_squeezed(const char *name)
+{
+	char *s = read_file(name);
+
+	squeeze(s);
+	return s;
+}
+
+static void assert_contains(const char *hay, const char *needle,
+			    const char *what)
+{
+	if (strstr(hay, needle) == NULL)
+		ior_abort("%s: no \"%s\" in:\n%.1500s", what, needle, hay);
+}
+
+static void assert_clean(const char *log, const char *what)
+{
+	static const char *const bad[] = {
+		"Error", "error", "Warning", "warning", "Incorrect", "Invalid",
+		"invalid",
+	};
+	char *s = read_file(log);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* iasl's summary line "0 Errors, 0 Warnings" is fine. */
+		const char *p = s;
+
+		while ((p = strstr(p, bad[i])) != NULL) {
+			if (!(p > s + 1 && p[-1] == ' ' && p[-2] == '0'))
+				ior_abort("%s: \"%s\" in:\n%.1500s", what, bad[i], s);
+			p++;
+		}
+	}
+	free(s);
+}
+
+/* Remove tmpdir and what is in it (flat: files only). */
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ior_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * iasl -d disassembles each table (the RSDP is no table to it: "RSD PTR "
+ * is no ACPI signature, so the RSDP is checked above only), its output
+ * has no complaint, the disassembly says what we meant, and the DSDT's
+ * compiles back. acpiexec (ACPICA's interpreter, the one Linux runs)
+ * loads the namespace from the FADT, DSDT and MADT and converts each
+ * device's _CRS with its resource manager, as Linux does.
+ */
+START_TEST(test_iasl_reads_the_tables)
+{
+	static const struct vmm_acpi_mmio w[] = {
+		{ .base = 0xd0000000, .size = 0x200, .gsi = 5 },
+		{ .base = 0xd0000200, .size = 0x200, .gsi = 16 },
+	};
+	static const char *const names[] = { "dsdt", "facp", "apic", "xsdt" };
+	uint64_t rsdp = 0;
+	ssize_t used = build(GPA, BUF_LEN, 2, w, 2, &rsdp);
+	struct tables t = walk(rsdp, used);
+	const uint8_t *tabs[] = { t.dsdt, t.fadt, t.madt, t.xsdt };
+	char *out;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-vmm-acpi.XXXXXX");
+	ior_assert_ptr_nonnull(mkdtemp(tmpdir));
+	for (size_t i = 0; i < 4; i++) {
+		char file[16], args[64], log[16];
+
+		snprintf(file, sizeof(file), "%s.dat", names[i]);
+		snprintf(args, sizeof(args), "-d %s", file);
+		snprintf(log, sizeof(log), "%s.log", names[i]);
+		write_file(file, tabs[i], rd32(tabs[i] + 4));
+		ior_assert_int_eq(run_iasl(args, log), 0);
+		assert_clean(log, file);
+	}
+
+	out = read_squeezed("dsdt.dsl");
+	assert_contains(out, "Scope (\\_SB)", "dsdt.dsl");
+	assert_contains(out, "Device (COM1)", "dsdt.dsl");
+	assert_contains(out, "Name (_HID, EisaId (\"PNP0501\")", "dsdt.dsl");
+	assert_contains(out, "0x03F8, // Range Minimum", "dsdt.dsl");
+	assert_contains(out, "IRQNoFlags () {4}", "dsdt.dsl");
+	assert_contains(out, "Device (VR00)", "dsdt.dsl");
+	assert_contains(out, "Device (VR01)", "dsdt.dsl");
+	assert_contains(out, "Name (_HID, \"LNRO0005\")", "dsdt.dsl");
+	assert_contains(out, "Name (_UID, One)", "dsdt.dsl");
+	assert_contains(out, "Memory32Fixed (ReadWrite, "
+			"0xD0000000, // Address Base "
+			"0x00000200, // Address Length",
+			"dsdt.dsl");
+	assert_contains(out, "0xD0000200, // Address Base", "dsdt.dsl");
+	assert_contains(out, "Interrupt (ResourceConsumer, Level, ActiveHigh, "
+			"Exclusive, ,, ) { "
+			"0x00000005,", "dsdt.dsl");
+	assert_contains(out, " 0x00000010,", "dsdt.dsl");
+	free(out);
+	out = read_squeezed("facp.dsl");
+	assert_contains(out, "Revision : 06", "facp.dsl");
+	assert_contains(out, "Hardware Reduced (V5) : 1", "facp.dsl");
+	assert_contains(out, "CMOS RTC Not Present (V5) : 1", "facp.dsl");
+	assert_contains(out, "VGA Not Present (V4) : 1", "facp.dsl");
+	assert_contains(out, "8042 Present on ports 60/64 (V2) : 0", "facp.dsl");
+	assert_contains(out, "FADT Minor Revision : 03", "facp.dsl");
+	assert_contains(out, "DSDT Address : 00000000000E0000", "facp.dsl");
+	free(out);
+	out = read_squeezed("apic.dsl");
+	assert_contains(out, "Local Apic Address : FEE00000", "apic.dsl");
+	assert_contains(out, "PC-AT Compatibility : 1", "apic.dsl");
+	assert_contains(out, "Local Apic ID : 01", "apic.dsl");
+	assert_contains(out, "I/O Apic ID : 02", "apic.dsl");
+	assert_contains(out, "Address : FEC00000", "apic.dsl");
+	free(out);
+	out = read_squeezed("xsdt.dsl");
+	assert_contains(out, "ACPI Table Address 0 : 00000000000E", "xsdt.dsl");
+	free(out);
+
+	/* The DSDT's disassembly compiles back without a complaint. */
+	ior_assert_int_eq(run_iasl("-p recompiled dsdt.dsl", "recompile.log"),
+			  0);
+	assert_clean("recompile.log", "dsdt.dsl");
+	out = read_file("recompile.log");
+	assert_contains(out, "0 Errors, 0 Warnings, 0 Remarks", "recompile.log");
+	free(out);
+
+	/* acpiexec: the namespace and each _CRS as Linux's ACPICA sees them */
+	{
+		char cmd[512];
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "cd '%s' && acpiexec -b '"
+			 "Resources \\_SB.COM1; Resources \\_SB.VR00; "
+			 "Resources \\_SB.VR01' facp.dat dsdt.dat apic.dat "
+			 "> acpiexec.log 2>&1", tmpdir);
+		st = system(cmd);
+		ior_assert(st != -1 && WIFEXITED(st));
+		ior_assert_int_eq(WEXITSTATUS(st), 0);
+	}
+	out = read_squeezed("acpiexec.log");
+	assert_contains(out, "with 3 Devices", "acpiexec.log");
+	assert_contains(out, "ACPI: 1 ACPI AML tables successfully acquired "
+			"and loaded", "acpiexec.log");
+	assert_contains(out, "I/O Resource "
+			"Address Decoding : Decode16 "
+			"Address Minimum : 03F8",
+			"acpiexec.log");
+	assert_contains(out, "IRQ Resource Descriptor Length : 02 "
+			"Triggering : Edge Polarity : ActiveHigh "
+			"Sharing : Exclusive Interrupt Count : 01 "
+			"Interrupt List : 4 ", "acpiexec.log");
+	assert_contains(out, "32-Bit Fixed Memory Range Resource "
+			"Write Protect : ReadWrite "
+			"Address : D0000000 "
+			"Address Length : 00000200", "acpiexec.log");
+	assert_contains(out, "Address : D0000200", "acpiexec.log");
+	assert_contains(out, "Extended IRQ Resource "
+			"Type : ResourceConsumer "
+			"Triggering : Level "
+			"Polarity : ActiveHigh "
+			"Sharing : Exclusive", "acpiexec.log");
+	assert_contains(out, "Dword00 : 00000005", "acpiexec.log");
+	assert_contains(out, "Dword00 : 00000010", "acpiexec.log");
+	/* No error but the one its Resources command always hits: it tries
+	 * _SRS, which a fixed device does not have. */
+	{
+		const char *p = out;
+		size_t n = 0;
+
+		while ((p = strstr(p, "AE_")) != NULL) {
+			if (strncmp(p, "AE_NOT_FOUND", 12) != 0 || p - out < 32 ||
+			    strncmp(p - 32, "AcpiSetCurrentResources failed: ",
+				    32) != 0)
+				ior_abort("acpiexec: %.60s in:\n%.1500s", p, out);
+			n++;
+			p++;
+		}
+		ior_assert_uint_eq(n, 3);
+		ior_assert_ptr_null(strstr(out, "Error"));
+		ior_assert_ptr_null(strstr(out, "Warning"));
+	}
+	free(out);
+	remove_tmpdir();
+}
+END_TEST
+
+static Suite *make_suite(bool iasl)
+{
+	Suite *s = suite_create("vmm-acpi");
+
+	if (iasl) {
+		ior_add_test_timeout(s, test_iasl_reads_the_tables, 60);
+		return s;
+	}
+	ior_add_test(s, test_tables_checksums_lengths_pointers);
+	ior_add_test(s, test_fadt_flags);
+	ior_add_test(s, test_madt_1_cpu);
+	ior_add_test(s, test_madt_2_cpus);
+	ior_add_test(s, test_madt_8_cpus);
+	ior_add_test(s, test_madt_255_cpus);
+	ior_add_test(s, test_dsdt_two_windows);
+	ior_add_test(s, test_dsdt_no_window);
+	ior_add_test(s, test_dsdt_shared_gsi);
+	ior_add_test(s, test_largest_config);
+	ior_add_test(s, test_gpa_and_host_alignment);
+	ior_add_test(s, test_einval_arguments);
+	ior_add_test(s, test_einval_cpus);
+	ior_add_test(s, test_einval_windows);
+	ior_add_test(s, test_einval_gsi);
+	ior_add_test_timeout(s, test_enospc_small, 60);
+	ior_add_test_timeout(s, test_enospc_large, 120);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	bool iasl = argc > 1 && strcmp(argv[1], "--iasl") == 0;
+
+	if (iasl && system("command -v iasl && command -v acpiexec") != 0) {
+		printf("SKIP: iasl or acpiexec not installed (Debian: "
+		       "acpica-tools)\n");
+		return 77;
+	}
+	return ior_run_suite(make_suite(iasl));
+}
