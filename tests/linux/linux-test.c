@@ -7,7 +7,7 @@
  *
  *   linux-test --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *              --initrd CPIO [--expect-path fast|bridge] [--timeout S]
- *              [--show] [--keep DIR]
+ *              [--restart] [--show] [--keep DIR]
  *
  * The initramfs is tests/linux/mkinitramfs's; its /init (init.sh) prints
  * the LINUXTEST lines checked here and powers off with its status byte.
@@ -24,6 +24,17 @@
  * tinyvmm took (the kernel's: fast path where KVM_SET_IOREGION exists;
  * --expect-path pins it). Printed: the boot time from tinyvmm's start to
  * /init's first line. Nothing is asserted about speed.
+ *
+ * --restart: the virtio-blk process keeps its transport's state in a file
+ * (--state-file) and tinyvmm restarts it (--restart virtio-blk); the
+ * guest reads the disk in a loop (linuxtest.restart=) while this program
+ * kills the device (SIGKILL, every 1.5 s once the last restart is done,
+ * at most 8 times) until a read fails. Checked besides: a kill was sent,
+ * the guest's dd reported an I/O error, the read region then read back
+ * with the host's sha256, tinyvmm re-attached the device without a reset
+ * (it keeps its state), the restarted device answered at least one
+ * request of the dead one IOERR, and the rest of the run (the write,
+ * the image) as without --restart.
  *
  * --show echoes the console as it arrives; --keep keeps the image in DIR.
  * Exit 0 pass, 1 fail, 77 skip (no KVM).
@@ -70,6 +81,7 @@ struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
 	unsigned int timeout_s;
 	bool show;
+	bool restart;
 };
 
 static int failures;
@@ -258,6 +270,46 @@ check_console(const char *con, const char *read_sha, const char *write_sha)
 		fail("the guest's status line: want 'status: 0'");
 }
 
+/* --restart: the kills, the guest's I/O error and read-back, no reset. */
+static void
+check_restart(const struct run *r, const char *read_sha)
+{
+	const char *con = r->out.data ? r->out.data : "";
+	const char *err = r->err.data ? r->err.data : "", *p;
+	char v[512];
+	unsigned long n, most = 0;
+
+	if (r->kills < 1)
+		fail("restart: no SIGKILL sent to virtio-blk");
+	else
+		fprintf(stderr, "linux-test: restart: %d SIGKILL(s) to "
+			"virtio-blk\n", r->kills);
+	if (!marker(con, "restart dd", v, sizeof(v)) ||
+	    (!strstr(v, "Input/output error") && !strstr(v, "I/O error")))
+		fail("restart: want the guest's dd to report an I/O error");
+	else
+		fprintf(stderr, "linux-test: restart: the guest's dd: %s\n", v);
+	if (!marker(con, "restart sha256", v, sizeof(v)) || strcmp(v, read_sha))
+		fail("restart sha256: want %s after the restart", read_sha);
+	else
+		fprintf(stderr, "linux-test: restart sha256 %s: the host's\n", v);
+	if (!strstr(err, "device virtio-blk re-attached") ||
+	    !strstr(err, "not reset: it keeps its state") ||
+	    strstr(err, "virtio-blk re-attached (the bridge), reset") ||
+	    strstr(err, "virtio-blk re-attached (KVM and the bridge), reset"))
+		fail("restart: tinyvmm must re-attach virtio-blk without a reset");
+	for (p = err; (p = strstr(p, ": resumed, ")); p++) {
+		n = strtoul(p + strlen(": resumed, "), NULL, 10);
+		most = n > most ? n : most;
+	}
+	if (most < 1)
+		fail("restart: no restarted virtio-blk answered a request of "
+		     "the dead one IOERR");
+	else
+		fprintf(stderr, "linux-test: restart: up to %lu request(s) of "
+			"the dead process answered IOERR\n", most);
+}
+
 static void
 check_image(const char *path, const uint8_t *want)
 {
@@ -290,7 +342,7 @@ usage(FILE *f)
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--show] [--keep DIR]\n");
+		"[--restart] [--show] [--keep DIR]\n");
 }
 
 static int
@@ -305,6 +357,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "expect-path", required_argument, NULL, 'e' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "show", no_argument, NULL, 's' },
+		{ "restart", no_argument, NULL, 'R' },
 		{ "keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -322,6 +375,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 'e': expect_path = optarg; break;
 		case 's': o->show = true; break;
+		case 'R': o->restart = true; break;
 		case 'K': o->keep = optarg; break;
 		case 'T':
 			errno = 0;
@@ -353,7 +407,7 @@ main(int argc, char **argv)
 	static uint8_t image[DISK_BYTES];
 	struct opts o = { 0 };
 	struct run r = { 0 };
-	char dir[256], disk[300], vblk_args[320], cmdline[768];
+	char dir[256], disk[300], state[300], vblk_args[640], cmdline[1024];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
 	const char *kvm_dev;
@@ -397,6 +451,8 @@ main(int argc, char **argv)
 		}
 	}
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	snprintf(state, sizeof(state), "%s/virtio-blk.state", dir);
+	unlink(state);
 
 	/* The image and what it must be afterwards. */
 	seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
@@ -415,6 +471,10 @@ main(int argc, char **argv)
 	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
 		 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC, REGION_SECS,
 		 read_sha, WRITE_SEC, REGION_SECS);
+	if (o.restart)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) -
+			 strlen(cmdline), " linuxtest.restart=%u:%u:%s",
+			 READ_SEC, REGION_SECS, read_sha);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o.timeout_s * 1000u);
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
@@ -433,8 +493,19 @@ main(int argc, char **argv)
 	arg(&r, "--irq");
 	arg(&r, "uart16550=4");
 	arg(&r, "--spawn");
-	snprintf(vblk_args, sizeof(vblk_args), "--image %s", disk);
+	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s", disk,
+		 o.restart ? " --state-file " : "", o.restart ? state : "");
 	arg_owned(&r, cmd(o.vblk, vblk_args));
+	if (o.restart) {
+		arg(&r, "--restart");
+		arg(&r, "virtio-blk");
+		r.kill_out = MARK "restart: reading";
+		r.kill_stop_out = MARK "restart dd: ";
+		r.kill_match = "virtio-blk";
+		r.kill_ready = "device virtio-blk re-attached";
+		r.kill_every_ms = 1500;
+		r.kill_max = 8;
+	}
 	arg(&r, "--mem-for");
 	arg(&r, "virtio-blk");
 	arg(&r, "--irq");
@@ -475,10 +546,13 @@ main(int argc, char **argv)
 	if (path_verdict(&r))
 		failures++;
 	check_console(r.out.data ? r.out.data : "", read_sha, write_sha);
+	if (o.restart)
+		check_restart(&r, read_sha);
 	check_image(disk, image);
 
 	if (!o.keep) {
 		unlink(disk);
+		unlink(state);
 		rmdir(dir);
 	}
 	run_free(&r);
