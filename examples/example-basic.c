@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * example-test modes on the guests' output and counts: hello, string-pio,
- * selftest(-info), hammer, crossing, no-kvm. See example-test.h.
+ * selftest(-info), hammer, crossing, no-kvm, bad-kernel. See
+ * example-test.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,3 +203,44 @@ test_no_kvm(const struct paths *p, struct run *r)
 	return 0;
 }
 
+
+/* Linux mode with kernels tinyvmm must refuse: checked before KVM is
+ * opened (so this runs anywhere), exit 125 with the reason, no device
+ * started. A flat guest image is no ELF file; tinyvmm itself is one, but
+ * position-independent (ET_DYN), not a kernel. */
+int
+test_bad_kernel(const struct paths *p, struct run *r)
+{
+	static const struct {
+		const char *what;
+		const char *why;
+	} cases[] = {
+		{ "hello", "not an ELF file" },
+		{ NULL, "not an executable" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_free(r);
+		*r = (struct run){ 0 };
+		arg(r, p->tinyvmm);
+		arg(r, "--kernel");
+		if (cases[i].what)
+			arg_owned(r, guest(p, cases[i].what));
+		else
+			arg(r, p->tinyvmm);
+		arg(r, "--spawn");
+		arg_owned(r, cmd(p->uart, "--no-stdin"));
+		r->env = "IOREGION_KVM_DEV=/nonexistent/kvm";
+		if (run_vmm(r) < 0)
+			return 1;
+		if (r->status != VMM_EXIT_ERROR ||
+		    !strstr(r->err.data, cases[i].why) ||
+		    strstr(r->err.data, "spawned")) {
+			fprintf(stderr, "example-test: bad kernel %zu: want "
+				"exit 125, '%s' and no device started\n", i,
+				cases[i].why);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -109,7 +109,7 @@ main(int argc, char **argv)
 			"MODE\nmodes: hello string-pio selftest selftest-info "
 			"hammer crossing device-killed device-stopped "
 			"reconnect dma-irq dma-irq-level dma-no-mem uart-irq "
-			"uart-irq-level no-kvm\n");
+			"uart-irq-level no-kvm bad-kernel\n");
 		return 1;
 	}
 	mode = argv[optind];
@@ -147,6 +147,8 @@ main(int argc, char **argv)
 		rc = test_uart_irq(&p, &r, true);
 	else if (!strcmp(mode, "no-kvm"))
 		rc = test_no_kvm(&p, &r);
+	else if (!strcmp(mode, "bad-kernel"))
+		rc = test_bad_kernel(&p, &r);
 	else
 		fprintf(stderr, "example-test: unknown mode '%s'\n", mode);
 	run_free(&r);

@@ -103,6 +103,7 @@ int test_selftest(const struct paths *p, struct run *r, const char *dialect);
 int test_hammer(const struct paths *p, struct run *r);
 int test_crossing(const struct paths *p, struct run *r);
 int test_no_kvm(const struct paths *p, struct run *r);
+int test_bad_kernel(const struct paths *p, struct run *r);
 int test_device_fails(const struct paths *p, struct run *r, int sig,
 		      const char *why);
 int test_reconnect(const struct paths *p, struct run *r);

@@ -19,6 +19,7 @@
 
 #include <linux/kvm.h>
 
+#include "acpi.h"
 #include "vmm.h"
 
 #define CR0_PE (1ull << 0)
@@ -156,6 +157,61 @@ vmm_linux_pit(struct vmm *vm)
 	return 0;
 }
 
+/* The register window (first MMIO region) and interrupt (first --irq)
+ * of the --virtio device @name. 0, or -1 (message printed). */
+static int
+virtio_window(struct vmm *vm, const char *name, struct vmm_acpi_mmio *w)
+{
+	const struct vmm_region *r = NULL;
+
+	for (unsigned int i = 0; i < vm->nregions && !r; i++)
+		if (!strcmp(vm->regions[i].dev->name, name) &&
+		    !(vm->regions[i].desc.flags & IOREGION_F_PIO))
+			r = &vm->regions[i];
+	if (!r || r->desc.size == 0 || r->desc.size > UINT32_MAX) {
+		fprintf(stderr, "%s: --virtio %s: the device has no MMIO region "
+			"for a register window\n", vm->prog, name);
+		return -1;
+	}
+	w->base = r->desc.addr;
+	w->size = (uint32_t)r->desc.size;
+	for (unsigned int i = 0; i < vm->nirqs; i++)
+		if (!strcmp(vm->irqs[i].device, name)) {
+			w->gsi = vm->irqs[i].gsi;
+			break;	/* parse_args checked there is one */
+		}
+	fprintf(stderr, "%s: acpi virtio-mmio %-12s mmio 0x%" PRIx64 "+%#x "
+		"GSI %u\n", vm->prog, name, w->base, w->size, w->gsi);
+	return 0;
+}
+
+/* The ACPI tables at LINUX_ACPI: the vCPUs, the IOAPIC, COM1, the
+ * --virtio windows. */
+static int
+acpi_tables(struct vmm *vm)
+{
+	struct vmm_acpi_mmio win[MAX_SPAWN];
+	struct vmm_acpi_config cfg = { .ncpus = vm->opts.nvcpus, .mmio = win,
+				       .nmmio = vm->opts.nvirtio };
+	ssize_t n;
+
+	for (unsigned int i = 0; i < vm->opts.nvirtio; i++)
+		if (virtio_window(vm, vm->opts.virtio[i], &win[i]) < 0)
+			return -TINYVMM_EXIT_ERROR;
+	n = vmm_acpi_build(vm->mem + LINUX_ACPI, LINUX_ACPI, LINUX_ACPI_SIZE,
+			   &cfg, &vm->lnx.rsdp_gpa);
+	if (n < 0) {
+		fprintf(stderr, "%s: ACPI tables: %s (a --virtio window that "
+			"overlaps another or an APIC, or its GSI %u or %u, which "
+			"are COM1's and the PIT's?)\n", vm->prog,
+			strerror((int)-n), VMM_ACPI_GSI_COM1, VMM_ACPI_GSI_PIT);
+		return -TINYVMM_EXIT_ERROR;
+	}
+	fprintf(stderr, "%s: acpi tables at %#llx, %zd bytes, RSDP at %#" PRIx64
+		"\n", vm->prog, LINUX_ACPI, n, vm->lnx.rsdp_gpa);
+	return 0;
+}
+
 int
 vmm_linux_tables(struct vmm *vm)
 {
@@ -170,6 +226,9 @@ vmm_linux_tables(struct vmm *vm)
 
 	uint32_t sig = 0, features = 0;
 
+	if (acpi_tables(vm) < 0)
+		return -TINYVMM_EXIT_ERROR;
+	b.rsdp_gpa = l->rsdp_gpa;
 	for (unsigned int i = 0; i < vm->cpuid->nent; i++)
 		if (vm->cpuid->entries[i].function == 1) {
 			sig = vm->cpuid->entries[i].eax;
