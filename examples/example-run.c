@@ -110,6 +110,28 @@ count_of(const char *s, const char *what)
 	return n;
 }
 
+/* Whether process @pid is running on a CPU now ('R' in /proc/PID/stat):
+ * for a device process, most likely in the middle of a request. */
+static bool
+running_now(pid_t pid)
+{
+	char path[64], buf[128], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'R';
+}
+
 /* linux-test's repeated kills: see struct run. */
 static void
 repeated_kill(struct run *r, long *last)
@@ -123,6 +145,12 @@ repeated_kill(struct run *r, long *last)
 	    count_of(r->err.data, r->kill_ready) < r->kills)
 		return;
 	dev = latest_pid(&r->err, r->kill_match);
+	/* aim for the middle of a request: wait (up to 500 ms) until the
+	 * test's condition holds, or the device runs */
+	for (long t = now_ms(); dev > 0 && now_ms() - t < 500;)
+		if (r->kill_when ? r->kill_when(r->kill_data, dev)
+				 : running_now(dev))
+			break;
 	if (dev > 0 && kill(dev, SIGKILL) == 0) {
 		*last = now_ms();
 		r->kills++;

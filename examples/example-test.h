@@ -60,8 +60,12 @@ struct run {
 	 * kill_out, and until it holds kill_stop_out, send SIGKILL every
 	 * kill_every_ms (at most kill_max times) to the latest spawned device
 	 * whose command holds kill_match, each once stderr holds kill_ready
-	 * as many times as kills were sent (tinyvmm restarted it). */
+	 * as many times as kills were sent (tinyvmm restarted it), and when
+	 * kill_when(kill_data) says so (NULL: when the device is running),
+	 * or after 500 ms. */
 	const char *kill_out, *kill_stop_out, *kill_match, *kill_ready;
+	bool (*kill_when)(void *data, pid_t dev);
+	void *kill_data;
 	int kill_every_ms, kill_max;
 	/* results */
 	int kills;			/* repeated kills sent */

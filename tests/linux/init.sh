@@ -87,7 +87,7 @@ if [ -b /dev/vda ] && spec=$(param restart); then
 	end=$(( $(uptime_s | cut -d. -f1) + 90 ))
 	n=0 err=
 	while [ -z "$err" ] && [ "$(uptime_s | cut -d. -f1)" -lt "$end" ]; do
-		if ! dd if=/dev/vda of=/dev/null bs=1M count=4 iflag=direct 2>/tmp/dd.err; then
+		if ! dd if=/dev/vda of=/dev/null bs=4M count=1 iflag=direct 2>/tmp/dd.err; then
 			err=$(grep -m 1 -i error /tmp/dd.err)
 			[ -n "$err" ] || err="dd failed: $(tail -n 1 /tmp/dd.err)"
 		fi
@@ -98,9 +98,18 @@ if [ -b /dev/vda ] && spec=$(param restart); then
 	else
 		fail "restart: no read failed in $n whole-disk reads"
 	fi
-	got=$(dd if=/dev/vda bs=512 skip="$sec" count="$cnt" iflag=direct 2>/dev/null |
-		sha256sum | cut -d' ' -f1)
-	say "restart sha256: $got"
+	# the host stops killing when it sees that line: give it a second,
+	# then read the region (again if a last kill got in the way)
+	sleep 1
+	got= i=0
+	while [ -z "$got" ] && [ "$i" -lt 5 ]; do
+		dd if=/dev/vda of=/tmp/region bs=512 skip="$sec" count="$cnt" \
+			iflag=direct 2>/dev/null &&
+			got=$(sha256sum </tmp/region | cut -d' ' -f1)
+		i=$((i + 1))
+	done
+	rm -f /tmp/region
+	say "restart sha256: $got (read $i)"
 	[ "$got" = "$want" ] || fail "restart sha256 $got, the host wrote $want"
 fi
 
