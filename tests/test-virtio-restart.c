@@ -72,7 +72,7 @@ t_notify(struct ioregion_virtio_mmio *vm, unsigned queue)
 	struct ioregion_virtq *vq = ioregion_virtio_mmio_queue(vm, queue);
 	struct ioregion_virtq_seg segs[4];
 	uint16_t head;
-	int n;
+	int n, pushed = 0;
 
 	t->f.notified++;
 	if (t->child) {
@@ -80,12 +80,15 @@ t_notify(struct ioregion_virtio_mmio *vm, unsigned queue)
 		return;
 	}
 	while ((n = ioregion_virtq_pop(vq, segs, 4, &head)) > 0) {
-		if (t->hold)
+		if (t->hold) {
 			t->held[t->nheld++] = head;
-		else
+		} else {
 			t_answer(t, vq, head, &segs[n - 1]);
+			pushed++;
+		}
 	}
-	ioregion_virtq_notify(vq);
+	if (pushed)		/* as a device does: only after answers */
+		ioregion_virtq_notify(vq);
 }
 
 static uint32_t
@@ -380,6 +383,36 @@ START_TEST(test_vrestart_killed_mid_pop_and_mid_push_finishes_the_step)
 }
 END_TEST
 
+/* Killed after a push and before its interrupt: the driver would wait
+ * for ever for an answer that is in the used ring. The restart raises the
+ * used-buffer interrupt on every live queue. */
+START_TEST(test_vrestart_killed_before_the_interrupt_raises_it)
+{
+	struct t t;
+	struct ioregion_virtq *vq;
+	struct ioregion_virtq_seg segs[4];
+	uint16_t head;
+
+	t_setup(&t);
+	ior_assert_int_eq(t_start(&t), IOREGION_VIRTIO_STATE_NEW);
+	vf_probe(&t.f);
+	t_request(&t, 0, false);
+	vq = ioregion_virtio_mmio_queue(t.f.vm, 0);
+	ior_assert_int_eq(ioregion_virtq_pop(vq, segs, 4, &head), 2);
+	ior_assert_int_eq(ioregion_virtq_push(vq, head, 1), 0);
+	t_kill(&t);			/* before ioregion_virtq_notify() */
+	(void)vf_edges(&t.f);
+	ior_assert_uint_eq(used_idx(&t), 1);
+	ior_assert_int_eq(t_start(&t), IOREGION_VIRTIO_STATE_RESUMED);
+	ior_assert_uint_eq(t.abandoned, 0);
+	ior_assert_uint_eq(vf_rd(&t.f, REG(INTERRUPT_STATUS)),
+			   IOREGION_VIRTIO_INT_VRING);
+	ck_assert_uint_ge(vf_edges(&t.f), 1);
+	t_kill(&t);
+	t_teardown(&t);
+}
+END_TEST
+
 enum bad_class {
 	BAD_BOTH_COPIES,	/* neither copy's checksum matches */
 	BAD_VERSION,		/* another layout version */
@@ -656,6 +689,7 @@ vrestart_suite(void)
 	ior_add_test(s, test_vrestart_pending_interrupt_and_registers_survive);
 	ior_add_test(s, test_vrestart_torn_register_update_uses_the_older_copy);
 	ior_add_test(s, test_vrestart_killed_mid_pop_and_mid_push_finishes_the_step);
+	ior_add_test(s, test_vrestart_killed_before_the_interrupt_raises_it);
 	tc = tcase_create("test_vrestart_bad_state_classes_need_reset");
 	tcase_add_loop_test(tc, test_vrestart_bad_state_classes_need_reset, 0,
 			    BAD_CLASSES);

@@ -356,8 +356,10 @@ size_t ioregion_virtio_mmio_state_size(const struct ioregion_virtio_mmio_config 
  * process was killed in, and checks that the chains held add up to the
  * ring progress. Then every chain the process before held (available,
  * taken, not given back) is re-read from guest memory and handed to the
- * abandoned callback, given back, and the used-buffer interrupt raised;
- * last, the notify callback runs for every live queue (a QueueNotify may
+ * abandoned callback, given back, and the used-buffer interrupt raised on
+ * every live queue (also with nothing given back: the process may have
+ * died between a push and its interrupt); last, the notify callback runs
+ * for every live queue (a QueueNotify may
  * have been lost with the process), so the device serves what the driver
  * made available meanwhile. Both callbacks run inside this call.
  *

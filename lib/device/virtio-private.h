@@ -157,7 +157,7 @@ void virtq_progress(struct ioregion_virtq *vq, unsigned op, uint16_t head);
  * 0 or negative errno (the state does not add up). */
 int virtq_resume_check(struct ioregion_virtq *vq);
 /* A restart: answer every chain @vq holds through the abandoned callback
- * (@segs: room for a chain as long as the queue). */
+ * (@segs: room for a chain as long as the queue); no interrupt. */
 void virtq_resume_abandon(struct ioregion_virtq *vq, unsigned index,
 			  struct ioregion_virtq_seg *segs);
 

@@ -302,10 +302,16 @@ ioregion_virtio_mmio_set_state(struct ioregion_virtio_mmio *vm, void *buf,
 		free(segs);
 		return IOREGION_VIRTIO_STATE_BAD;
 	}
-	/* the chains the dead process held, answered failed; then what
-	 * the driver made available meanwhile (its notify may be lost) */
-	for (uint32_t q = 0; q < vm->cfg.nqueues; q++)
+	/* the chains the dead process held, answered failed; a used-buffer
+	 * interrupt on every live queue (the process may have died between
+	 * a push and its interrupt: a spurious one is harmless, a lost one
+	 * leaves the driver waiting); then what the driver made available
+	 * meanwhile (its notify may be lost) */
+	for (uint32_t q = 0; q < vm->cfg.nqueues; q++) {
 		virtq_resume_abandon(&vm->queues[q], q, segs);
+		if (virtq_live(&vm->queues[q]) == 0)
+			ioregion_virtq_notify(&vm->queues[q]);
+	}
 	free(segs);
 	if (vm->isr)
 		ioregion_irq_set(vm->irq, true);

@@ -364,7 +364,6 @@ virtq_resume_abandon(struct ioregion_virtq *vq, unsigned index,
 		     struct ioregion_virtq_seg *segs)
 {
 	struct ioregion_virtio_mmio *vm = vq->vm;
-	unsigned pushed = 0;
 
 	if (virtq_live(vq) < 0)
 		return;
@@ -387,8 +386,5 @@ virtq_resume_abandon(struct ioregion_virtq *vq, unsigned index,
 		vm->stats.abandoned++;
 		if (ioregion_virtq_push(vq, (uint16_t)h, len) < 0)
 			return;
-		pushed++;
 	}
-	if (pushed)
-		ioregion_virtq_notify(vq);
 }
