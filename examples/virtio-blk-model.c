@@ -309,6 +309,57 @@ vblk_process(struct vblk *b)
 		ioregion_virtq_notify(vq);
 }
 
+/* The regions exist before the transport (which needs the session's
+ * memory and line): forward to it once it is there. */
+static int
+window_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t *val)
+{
+	struct vblk_window *w = ioregion_region_get_userdata(region);
+
+	return w->b->vm ? ioregion_virtio_mmio_read(w->b->vm, w->offset + offset,
+						    size, val) : -ENODEV;
+}
+
+static int
+window_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	     uint64_t val)
+{
+	struct vblk_window *w = ioregion_region_get_userdata(region);
+
+	return w->b->vm ? ioregion_virtio_mmio_write(w->b->vm, w->offset + offset,
+						     size, val) : -ENODEV;
+}
+
+static const struct ioregion_region_ops window_ops = {
+	.read = window_read,
+	.write = window_write,
+};
+
+int
+vblk_regions(struct vblk *b, uint64_t base, struct ioregion_region_config *cfg)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	int n;
+
+	if (!b || !cfg)
+		return -EINVAL;
+	n = ioregion_virtio_mmio_ranges(VBLK_WINDOW, r);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		b->win[i] = (struct vblk_window){ .b = b, .offset = r[i].offset };
+		cfg[i] = (struct ioregion_region_config){
+			.addr = base + r[i].offset,
+			.size = r[i].size,
+			.flags = r[i].flags,
+			.ops = &window_ops,
+			.userdata = &b->win[i],
+		};
+	}
+	return n;
+}
+
 void
 vblk_close(struct vblk *b)
 {

@@ -30,6 +30,7 @@
 
 #include "ioregion/irq.h"
 #include "ioregion/memory.h"
+#include "ioregion/server.h"
 #include "ioregion/virtio.h"
 
 #define VBLK_DEVICE_ID 2u
@@ -39,6 +40,8 @@
 /* Most data segments in one request (config seg_max). */
 #define VBLK_SEG_MAX 126u
 #define VBLK_ID_BYTES 20u
+/* The register window: registers, then config space at 0x100. */
+#define VBLK_WINDOW 0x200u
 
 /* Feature bits (virtio 1.x, block device). */
 #define VBLK_F_SEG_MAX (1ull << 2)
@@ -71,6 +74,14 @@ struct vblk_stats {
 	uint64_t abandoned;	/* requests of a dead process answered IOERR */
 };
 
+struct vblk;
+
+/* One region of the register window: its offset in the window. */
+struct vblk_window {
+	struct vblk *b;
+	uint64_t offset;
+};
+
 struct vblk {
 	int fd;			/* the image */
 	bool readonly;
@@ -80,6 +91,7 @@ struct vblk {
 	struct ioregion_mem *mem;
 	struct ioregion_virtio_mmio *vm;
 	struct vblk_stats stats;
+	struct vblk_window win[IOREGION_VIRTIO_MMIO_NRANGES];
 };
 
 /*
@@ -101,6 +113,17 @@ size_t vblk_state_size(const struct vblk *b);
  * negative errno from ioregion_virtio_mmio_new() or _set_state(). */
 int vblk_attach(struct vblk *b, struct ioregion_mem *mem,
 		struct ioregion_irq *irq, void *state, size_t len);
+
+/*
+ * The register window at @base (VBLK_WINDOW bytes) as the regions
+ * ioregion_virtio_mmio_ranges() splits it into, QueueNotify posted, in
+ * @cfg (IOREGION_VIRTIO_MMIO_NRANGES entries): register them all on one
+ * channel. Their callbacks go to the transport once vblk_attach() has made
+ * it (before: -ENODEV, a read answers all-ones). Returns
+ * IOREGION_VIRTIO_MMIO_NRANGES or -EINVAL (@cfg NULL).
+ */
+int vblk_regions(struct vblk *b, uint64_t base,
+		 struct ioregion_region_config *cfg);
 
 /* Serve the request queue until it is empty or a chain is refused. */
 void vblk_process(struct vblk *b);

@@ -7,10 +7,12 @@
  * image's size in 512-byte sectors, and the disk is read-only if the image
  * is (or with --read-only). The transport is the library's
  * (ioregion/virtio.h): a 0x200-byte MMIO window at --base (default
- * 0xd0002000). The whole window is one region with non-posted writes:
- * the transport has no separate doorbell page, so QueueNotify is answered
- * like every other register write. The device asks for guest memory and
- * one interrupt line, "virtio" (edge; level with --irq-level).
+ * 0xd0002000), registered as three regions on the device's one channel
+ * (ioregion_virtio_mmio_ranges()): QueueNotify alone with posted writes,
+ * so the guest's notify does not wait for its requests, and the registers
+ * around it non-posted, their writes answered. The queue is served inside
+ * the posted write's callback. The device asks for guest memory and one
+ * interrupt line, "virtio" (edge; level with --irq-level).
  *
  * --state-file PATH keeps the transport's state in PATH (created, locked
  * while the process runs, mapped shared; see
@@ -42,7 +44,6 @@
 #include "virtio-blk-model.h"
 
 #define VBLK_DEFAULT_BASE 0xd0002000ull
-#define VBLK_WINDOW 0x200u
 
 enum { OPT_IMAGE = 0x100, OPT_ID, OPT_READ_ONLY, OPT_STATE_FILE };
 
@@ -114,33 +115,6 @@ state_open(const char *path, size_t size, void **areap)
 	return fd;
 }
 
-/* The region exists before the transport (which needs the session's
- * memory and line): forward to it once it is there. */
-static int
-window_read(struct ioregion_region *region, uint64_t offset, unsigned size,
-	    uint64_t *val)
-{
-	struct vblk *b = ioregion_region_get_userdata(region);
-
-	return b->vm ? ioregion_virtio_mmio_read(b->vm, offset, size, val)
-		     : -ENODEV;
-}
-
-static int
-window_write(struct ioregion_region *region, uint64_t offset, unsigned size,
-	     uint64_t val)
-{
-	struct vblk *b = ioregion_region_get_userdata(region);
-
-	return b->vm ? ioregion_virtio_mmio_write(b->vm, offset, size, val)
-		     : -ENODEV;
-}
-
-static const struct ioregion_region_ops window_ops = {
-	.read = window_read,
-	.write = window_write,
-};
-
 /* The VMM's reset is the driver's: Status 0. */
 static int
 vblk_reset(struct ioregion_device *dev, void *data)
@@ -165,7 +139,8 @@ main(int argc, char **argv)
 			"  --state-file PATH   keep the transport's state in PATH: a\n"
 			"                      process started again after this one\n"
 			"                      died resumes (its requests fail: IOERR)\n"
-			"Region: MMIO base (default 0xd0002000) size 0x200, virtio-mmio v2.\n"
+			"Region: MMIO base (default 0xd0002000) size 0x200, virtio-mmio v2;\n"
+			"QueueNotify (0x50) takes posted writes.\n"
 			"Asks for guest memory and one interrupt line, \"virtio\".\n",
 		.parse = vblk_parse_opt,
 		.dev = &o,
@@ -184,9 +159,13 @@ main(int argc, char **argv)
 	struct ioregion_virtio_mmio_stats vs;
 	void *area = NULL;
 	size_t area_size = 0;
-	int rc, status = 1, state_fd = -1;
 	static const char *const state_names[] = { "new", "resumed",
 		"unusable: the device needs reset" };
+	struct ioregion_region_config win[IOREGION_VIRTIO_MMIO_NRANGES];
+	static const char *const win_names[IOREGION_VIRTIO_MMIO_NRANGES] = {
+		"virtio-blk", "virtio-blk-notify", "virtio-blk-regs",
+	};
+	int rc, status = 1, state_fd = -1;
 
 	rc = devmain_parse(&dm, argc, argv, &extra);
 	if (rc)
@@ -220,10 +199,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	line.trigger = devmain_line_trigger(&dm);
-	rc = devmain_add_region(&dm, "virtio-blk",
-				dm.opts.base_set ? dm.opts.base : VBLK_DEFAULT_BASE,
-				VBLK_WINDOW, 0, IOREGION_WIDTH_ALL, &window_ops, &b);
-	if (rc == 0)
+	rc = vblk_regions(&b, dm.opts.base_set ? dm.opts.base : VBLK_DEFAULT_BASE,
+			  win);
+	for (int i = 0; i < rc; i++) {
+		int err = devmain_add_region(&dm, win_names[i], win[i].addr,
+					     win[i].size, win[i].flags,
+					     IOREGION_WIDTH_ALL, win[i].ops,
+					     win[i].userdata);
+		if (err < 0)
+			rc = err;
+	}
+	if (rc >= 0)
 		rc = devmain_connect(&dm, &cfg);
 	if (rc < 0)
 		goto out;

@@ -8,7 +8,9 @@
  * raising interrupt lines, with the EOIs of a level line heard in the loop;
  * and guest memory: translating a guest range, DMA-sized copies in and
  * out, and the refusals of bad ranges; and virtio: register accesses,
- * popping and pushing chains, used-buffer interrupts and their ACK.
+ * popping and pushing chains, used-buffer interrupts and their ACK, and a
+ * window split around a posted QueueNotify served through a channel; and
+ * tinyvmm's in-VMM virtio-blk serving requests on its exits (x86-64).
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -30,6 +32,9 @@
 #include "ioregion/memory.h"
 #include "ioregion/server.h"
 #include "virtio-fixture.h"
+#ifdef NOALLOC_INBLK
+#include "inblk.h"
+#endif
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -450,6 +455,108 @@ START_TEST(test_noalloc_10k_virtqueue_chains_allocate_nothing)
 }
 END_TEST
 
+/* The window split by ioregion_virtio_mmio_ranges() on a channel: a posted
+ * QueueNotify and a read through the upper range per round, served by the
+ * range callbacks. */
+START_TEST(test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region *wreg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct vf f;
+	unsigned long bad = 0;
+	uint64_t v;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vf_channel(&f);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct ioregion_region_config c = {
+			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
+			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
+		};
+
+		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &wreg[i]), 0);
+	}
+	/* warm-up: the loop's first wake-up on the channel */
+	ior_assert_int_eq(vf_send(&f, wreg[0], false, false, 0, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		bad += vf_send(&f, wreg[1], true, true, 0, 0) != 0;
+		bad += vf_send(&f, wreg[2], false, false,
+			       IOREGION_VIRTIO_MMIO_STATUS - r[2].offset, 0) != 0;
+		bad += vf_answer(&f, &v) != 1 || v != 0x0f;
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(f.notified, N);
+	for (unsigned i = 0; i < 3; i++)
+		ioregion_region_destroy(wreg[i]);
+	vf_teardown(&f);
+}
+END_TEST
+
+#ifdef NOALLOC_INBLK
+/* tinyvmm's in-VMM virtio-blk: per round a one-sector read request made
+ * available, the QueueNotify exit (served at once: pread into guest
+ * memory, push, the edge), InterruptStatus and ACK exits. */
+START_TEST(test_noalloc_10k_in_vmm_blk_requests_allocate_nothing)
+{
+	struct ioregion_mem_slot slot = { .gpa = VF_RAM_GPA, .size = VF_RAM_SIZE };
+	const struct vf_desc d[] = {
+		{ VF_BUF, 16, IOREGION_VIRTQ_DESC_F_NEXT, 1 },
+		{ VF_BUF + 0x1000, VBLK_SECTOR,
+		  IOREGION_VIRTQ_DESC_F_NEXT | IOREGION_VIRTQ_DESC_F_WRITE, 2 },
+		{ VF_BUF + 0x2000, 1, IOREGION_VIRTQ_DESC_F_WRITE, 0 },
+	};
+	char path[] = "/tmp/test-noalloc-inblk-XXXXXX";
+	uint8_t sector[8 * VBLK_SECTOR] = { 0 }, data[8];
+	unsigned long bad = 0;
+	struct inblk ib;
+	struct vf f;
+	int fd;
+
+	fd = mkstemp(path);
+	ior_assert_int_ge(fd, 0);
+	ior_assert_int_eq(write(fd, sector, sizeof(sector)), (int)sizeof(sector));
+	close(fd);
+	vf_setup_env(&f);
+	ior_assert_int_eq(inblk_open(&ib, path, INBLK_BASE, f.fd, &slot, f.efd), 0);
+	f.vm = ib.b.vm;
+	f.features = vblk_features(&ib.b);
+	f.queue_max = VBLK_QUEUE_MAX;
+	vf_probe(&f);
+	memset(vf_ptr(&f, VF_BUF), 0, 16);		/* T_IN, sector 0 */
+	vf_descs(&f, 0, d, 3);
+
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		vf_avail(&f, 0);
+		memset(data, 0, sizeof(data));		/* QueueNotify 0 */
+		bad += !inblk_mmio(&ib, INBLK_BASE + IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY,
+				   true, 4, data);
+		bad += !inblk_mmio(&ib, INBLK_BASE +
+				   IOREGION_VIRTIO_MMIO_INTERRUPT_STATUS, false, 4,
+				   data) || data[0] != 1;
+		bad += !inblk_mmio(&ib, INBLK_BASE +
+				   IOREGION_VIRTIO_MMIO_INTERRUPT_ACK, true, 4, data);
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(ib.b.stats.reads, N);
+	ior_assert_uint_eq(ib.errors, 0);
+	ior_assert_uint_eq(vf_edges(&f), N);
+	inblk_close(&ib);
+	f.vm = NULL;
+	vf_teardown(&f);
+	unlink(path);
+}
+END_TEST
+#endif
+
 static Suite *
 noalloc_suite(void)
 {
@@ -459,6 +566,10 @@ noalloc_suite(void)
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_virtqueue_chains_allocate_nothing, 60);
+	ior_add_test_timeout(s, test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing, 60);
+#ifdef NOALLOC_INBLK
+	ior_add_test_timeout(s, test_noalloc_10k_in_vmm_blk_requests_allocate_nothing, 60);
+#endif
 	return s;
 }
 

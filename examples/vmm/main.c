@@ -35,6 +35,7 @@
 #include "ioregion/bridge.h"
 #include "ioregion/wire.h"
 
+#include "inblk.h"
 #include "vmm.h"
 
 /* ---- program --------------------------------------------------------------- */
@@ -52,6 +53,7 @@ enum {
 	OPT_IRQ,
 	OPT_RESTART,
 	OPT_DIALECT,
+	OPT_IN_VMM_BLK,
 	OPT_KERNEL,
 	OPT_INITRD,
 	OPT_CMDLINE,
@@ -106,6 +108,9 @@ usage(const char *prog, FILE *f)
 		"                      again and re-attach it while the guest runs\n"
 		"                      (its accesses meanwhile: the bridge's error,\n"
 		"                      reads all-ones), then reset it (repeatable)\n"
+		"  --in-vmm-blk IMAGE  virtio-blk on IMAGE linked in, served in the\n"
+		"                      vCPU threads at mmio 0xd0002000+0x200 (the\n"
+		"                      in-VMM baseline); its line: --irq in-vmm-blk=GSI\n"
 		"Debug ports (1-byte OUT): 0x%x exit with that status, 0x%x reset\n"
 		"every device, 0x%x print a mark.\n"
 		"Exit status: the guest's debug-exit byte; %d no KVM,\n"
@@ -212,6 +217,7 @@ parse_args(struct vmm *vm, int argc, char **argv)
 		{ "irq", required_argument, NULL, OPT_IRQ },
 		{ "restart", required_argument, NULL, OPT_RESTART },
 		{ "dialect", required_argument, NULL, OPT_DIALECT },
+		{ "in-vmm-blk", required_argument, NULL, OPT_IN_VMM_BLK },
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -297,6 +303,9 @@ parse_args(struct vmm *vm, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case OPT_IN_VMM_BLK:
+			o->in_vmm_blk = optarg;
+			break;
 		case OPT_KERNEL:
 			o->kernel = optarg;
 			break;
@@ -347,7 +356,8 @@ parse_args(struct vmm *vm, int argc, char **argv)
 			return -1;
 		}
 	for (unsigned int i = 0; i < vm->nirqs; i++)
-		if (spawned_count(o, vm->irqs[i].device) != 1) {
+		if (spawned_count(o, vm->irqs[i].device) != 1 &&
+		    !(o->in_vmm_blk && !strcmp(vm->irqs[i].device, INBLK_NAME))) {
 			fprintf(stderr, "%s: --irq %s=%u: want exactly one "
 				"--spawn device of that name\n", vm->prog,
 				vm->irqs[i].device, vm->irqs[i].gsi);
@@ -407,6 +417,8 @@ main(int argc, char **argv)
 			rc = vmm_fail(&vm, "eventfd");
 	}
 	if (rc == 0)
+		rc = vmm_inblk_start(&vm);
+	if (rc == 0)
 		rc = vmm_start_devices(&vm);
 	if (rc == 0 && vm.linux_mode)
 		rc = vmm_linux_tables(&vm);
@@ -423,6 +435,7 @@ main(int argc, char **argv)
 out:
 	/* SHUTDOWN ends each device; its regions leave KVM and the bridge. */
 	vmm_stop_devices(&vm);
+	vmm_inblk_stop(&vm);
 	if (vm.bridge)
 		vm.bridge = ioregion_bridge_unref(vm.bridge);
 	vmm_destroy(&vm);

@@ -182,6 +182,8 @@ vcpu_handle_exit(struct vcpu *v)
 		}
 		/* fall through */
 	case KVM_EXIT_MMIO:
+		if (vmm_inblk_exit(vm, run))
+			return 0;
 		addr = pio ? run->io.port : run->mmio.phys_addr;
 		do {
 			epoch = atomic_load(&vm->epoch);

@@ -21,6 +21,8 @@
  *              statistics
  *   control.c  the control thread during the run: restarts (--restart),
  *              the guest's reset requests, the run's deadline
+ *   inblk.c    --in-vmm-blk: virtio-blk linked in and served in the vCPU
+ *              threads (the in-VMM baseline)
  */
 #ifndef EXAMPLES_VMM_VMM_H
 #define EXAMPLES_VMM_VMM_H
@@ -49,6 +51,8 @@
 #define VMM_RESTART_WAIT_MS 10000	/* a vCPU's wait for a restart */
 
 struct vmm;
+struct vmm_acpi_mmio;
+struct inblk;
 struct kvm_run;
 struct kvm_cpuid2;
 
@@ -84,6 +88,7 @@ struct vmm_opts {
 	unsigned int nmem_for;
 	const char *restart[MAX_SPAWN];	/* --restart: device names */
 	unsigned int nrestart;
+	const char *in_vmm_blk;		/* --in-vmm-blk IMAGE */
 };
 
 /* One interrupt line (--irq NAME=GSI): the next line device NAME asks
@@ -175,6 +180,7 @@ struct vmm {
 	int guest_status;		/* -1 until the debug exit port */
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
+	struct inblk *inblk;		/* --in-vmm-blk, or NULL */
 };
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
@@ -250,5 +256,17 @@ int vmm_reset_devices(struct vmm *vm);
 int vmm_run(struct vmm *vm);
 /* Make every vCPU leave KVM_RUN and stop; called with vm->lock held. */
 void vmm_stop_locked(struct vmm *vm);
+
+/* inblk.c: the in-VMM virtio-blk of --in-vmm-blk (after guest RAM and the
+ * irqchip; its line is --irq in-vmm-blk=GSI). start: 0 or
+ * -TINYVMM_EXIT_ERROR (message printed), 0 without the option; exit:
+ * whether it served the vCPU's exit; window: 1 with its MMIO window and
+ * GSI in @w (an LNRO0005 device in the ACPI tables, as a --virtio
+ * device's), 0 if there is none or it has no line; stop:
+ * counters printed, everything closed. */
+int vmm_inblk_start(struct vmm *vm);
+bool vmm_inblk_exit(struct vmm *vm, struct kvm_run *run);
+int vmm_inblk_window(struct vmm *vm, struct vmm_acpi_mmio *w);
+void vmm_inblk_stop(struct vmm *vm);
 
 #endif /* EXAMPLES_VMM_VMM_H */

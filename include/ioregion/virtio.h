@@ -12,9 +12,14 @@
  * The transport keeps the registers, the feature negotiation and the
  * device status state machine; the device keeps its config space (through
  * callbacks) and its requests. The register window is an ioregion of
- * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more; QueueNotify is
- * a write that needs no answer, so register the window with posted writes
- * (IOREGION_F_POSTED_WRITES). QueueReady 1 checks the queue first: a
+ * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more. QueueNotify is
+ * a write that needs no answer, the case posted writes are made for, but
+ * the registers around it are checked writes whose effect the driver reads
+ * back: ioregion_virtio_mmio_ranges() splits the window into three regions
+ * for one channel, QueueNotify alone with IOREGION_F_POSTED_WRITES, so the
+ * guest's notify does not wait for its requests to be served and a later
+ * read, on the same channel, still comes after it. QueueReady 1 checks the
+ * queue first: a
  * QueueNum of 0 or above QueueNumMax, rings not aligned (16, 2, 4 bytes)
  * or not inside guest memory (the used ring writable) leave it not ready
  * and the device needing reset. A driver's QueueReady 0 takes a queue down:
@@ -259,6 +264,37 @@ int ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm,
  * @return the callbacks (static)
  */
 const struct ioregion_region_ops *ioregion_virtio_mmio_region_ops(void);
+
+/** How many regions ioregion_virtio_mmio_ranges() makes of a window. */
+#define IOREGION_VIRTIO_MMIO_NRANGES 3
+
+/** One region of a window split by ioregion_virtio_mmio_ranges(). */
+struct ioregion_virtio_mmio_range {
+	uint64_t offset;	/**< from the window's start */
+	uint64_t size;		/**< bytes */
+	uint32_t flags;		/**< 0, or IOREGION_F_POSTED_WRITES (QueueNotify) */
+	uint32_t reserved;	/**< 0 */
+	/** Callbacks for a region on this range whose userdata is the
+	 * transport: they add @p offset and call ioregion_virtio_mmio_read()
+	 * or ioregion_virtio_mmio_write(). */
+	const struct ioregion_region_ops *ops;
+};
+
+/**
+ * Split a register window of @p window_size bytes into
+ * IOREGION_VIRTIO_MMIO_NRANGES regions, in address order: the registers
+ * before QueueNotify (0x000-0x04f), QueueNotify alone (0x050-0x053, posted
+ * writes), the rest (0x054 to the window's end). Register all three on one
+ * channel: commands on a channel are served in order, so a read after a
+ * posted QueueNotify sees its effect.
+ * @param[out] ranges IOREGION_VIRTIO_MMIO_NRANGES entries
+ * @return IOREGION_VIRTIO_MMIO_NRANGES
+ * @retval -EINVAL @p ranges is NULL, or @p window_size is below
+ *         IOREGION_VIRTIO_MMIO_CONFIG or above IOREGION_VIRTIO_MMIO_CONFIG +
+ *         IOREGION_VIRTIO_MMIO_CONFIG_MAX
+ */
+int ioregion_virtio_mmio_ranges(uint64_t window_size,
+				struct ioregion_virtio_mmio_range *ranges);
 
 /** @return the config's userdata (NULL @p vm: NULL) */
 void *ioregion_virtio_mmio_get_userdata(struct ioregion_virtio_mmio *vm);

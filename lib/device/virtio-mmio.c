@@ -483,6 +483,73 @@ ioregion_virtio_mmio_region_ops(void)
 	return &virtio_mmio_region_ops;
 }
 
+/* The same callbacks for a window split in three: each adds the offset
+ * of its range (ioregion_virtio_mmio_ranges()). */
+#define NOTIFY_END (IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + 4)
+
+static int
+notify_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t *val)
+{
+	return region_read(region, IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + offset,
+			   size, val);
+}
+
+static int
+notify_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	     uint64_t val)
+{
+	return region_write(region, IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + offset,
+			    size, val);
+}
+
+static int
+upper_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	   uint64_t *val)
+{
+	return region_read(region, NOTIFY_END + offset, size, val);
+}
+
+static int
+upper_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t val)
+{
+	return region_write(region, NOTIFY_END + offset, size, val);
+}
+
+static const struct ioregion_region_ops notify_region_ops = {
+	.read = notify_read,
+	.write = notify_write,
+};
+
+static const struct ioregion_region_ops upper_region_ops = {
+	.read = upper_read,
+	.write = upper_write,
+};
+
+IOREGION_EXPORT int
+ioregion_virtio_mmio_ranges(uint64_t window_size,
+			    struct ioregion_virtio_mmio_range *ranges)
+{
+	if (!ranges || window_size < IOREGION_VIRTIO_MMIO_CONFIG ||
+	    window_size > IOREGION_VIRTIO_MMIO_CONFIG +
+			  IOREGION_VIRTIO_MMIO_CONFIG_MAX)
+		return -EINVAL;
+	ranges[0] = (struct ioregion_virtio_mmio_range){
+		.offset = 0, .size = IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY,
+		.ops = &virtio_mmio_region_ops,
+	};
+	ranges[1] = (struct ioregion_virtio_mmio_range){
+		.offset = IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY, .size = 4,
+		.flags = IOREGION_F_POSTED_WRITES, .ops = &notify_region_ops,
+	};
+	ranges[2] = (struct ioregion_virtio_mmio_range){
+		.offset = NOTIFY_END, .size = window_size - NOTIFY_END,
+		.ops = &upper_region_ops,
+	};
+	return IOREGION_VIRTIO_MMIO_NRANGES;
+}
+
 IOREGION_EXPORT void *
 ioregion_virtio_mmio_get_userdata(struct ioregion_virtio_mmio *vm)
 {

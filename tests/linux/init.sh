@@ -18,6 +18,11 @@
 #                                        the host kills the virtio-blk
 #                                        process, until a read fails (I/O
 #                                        error); then the region's hash
+#   linuxtest.bench=SEQ_MIB:RAND_OPS:N   wait for N virtio disks, run
+#                                        /bin/blkbench on all of them
+#                                        (the virtio benchmark: its
+#                                        BLKBENCH lines, tests/linux/
+#                                        linux-bench.c)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -68,6 +73,30 @@ if [ -b /dev/vda ]; then
 	say "vda: $(cat /sys/block/vda/size) sectors"
 else
 	fail "no /dev/vda: $(dmesg | grep -i virtio | tail -n 3 | tr '\n' ' ')"
+fi
+
+if spec=$(param bench); then
+	IFS=:; set -- $spec; IFS=$nl_ifs; seq_mib=$1 rand_ops=$2 ndisks=${3:-1}
+	# every disk probed (each LNRO0005 device on its own), named by its
+	# GET_ID serial for the host
+	n=0
+	while [ "$(ls /sys/block | grep -c '^vd')" -lt "$ndisks" ] && [ "$n" -lt 300 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	disks=
+	for b in /sys/block/vd*; do
+		[ -e "$b" ] || continue
+		d=/dev/${b##*/}
+		echo "BLKBENCH disk $d serial=$(cat "$b/serial" 2>/dev/null)"
+		disks="$disks $d"
+	done
+	if [ ! -x /bin/blkbench ]; then
+		fail "no /bin/blkbench in the initramfs"
+	elif [ -z "$disks" ]; then
+		fail "no virtio disk to measure"
+	else
+		/bin/blkbench "$seq_mib" "$rand_ops" $disks || fail "blkbench exit $?"
+	fi
 fi
 
 if [ -b /dev/vda ] && spec=$(param read); then

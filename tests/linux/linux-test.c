@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "example-test.h"
+#include "linux-guest.h"
 #include "sha256.h"
 #include "virtio-blk-model.h"
 #include "../../lib/device/virtio-private.h"
@@ -72,11 +73,7 @@
 #define GUEST_MIB 256
 #define DEFAULT_TIMEOUT_S 240
 
-/* Debian's kernel boots fastest with these (docs/linux-guest.md). */
-#define BASE_CMDLINE                                                    \
-	"console=ttyS0 panic=-1 quiet pci=noearly tsc=reliable "        \
-	"no_timer_check cryptomgr.notests mitigations=off "             \
-	"random.trust_cpu=on initcall_blacklist=cmos_init"
+#define BASE_CMDLINE LINUX_BASE_CMDLINE
 
 #define MARK "LINUXTEST "
 
