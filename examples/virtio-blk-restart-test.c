@@ -10,8 +10,9 @@
  * respawn, re-attach, and no reset, as the device keeps its state).
  *
  * Each round reads the whole 16 MiB disk with 8 requests of 2 MiB, one
- * QueueNotify (answered once the device has served what it found), and
- * SIGKILL as soon as the first answer is in the used ring. Then:
+ * QueueNotify (from a thread of its own: a non-posted one is answered
+ * once the device has served what it found), and SIGKILL as soon as the
+ * first answer is in the used ring. Then:
  *   - the VMM side survives: an access while the device is gone fails
  *     with the bridge's bounded error;
  *   - restarted, the device is not reset, and every request has exactly
