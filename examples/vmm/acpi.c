@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tinyvmm's ACPI tables for a Linux guest (acpi.h). docs/examples.md,
- * "ACPI tables", says what each table and flag is for and why.
+ * "ACPI tables for Linux guests", says what each table and flag is for
+ * and why.
  *
  * Layout in the buffer, each table 16-byte aligned, every pointer
  * pointing back to a table already written (so one pass writes all):

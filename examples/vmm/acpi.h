@@ -3,9 +3,9 @@
  * tinyvmm's ACPI tables for a Linux guest (acpi.c, its AML encoder in
  * aml.c): RSDP, XSDT, FADT, MADT and a DSDT that names the 16550 at COM1
  * and one virtio-mmio device (_HID "LNRO0005") per register window. Pure
- * table building: no KVM, no I/O, so the unit test (tests/test-vmm-acpi.c)
- * links these two files alone. docs/examples.md, "ACPI tables", explains
- * every table and flag.
+ * table building: no KVM, no I/O, so the unit tests
+ * (tests/test-vmm-acpi*.c) link these two files alone. docs/examples.md, "ACPI tables for Linux
+ * guests", explains every table and flag.
  */
 #ifndef EXAMPLES_VMM_ACPI_H
 #define EXAMPLES_VMM_ACPI_H

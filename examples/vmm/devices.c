@@ -289,7 +289,21 @@ vmm_print_stats(struct vmm *vm)
 				(uint64_t)atomic_load(&d->gap_accesses),
 				(uint64_t)atomic_load(&d->gap_waits));
 	}
-	if (atomic_load(&vm->unclaimed))
-		fprintf(stderr, "%s: accesses to no device: %" PRIu64 "\n",
+	if (atomic_load(&vm->unclaimed)) {
+		fprintf(stderr, "%s: accesses to no device: %" PRIu64,
 			vm->prog, (uint64_t)atomic_load(&vm->unclaimed));
+		for (unsigned int i = 0; i < VMM_UNCLAIMED_SLOTS; i++) {
+			const struct vmm_unclaimed *u = &vm->unclaimed_at[i];
+			uint64_t key = atomic_load(&u->key) - 1;
+
+			if (key == UINT64_MAX)
+				break;
+			fprintf(stderr, "%s %s 0x%" PRIx64 " x%" PRIu64,
+				i ? "," : " (first addresses:",
+				(key & 1) ? "pio" : "mmio", key >> 1,
+				(uint64_t)atomic_load(&u->count));
+		}
+		fprintf(stderr, "%s\n", atomic_load(&vm->unclaimed_at[0].key) ?
+			")" : "");
+	}
 }

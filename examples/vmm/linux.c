@@ -99,6 +99,11 @@ vmm_linux_open(struct vmm *vm)
 		l->initrd_fd = open_sized(vm, vm->opts.initrd, &l->initrd_size);
 		if (l->initrd_fd < 0)
 			return -TINYVMM_EXIT_ERROR;
+		if (l->initrd_size == 0) {
+			fprintf(stderr, "%s: %s: empty\n", vm->prog,
+				vm->opts.initrd);
+			return -TINYVMM_EXIT_ERROR;
+		}
 		if (pvh_place_initrd(l->initrd_size, l->kernel.end,
 				     vm->mem_size, &l->initrd_gpa) < 0) {
 			fprintf(stderr, "%s: %s: %" PRIu64 " bytes do not fit "

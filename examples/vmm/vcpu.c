@@ -137,13 +137,38 @@ vcpu_device_gone(struct vcpu *v, const struct vmm_region *r, int rc,
 	return 1;
 }
 
+/* Count an unclaimed access at @addr in its slot (lock-free: a free slot
+ * is taken with a compare-and-swap; once every slot is taken, only the
+ * total counts). */
+static void
+vcpu_count_unclaimed(struct vmm *vm, bool pio, uint64_t addr)
+{
+	uint64_t key = ((addr << 1) | pio) + 1;
+
+	atomic_fetch_add(&vm->unclaimed, 1);
+	for (unsigned int i = 0; i < VMM_UNCLAIMED_SLOTS; i++) {
+		struct vmm_unclaimed *u = &vm->unclaimed_at[i];
+		uint64_t cur = atomic_load(&u->key);
+
+		if (cur == 0 && atomic_compare_exchange_strong(&u->key, &cur,
+								key))
+			cur = key;
+		if (cur == key) {
+			atomic_fetch_add(&u->count, 1);
+			return;
+		}
+	}
+}
+
 /* An access no device claimed: reads see all-ones (an open bus). */
 static void
 vcpu_unclaimed(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	bool pio = run->exit_reason == KVM_EXIT_IO;
 
-	atomic_fetch_add(&v->vmm->unclaimed, 1);
+	vcpu_count_unclaimed(v->vmm, pio,
+			     pio ? run->io.port : run->mmio.phys_addr);
 	if (run->exit_reason == KVM_EXIT_IO &&
 	    run->io.direction == KVM_EXIT_IO_IN)
 		memset((uint8_t *)run + run->io.data_offset, 0xff,
@@ -212,7 +237,8 @@ vcpu_handle_exit(struct vcpu *v)
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,
-			   "guest shut down (a triple fault; a Linux guest's reboot or panic=-1)");
+			   "guest shut down (a triple fault; a Linux "
+			   "guest's reboot, or a panic with panic=-1)");
 		return 1;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_error(v, TINYVMM_EXIT_ERROR,
@@ -274,7 +300,7 @@ int
 vmm_run(struct vmm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	struct timespec deadline;
+	struct timespec deadline, start, end;
 	bool timed_out = false;
 	int status;
 
@@ -282,6 +308,7 @@ vmm_run(struct vmm *vm)
 	sigaction(KICK_SIGNAL, &sa, NULL);	/* no SA_RESTART */
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	start = deadline;
 	deadline.tv_sec += vm->opts.timeout_ms / 1000;
 	deadline.tv_nsec += (long)(vm->opts.timeout_ms % 1000) * 1000000;
 	if (deadline.tv_nsec >= 1000000000) {
@@ -326,6 +353,10 @@ vmm_run(struct vmm *vm)
 	if (vm->guest_status >= 0)
 		fprintf(stderr, "%s: guest status %d (%s)\n", vm->prog,
 			vm->guest_status, vm->guest_status ? "fail" : "pass");
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	fprintf(stderr, "%s: the guest ran %.2f s\n", vm->prog,
+		(double)(end.tv_sec - start.tv_sec) +
+		(double)(end.tv_nsec - start.tv_nsec) / 1e9);
 	return status;
 }
 

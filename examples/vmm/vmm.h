@@ -3,7 +3,8 @@
  * tinyvmm's insides, shared by the files of examples/vmm/ (not by the
  * guests: their ABI is ../tinyvmm.h). One file per concern:
  *
- *   main.c     options, program flow
+ *   main.c     the program's flow
+ *   options.c  the command line, usage()
  *   guest.c    KVM and the VM, the flat guest image, its page tables and
  *              GDT, the vCPUs' entry state
  *   cpuid.c    the CPUID of each vCPU (its APIC ID, the topology)
@@ -138,6 +139,14 @@ struct vmm_linux {
 	uint64_t rsdp_gpa;		/* the ACPI tables' RSDP, or 0 */
 };
 
+/* Accesses no device claimed, per address: the first VMM_UNCLAIMED_SLOTS
+ * addresses seen (a slot's addr is published after its space). */
+#define VMM_UNCLAIMED_SLOTS 16
+struct vmm_unclaimed {
+	_Atomic uint64_t key;		/* 0: free; else addr << 1 | pio, + 1 */
+	atomic_uint_fast64_t count;
+};
+
 /* The VM: one per program run. */
 struct vmm {
 	const char *prog;
@@ -181,7 +190,13 @@ struct vmm {
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
 	struct inblk *inblk;		/* --in-vmm-blk, or NULL */
+	struct vmm_unclaimed unclaimed_at[VMM_UNCLAIMED_SLOTS];
 };
+
+/* options.c: fill vm->opts (and the --irq lines, the memory size, the
+ * mode) from the command line. 0, 1 after --help (usage printed), or -1
+ * (a message or usage() printed). */
+int vmm_parse_args(struct vmm *vm, int argc, char **argv);
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
 int vmm_fail(struct vmm *vm, const char *what);

@@ -333,3 +333,39 @@ write("vstate", "torn-newer", vstate([(vqp(1, 0), 1), (0, 0)], torn=True))
 write("vstate", "count-off", vstate([(vqp(1, 0), 3), (0, 0)]))
 write("vstate", "queue-not-ready-garbage", vstate([(vqp(1, 0), 1),
                                                   (0xffffffffffffffff, 7)]))
+
+# ---- pvh: tinyvmm's PVH loader; the input is the ELF file itself ---------
+def pvh_elf(entry=0x200010, entry_size=8, notes_first=False):
+    """An x86-64 ET_EXEC with two PT_LOAD segments (0x200000, 0x300000: in
+    the target's RAM of 1-16 MiB) and a PT_NOTE with another Xen note and
+    the PVH entry (type 18)."""
+    def note(name, typ, desc):
+        n = name + b"\0"
+        pad = lambda b: b + b"\0" * (-len(b) % 4)
+        return struct.pack("<III", len(n), len(desc), typ) + pad(n) + pad(desc)
+    notes = note(b"Xen", 6, b"abc\0")
+    notes += note(b"Xen", 18, struct.pack("<Q" if entry_size == 8 else "<I",
+                                          entry))
+    phoff, nph = 64, 3
+    note_off = phoff + nph * 56
+    seg0, seg1 = 0x200, 0x300
+    eh = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) +
+          struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0xffffffff81000000,
+                      phoff, 0, 0, 64, 56, nph, 64, 0, 0))
+    ph = struct.pack("<IIQQQQQQ", 1, 5, seg0, 0xffffffff80200000, 0x200000,
+                     0x100, 0x1000, 0x1000)
+    ph += struct.pack("<IIQQQQQQ", 1, 6, seg1, 0xffffffff80300000, 0x300000,
+                      0x40, 0x80, 0x1000)
+    ph += struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(notes),
+                      len(notes), 4)
+    img = bytearray(eh + ph + notes)
+    img += bytes(seg0 - len(img))
+    img += bytes((0x80 + i) & 0xff for i in range(0x100))
+    img += bytes(0x10 + i for i in range(0x40))
+    return bytes(img)
+
+
+write("pvh", "valid-entry8", pvh_elf())
+write("pvh", "valid-entry4", pvh_elf(entry_size=4))
+write("pvh", "entry-outside", pvh_elf(entry=0x200100))
+write("pvh", "truncated", pvh_elf()[:0x100])

@@ -1,5 +1,8 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: MIT
+# shellcheck shell=dash disable=SC2086
+# (SC2086: the unquoted expansions split on purpose: A:B:C fields, the
+# words of the command line and of an /proc/interrupts row.)
 # /init of the Linux guest's initramfs (packed by tests/linux/mkinitramfs).
 #
 # Runs as PID 1 of Debian's stock kernel booted by tinyvmm on out-of-process
@@ -23,6 +26,8 @@
 #                                        (the virtio benchmark: its
 #                                        BLKBENCH lines, tests/linux/
 #                                        linux-bench.c)
+#   linuxtest.cpus=N                     the kernel must have brought up
+#                                        N CPUs (tinyvmm --vcpus N)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -48,11 +53,18 @@ line=$(dmesg | grep -m 1 'ttyS0 at ')
 if [ -n "$line" ]; then say "8250: ${line#*] }"; else fail "no ttyS0 line in dmesg"; fi
 
 param() { # param NAME: the value of linuxtest.NAME= on the command line
-	for w in $(cat /proc/cmdline); do
+	read -r cmdline </proc/cmdline
+	for w in $cmdline; do
 		case $w in "linuxtest.$1="*) echo "${w#*=}"; return 0 ;; esac
 	done
 	return 1
 }
+
+if want=$(param cpus); then
+	got=$(grep -c '^processor' /proc/cpuinfo)
+	say "cpus: $got"
+	[ "$got" = "$want" ] || fail "$got CPUs up, tinyvmm has $want vCPUs"
+fi
 
 for m in /lib/modules/*.ko; do
 	out=$(insmod "$m" 2>&1) || fail "insmod $m: $out"
@@ -182,5 +194,6 @@ sync
 st=$failed
 [ "$st" -gt 255 ] && st=255
 # tinyvmm exits with this byte as its status
+# shellcheck disable=SC2059 # the format is the byte, as an octal escape
 printf "\\$(printf %03o "$st")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 poweroff -f

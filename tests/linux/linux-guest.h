@@ -9,7 +9,7 @@
 #define TESTS_LINUX_GUEST_H
 
 #define LINUX_BASE_CMDLINE                                              \
-	"console=ttyS0 panic=-1 quiet pci=noearly tsc=reliable "        \
+	"console=ttyS0 panic=-1 reboot=t quiet pci=noearly tsc=reliable " \
 	"no_timer_check cryptomgr.notests mitigations=off "             \
 	"random.trust_cpu=on initcall_blacklist=cmos_init"
 

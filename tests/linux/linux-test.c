@@ -30,15 +30,20 @@
  * guest reads the disk in a loop (linuxtest.restart=) while this program
  * kills the device (SIGKILL, 300 ms after the last one once its restart
  * is done, at the moment its state file says it holds a request, or
- * after 500 ms; at most 12 times) until a read fails. Checked besides: a kill was sent,
- * the guest's dd reported an I/O error, the read region then read back
- * with the host's sha256, tinyvmm re-attached the device without a reset
- * (it keeps its state), the restarted device answered at least one
- * request of the dead one IOERR, and the rest of the run (the write,
- * the image) as without --restart.
+ * after 500 ms; at most 12 times) until a read fails. Checked besides
+ * (linux-restart.c): a kill was sent, the guest's dd reported an I/O
+ * error, the read region then read back with the host's sha256, tinyvmm
+ * re-attached the device without a reset (it keeps its state), the
+ * restarted device answered at least one request of the dead one IOERR,
+ * and the rest of the run (the write, the image) as without --restart.
  *
  * --show echoes the console as it arrives; --keep keeps the image in DIR.
  * Exit 0 pass, 1 fail, 77 skip (no KVM).
+ *
+ *   linux-test --check-console FILE READ_SHA256 WRITE_SHA256
+ *
+ * applies only the console checks to a saved console (the checker's own
+ * tests, no KVM needed): exit 0 if they pass, else 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +62,8 @@
 
 #include "example-test.h"
 #include "linux-guest.h"
+#include "linux-restart.h"
 #include "sha256.h"
-#include "virtio-blk-model.h"
-#include "../../lib/device/virtio-private.h"
 
 #define SECTOR 512
 #define DISK_BYTES (4u << 20)
@@ -75,10 +79,10 @@
 
 #define BASE_CMDLINE LINUX_BASE_CMDLINE
 
-#define MARK "LINUXTEST "
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
+	const char *vcpus;		/* --vcpus, or NULL: tinyvmm's one */
 	unsigned int timeout_s;
 	bool show;
 	bool restart;
@@ -86,10 +90,7 @@ struct opts {
 
 static int failures;
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -182,7 +183,7 @@ read_all(const char *path, uint8_t *p, size_t n, size_t *got)
 
 /* The rest of the console line that starts with "LINUXTEST @what: ", in
  * @buf (NUL-terminated), or NULL. */
-static const char *
+const char *
 marker(const char *console, const char *what, char *buf, size_t size)
 {
 	char key[64];
@@ -205,12 +206,67 @@ marker(const char *console, const char *what, char *buf, size_t size)
 	return NULL;
 }
 
+/*
+ * The 8250 driver's probe line and the ttyS0 row of /proc/interrupts:
+ *   "... ttyS0 at I/O 0x3f8 (irq = N, base_baud = 115200) is a 16550A"
+ *   "N: COUNT... IO-APIC 4-edge ttyS0"   (or "4: COUNT... XT-PIC ttyS0")
+ * N is Linux's number for the interrupt: 4 where Linux keeps the legacy
+ * IRQs 0-15 as they are (an MP table, or ACPI with a PC-compatible
+ * PIC), another one where it allocates numbers itself (hardware-reduced
+ * ACPI). What must be 4 is the line: the IO-APIC pin (or, on the legacy
+ * PIC, N itself), the GSI the VMM wired the UART to.
+ */
+static void
+check_uart(const char *con)
+{
+	char v[512], row[512], *save, *tok;
+	const char *p;
+	long n = -1, pin = -1, sum = 0;
+
+	if (!marker(con, "8250", v, sizeof(v))) {
+		fail("no 8250 probe line on the console");
+	} else if (!strstr(v, "ttyS0 at I/O 0x3f8 (irq = ") ||
+		   !strstr(v, "is a 16550A")) {
+		fail("8250 line '%s': want ttyS0, a 16550A at I/O 0x3f8", v);
+	} else {
+		p = strstr(v, "(irq = ") + strlen("(irq = ");
+		n = strtol(p, NULL, 10);
+		fprintf(stderr, "linux-test: 8250: %s\n", v);
+	}
+
+	if (!marker(con, "interrupts", row, sizeof(row))) {
+		fail("no ttyS0 row of /proc/interrupts on the console");
+		return;
+	}
+	tok = strtok_r(row, " ", &save);
+	if (!tok || strtol(tok, NULL, 10) != n || tok[strspn(tok, "0123456789")] != ':')
+		fail("ttyS0's row is for interrupt '%s', the 8250 line said "
+		     "irq = %ld", tok ? tok : "", n);
+	while ((tok = strtok_r(NULL, " ", &save))) {
+		size_t d = strspn(tok, "0123456789");
+
+		if (d == strlen(tok) && pin < 0)
+			sum += strtol(tok, NULL, 10);	/* a CPU's count */
+		else if (d > 0 && tok[d] == '-')
+			pin = strtol(tok, NULL, 10);	/* "4-edge" */
+		else if (!strcmp(tok, "XT-PIC"))
+			pin = n;
+	}
+	if (pin != UART_IRQ)
+		fail("ttyS0 is on line %ld of its interrupt controller, want "
+		     "%d", pin, UART_IRQ);
+	if (sum <= 0)
+		fail("ttyS0 took no interrupts");
+	else
+		fprintf(stderr, "linux-test: ttyS0 took %ld interrupts on "
+			"line %ld (Linux's irq %ld)\n", sum, pin, n);
+}
+
 static void
 check_console(const char *con, const char *read_sha, const char *write_sha)
 {
-	char v[512], irq[16];
+	char v[512], want[32];
 	const char *p;
-	long sum = 0;
 
 	if (!marker(con, "banner", v, sizeof(v)) ||
 	    strncmp(v, "Linux version ", 14))
@@ -218,39 +274,11 @@ check_console(const char *con, const char *read_sha, const char *write_sha)
 	else
 		fprintf(stderr, "linux-test: banner: %.80s\n", v);
 
-	/* "ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A" */
-	snprintf(irq, sizeof(irq), "%d", UART_IRQ);
-	if (!marker(con, "8250", v, sizeof(v)))
-		fail("no 8250 probe line on the console");
-	else if (!strstr(v, "ttyS0 at I/O 0x3f8 (irq = 4,") ||
-		 !strstr(v, "is a 16550A"))
-		fail("8250 line '%s': want a 16550A at I/O 0x3f8, irq = %s",
-		     v, irq);
-	else
-		fprintf(stderr, "linux-test: 8250: %s\n", v);
+	check_uart(con);
 
-	/* " 4: 123 IO-APIC 4-edge ttyS0": that IRQ, counts per CPU */
-	if (!marker(con, "interrupts", v, sizeof(v))) {
-		fail("no ttyS0 row of /proc/interrupts on the console");
-	} else {
-		char *save, *tok = strtok_r(v, " ", &save);
-
-		if (!tok || strcmp(tok, "4:"))
-			fail("ttyS0 is on interrupt '%s', want %s:",
-			     tok ? tok : "", irq);
-		while ((tok = strtok_r(NULL, " ", &save)) &&
-		       strspn(tok, "0123456789") == strlen(tok))
-			sum += strtol(tok, NULL, 10);
-		if (sum <= 0)
-			fail("ttyS0 took no interrupts");
-		else
-			fprintf(stderr, "linux-test: ttyS0 took %ld "
-				"interrupts on IRQ %s\n", sum, irq);
-	}
-
-	snprintf(irq, sizeof(irq), "%u sectors", DISK_BYTES / SECTOR);
-	if (!marker(con, "vda", v, sizeof(v)) || strcmp(v, irq))
-		fail("virtio disk: want 'vda: %s' on the console", irq);
+	snprintf(want, sizeof(want), "%u sectors", DISK_BYTES / SECTOR);
+	if (!marker(con, "vda", v, sizeof(v)) || strcmp(v, want))
+		fail("virtio disk: want 'vda: %s' on the console", want);
 	else
 		fprintf(stderr, "linux-test: vda: %s\n", v);
 
@@ -268,67 +296,6 @@ check_console(const char *con, const char *read_sha, const char *write_sha)
 		fail("the guest says: %.*s", (int)strcspn(p, "\r\n"), p);
 	if (!marker(con, "status", v, sizeof(v)) || strcmp(v, "0"))
 		fail("the guest's status line: want 'status: 0'");
-}
-
-/* --restart: kill when the device holds a request, as its state file
- * says (the transport's layout: lib/device/virtio-private.h): the kill
- * then lands in the middle of one. */
-static bool
-holds_request(void *data, pid_t dev)
-{
-	uint64_t word;
-	int fd = open(data, O_RDONLY | O_CLOEXEC);
-	bool held;
-
-	(void)dev;
-	if (fd < 0)
-		return false;
-	held = pread(fd, &word, sizeof(word), (off_t)vstate_progress_off(1,
-		VBLK_QUEUE_MAX, 0)) == (ssize_t)sizeof(word) &&
-	       (uint16_t)word != (uint16_t)(word >> 16);
-	close(fd);
-	return held;
-}
-
-/* --restart: the kills, the guest's I/O error and read-back, no reset. */
-static void
-check_restart(const struct run *r, const char *read_sha)
-{
-	const char *con = r->out.data ? r->out.data : "";
-	const char *err = r->err.data ? r->err.data : "", *p;
-	char v[512];
-	unsigned long n, most = 0;
-
-	if (r->kills < 1)
-		fail("restart: no SIGKILL sent to virtio-blk");
-	else
-		fprintf(stderr, "linux-test: restart: %d SIGKILL(s) to "
-			"virtio-blk\n", r->kills);
-	if (!marker(con, "restart dd", v, sizeof(v)) ||
-	    (!strstr(v, "Input/output error") && !strstr(v, "I/O error")))
-		fail("restart: want the guest's dd to report an I/O error");
-	else
-		fprintf(stderr, "linux-test: restart: the guest's dd: %s\n", v);
-	if (!marker(con, "restart sha256", v, sizeof(v)) ||
-	    strncmp(v, read_sha, 64) || v[64] != ' ')
-		fail("restart sha256: want %s after the restart", read_sha);
-	else
-		fprintf(stderr, "linux-test: restart sha256 %s: the host's\n", v);
-	if (!strstr(err, "device virtio-blk re-attached") ||
-	    !strstr(err, "not reset: it keeps its state") ||
-	    strstr(err, "virtio-blk re-attached (the bridge), reset") ||
-	    strstr(err, "virtio-blk re-attached (KVM and the bridge), reset"))
-		fail("restart: tinyvmm must re-attach virtio-blk without a reset");
-	for (p = err; (p = strstr(p, ": resumed, ")); p++) {
-		n = strtoul(p + strlen(": resumed, "), NULL, 10);
-		most = n > most ? n : most;
-	}
-	if (most < 1)
-		fail("restart: no restarted virtio-blk answered a request of "
-		     "the dead one IOERR");
-	else
-		fprintf(stderr, "linux-test: restart: up to %lu request(s) of "
-			"the dead process answered IOERR\n", most);
 }
 
 static void
@@ -357,13 +324,33 @@ check_image(const char *path, const uint8_t *want)
 			WRITE_SEC + REGION_SECS - 1);
 }
 
+static int
+check_saved_console(const char *path, const char *read_sha,
+		    const char *write_sha)
+{
+	static uint8_t con[1 << 16];
+	size_t n;
+	int rc = read_all(path, con, sizeof(con) - 1, &n);
+
+	if (rc) {
+		fprintf(stderr, "linux-test: %s: %s\n", path, strerror(-rc));
+		return 1;
+	}
+	con[n] = '\0';
+	check_console((const char *)con, read_sha, write_sha);
+	fprintf(stderr, "linux-test: console %s: %d failed check%s\n", path,
+		failures, failures == 1 ? "" : "s");
+	return failures ? 1 : 0;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--restart] [--show] [--keep DIR]\n");
+		"[--restart] [--show] [--keep DIR]\n"
+		"                  [--vcpus N]  (the guest must count N CPUs)\n");
 }
 
 static int
@@ -380,6 +367,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "show", no_argument, NULL, 's' },
 		{ "restart", no_argument, NULL, 'R' },
 		{ "keep", required_argument, NULL, 'K' },
+		{ "vcpus", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -398,6 +386,15 @@ parse(int argc, char **argv, struct opts *o)
 		case 's': o->show = true; break;
 		case 'R': o->restart = true; break;
 		case 'K': o->keep = optarg; break;
+		case 'V':
+			if (strspn(optarg, "0123456789") != strlen(optarg) ||
+			    !*optarg || strlen(optarg) > 2) {
+				fprintf(stderr, "linux-test: --vcpus wants a "
+					"number\n");
+				return -1;
+			}
+			o->vcpus = optarg;
+			break;
 		case 'T':
 			errno = 0;
 			o->timeout_s = (unsigned int)strtoul(optarg, &end, 10);
@@ -435,9 +432,12 @@ main(int argc, char **argv)
 	uint64_t seed;
 	int rc;
 
-	if (parse(argc, argv, &o))
+	if (!(argc == 5 && !strcmp(argv[1], "--check-console")) &&
+	    parse(argc, argv, &o))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 5 && !strcmp(argv[1], "--check-console"))
+		return check_saved_console(argv[2], argv[3], argv[4]);
 	for (const char *f = o.kernel; f; f = f == o.kernel ? o.initrd : NULL)
 		if (access(f, R_OK)) {
 			fprintf(stderr, "linux-test: %s: %s\n", f,
@@ -484,14 +484,16 @@ main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "linux-test: write %s: %s\n", disk,
 			strerror(-rc));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	sha256_hex(image + READ_SEC * SECTOR, REGION_BYTES, read_sha);
 	fill_seq(image + WRITE_SEC * SECTOR, REGION_BYTES);
 	sha256_hex(image + WRITE_SEC * SECTOR, REGION_BYTES, write_sha);
 	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
-		 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC, REGION_SECS,
-		 read_sha, WRITE_SEC, REGION_SECS);
+		 "linuxtest.write=%u:%u%s%s", BASE_CMDLINE, READ_SEC,
+		 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS,
+		 o.vcpus ? " linuxtest.cpus=" : "", o.vcpus ? o.vcpus : "");
 	if (o.restart)
 		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) -
 			 strlen(cmdline), " linuxtest.restart=%u:%u:%s",
@@ -520,14 +522,7 @@ main(int argc, char **argv)
 	if (o.restart) {
 		arg(&r, "--restart");
 		arg(&r, "virtio-blk");
-		r.kill_out = MARK "restart: reading";
-		r.kill_stop_out = MARK "restart dd: ";
-		r.kill_match = "virtio-blk";
-		r.kill_ready = "device virtio-blk re-attached";
-		r.kill_when = holds_request;
-		r.kill_data = state;
-		r.kill_every_ms = 300;
-		r.kill_max = 12;	/* tinyvmm gives up after 16 */
+		restart_arm(&r, state);
 	}
 	arg(&r, "--mem-for");
 	arg(&r, "virtio-blk");
@@ -537,22 +532,26 @@ main(int argc, char **argv)
 	arg(&r, "virtio-blk");
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
+	if (o.vcpus) {
+		arg(&r, "--vcpus");
+		arg(&r, o.vcpus);
+	}
 	r.tee = o.show;
 	r.mark = MARK "init: ";
 	/* tinyvmm's own bound first, then the harness's */
 	r.limit_ms = (long)o.timeout_s * 1000 + 15000;
 
 	if (run_vmm(&r)) {
-		run_free(&r);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (!o.show)
 		fprintf(stderr, "---- guest console ----\n%s---- end ----\n",
 			r.out.data ? r.out.data : "");
 	if (r.status == SKIP) {
 		fprintf(stderr, "linux-test: SKIP: no KVM\n");
-		run_free(&r);
-		return SKIP;
+		rc = SKIP;
+		goto out;
 	}
 
 	if (r.mark_ms >= 0)
@@ -570,16 +569,17 @@ main(int argc, char **argv)
 		failures++;
 	check_console(r.out.data ? r.out.data : "", read_sha, write_sha);
 	if (o.restart)
-		check_restart(&r, read_sha);
+		restart_check(&r, read_sha);
 	check_image(disk, image);
-
+	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
+		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
+	rc = failures ? 1 : 0;
+out:
 	if (!o.keep) {
 		unlink(disk);
 		unlink(state);
 		rmdir(dir);
 	}
 	run_free(&r);
-	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
-		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-	return failures ? 1 : 0;
+	return rc;
 }
