@@ -15,6 +15,12 @@
  * ioregion/virtio.h) leaves the device needing reset. Data moves between
  * the image file and guest memory directly (pread/pwrite into the
  * translated buffers, no bounce buffer).
+ *
+ * A restart: given a state area (vblk_attach()), the transport's state
+ * outlives the process; the requests the dead process had taken and not
+ * answered are answered IOERR (neither read nor written again: the guest
+ * sees an I/O error, as a disk that failed a request), and the rest is
+ * served as usual.
  */
 #ifndef EXAMPLES_VIRTIO_BLK_MODEL_H
 #define EXAMPLES_VIRTIO_BLK_MODEL_H
@@ -65,6 +71,7 @@ struct vblk_stats {
 	uint64_t unsupp;	/* requests answered UNSUPP */
 	uint64_t bad_requests;	/* chains with no room for a status byte */
 	uint64_t stopped;	/* queue runs ended by a refused chain */
+	uint64_t abandoned;	/* requests of a dead process answered IOERR */
 };
 
 struct vblk;
@@ -95,10 +102,17 @@ struct vblk {
  */
 int vblk_open(struct vblk *b, const char *path, const char *id, bool readonly);
 
-/* Create the transport on @mem and @irq (both stay the caller's). Returns
- * 0 or a negative errno from ioregion_virtio_mmio_new(). */
+/* Bytes of state area the device needs (ioregion_virtio_mmio_state_size()). */
+size_t vblk_state_size(const struct vblk *b);
+
+/* Create the transport on @mem and @irq (both stay the caller's) and, if
+ * @state is not NULL, keep its state in the @len bytes there (see
+ * ioregion_virtio_mmio_set_state(): a restart resumes, answering the
+ * requests the process before held with IOERR). Returns 0 without a
+ * state area, IOREGION_VIRTIO_STATE_NEW, _RESUMED or _BAD with one, or a
+ * negative errno from ioregion_virtio_mmio_new() or _set_state(). */
 int vblk_attach(struct vblk *b, struct ioregion_mem *mem,
-		struct ioregion_irq *irq);
+		struct ioregion_irq *irq, void *state, size_t len);
 
 /*
  * The register window at @base (VBLK_WINDOW bytes) as the regions

@@ -52,7 +52,7 @@ t_setup(struct t *t, bool readonly)
 	vf_setup_env(&t->f);
 	ior_assert_int_eq(vblk_open(&t->b, t->path, "test-disk-id", readonly), 0);
 	ior_assert(t->b.capacity == SECTORS);
-	ior_assert_int_eq(vblk_attach(&t->b, t->f.mem, t->f.irq), 0);
+	ior_assert_int_eq(vblk_attach(&t->b, t->f.mem, t->f.irq, NULL, 0), 0);
 	t->f.vm = t->b.vm;
 	t->f.features = vblk_features(&t->b);
 	t->f.queue_max = VBLK_QUEUE_MAX;
@@ -253,6 +253,60 @@ START_TEST(test_vblk_malformed_chain_needs_reset_no_status_chain_given_back)
 }
 END_TEST
 
+/* The device killed with a read taken and not answered, started again on
+ * its state area: that read fails (IOERR) without a reset, the next one
+ * reads the disk. */
+START_TEST(test_vblk_restart_on_state_answers_the_held_request_ioerr)
+{
+	struct t t;
+	struct ioregion_virtq_seg segs[4];
+	uint32_t used;
+	uint16_t head;
+	size_t size;
+	void *area;
+	const struct vf_desc d[3] = {
+		{ HDR, 16, NEXT, 1 }, { DATA, VBLK_SECTOR, NEXT | WRITE, 2 },
+		{ STATUS, 1, WRITE, 0 },
+	};
+	uint8_t hdr[16] = { VBLK_T_IN };
+
+	t_setup(&t, false);
+	size = vblk_state_size(&t.b);
+	area = calloc(1, size);
+	ior_assert_ptr_nonnull(area);
+	/* the transport again, now on a state area, and the driver's probe */
+	ioregion_virtio_mmio_destroy(t.b.vm);
+	ior_assert_int_eq(vblk_attach(&t.b, t.f.mem, t.f.irq, area, size),
+			  IOREGION_VIRTIO_STATE_NEW);
+	t.f.vm = t.b.vm;
+	vf_probe(&t.f);
+	/* a read taken by the process, which dies before answering it */
+	memcpy(vf_ptr(&t.f, HDR), hdr, sizeof(hdr));
+	*(uint8_t *)vf_ptr(&t.f, STATUS) = 0xee;
+	vf_descs(&t.f, 0, d, 3);
+	vf_avail(&t.f, 0);
+	ior_assert_int_eq(ioregion_virtq_pop(ioregion_virtio_mmio_queue(t.b.vm, 0),
+					     segs, 4, &head), 3);
+	ioregion_virtio_mmio_destroy(t.b.vm);
+	memset(&t.b.stats, 0, sizeof(t.b.stats));
+	ior_assert_int_eq(vblk_attach(&t.b, t.f.mem, t.f.irq, area, size),
+			  IOREGION_VIRTIO_STATE_RESUMED);
+	t.f.vm = t.b.vm;
+	ior_assert_uint_eq(*(uint8_t *)vf_ptr(&t.f, STATUS), VBLK_S_IOERR);
+	ior_assert_uint_eq(*(uint16_t *)vf_ptr(&t.f, VF_USED + 2), 1);
+	ior_assert(t.b.stats.abandoned == 1 && t.b.stats.ioerr == 1);
+	ior_assert(t.b.stats.reads == 0);
+	ior_assert_uint_eq(vf_rd(&t.f, REG(STATUS)), 0x0f);
+	/* the next read: the image's bytes */
+	ior_assert_int_eq(submit(&t, VBLK_T_IN, 1, DATA, VBLK_SECTOR, true,
+				 &used), VBLK_S_OK);
+	ior_assert_uint_eq(*(uint8_t *)vf_ptr(&t.f, DATA + 1),
+			   (uint8_t)((VBLK_SECTOR + 1) * 7));
+	t_teardown(&t);
+	free(area);
+}
+END_TEST
+
 /*
  * The device's window as its process registers it (vblk_regions(): three
  * regions on one channel, QueueNotify posted), the test playing the
@@ -343,6 +397,7 @@ vblk_suite(void)
 	ior_add_test(s, test_vblk_get_id_write_read_flush_and_errors);
 	ior_add_test(s, test_vblk_read_only_disk_refuses_writes);
 	ior_add_test(s, test_vblk_malformed_chain_needs_reset_no_status_chain_given_back);
+	ior_add_test(s, test_vblk_restart_on_state_answers_the_held_request_ioerr);
 	ior_add_test(s, test_vblk_open_refuses_partial_sectors_and_missing_files);
 	ior_add_test(s, test_vblk_window_posted_notify_served_before_a_later_read);
 	return s;

@@ -223,6 +223,7 @@ vmm_start_devices(struct vmm *vm)
 		if (d->which == DEVHOST_SHARED)
 			snprintf(d->name, sizeof(d->name), "%s",
 				 ioregion_vmm_get_name(d->dev));
+		d->keeps_state = ioregion_vmm_keeps_state(d->dev) == 1;
 		if (vmm_note_regions(vm, d) < 0)
 			return -TINYVMM_EXIT_ERROR;
 	}
@@ -283,8 +284,10 @@ vmm_print_stats(struct vmm *vm)
 		if (d->restartable)
 			fprintf(stderr, "%s: device %s: restarted %u time(s), "
 				"%" PRIu64 " accesses answered all-ones while "
-				"it was gone\n", vm->prog, d->name, d->restarts,
-				(uint64_t)atomic_load(&d->gap_accesses));
+				"it was gone, %" PRIu64 " made again after its "
+				"restart\n", vm->prog, d->name, d->restarts,
+				(uint64_t)atomic_load(&d->gap_accesses),
+				(uint64_t)atomic_load(&d->gap_waits));
 	}
 	if (atomic_load(&vm->unclaimed)) {
 		fprintf(stderr, "%s: accesses to no device: %" PRIu64,

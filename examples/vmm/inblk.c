@@ -57,7 +57,7 @@ inblk_open(struct inblk *ib, const char *image, uint64_t base, int mem_fd,
 	if (rc == 0)
 		rc = ioregion_mem_add_slot(ib->mem, slot, mem_fd);
 	if (rc == 0)
-		rc = vblk_attach(&ib->b, ib->mem, ib->irq);
+		rc = vblk_attach(&ib->b, ib->mem, ib->irq, NULL, 0);
 	if (rc == 0)
 		rc = -pthread_mutex_init(&ib->lock, NULL);
 	if (rc < 0) {

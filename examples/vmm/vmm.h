@@ -49,6 +49,7 @@
 #define VMM_MAX_GSI 23			/* the IOAPIC's last pin */
 #define VMM_MAX_REGIONS 64
 #define VMM_MAX_RESTARTS 16		/* per device and run */
+#define VMM_RESTART_WAIT_MS 10000	/* a vCPU's wait for a restart */
 
 struct vmm;
 struct vmm_acpi_mmio;
@@ -112,8 +113,10 @@ struct vmm_dev {
 	struct ioregion_vmm_slot slot;	/* its guest RAM (--mem-for) */
 	unsigned int nlines;		/* lines it asked for so far */
 	bool restartable;		/* --restart */
+	bool keeps_state;		/* its HELLO: not reset, accesses wait */
 	unsigned int restarts;
 	atomic_uint_fast64_t gap_accesses;	/* answered while it was gone */
+	atomic_uint_fast64_t gap_waits;	/* made again after its restart */
 	/* A vCPU saw its channel fail: 1 + the restart epoch it saw. */
 	atomic_uint_fast64_t suspect;
 };

@@ -17,6 +17,10 @@
 #   linuxtest.write=SECTOR:COUNT         region to fill with `seq -w 100000
 #                                        999999` output (7-byte lines),
 #                                        truncated to COUNT sectors
+#   linuxtest.restart=SECTOR:COUNT:SHA256  read the disk in a loop while
+#                                        the host kills the virtio-blk
+#                                        process, until a read fails (I/O
+#                                        error); then the region's hash
 #   linuxtest.bench=SEQ_MIB:RAND_OPS:N   wait for N virtio disks, run
 #                                        /bin/blkbench on all of them
 #                                        (the virtio benchmark: its
@@ -113,6 +117,41 @@ if [ -b /dev/vda ] && spec=$(param read); then
 		sha256sum | cut -d' ' -f1)
 	say "read sha256: $got"
 	[ "$got" = "$want" ] || fail "read sha256 $got, the host wrote $want"
+fi
+
+# linux-test --restart: whole-disk direct reads, one after the other,
+# while the host kills the virtio-blk process (at most 90 s). The read the
+# dead process held fails; the restarted one serves the rest.
+if [ -b /dev/vda ] && spec=$(param restart); then
+	IFS=:; set -- $spec; IFS=$nl_ifs; sec=$1 cnt=$2 want=$3
+	say "restart: reading"
+	end=$(( $(uptime_s | cut -d. -f1) + 90 ))
+	n=0 err=
+	while [ -z "$err" ] && [ "$(uptime_s | cut -d. -f1)" -lt "$end" ]; do
+		if ! dd if=/dev/vda of=/dev/null bs=4M count=1 iflag=direct 2>/tmp/dd.err; then
+			err=$(grep -m 1 -i error /tmp/dd.err)
+			[ -n "$err" ] || err="dd failed: $(tail -n 1 /tmp/dd.err)"
+		fi
+		n=$((n + 1))
+	done
+	if [ -n "$err" ]; then
+		say "restart dd: $err (read $n)"
+	else
+		fail "restart: no read failed in $n whole-disk reads"
+	fi
+	# the host stops killing when it sees that line: give it a second,
+	# then read the region (again if a last kill got in the way)
+	sleep 1
+	got= i=0
+	while [ -z "$got" ] && [ "$i" -lt 5 ]; do
+		dd if=/dev/vda of=/tmp/region bs=512 skip="$sec" count="$cnt" \
+			iflag=direct 2>/dev/null &&
+			got=$(sha256sum </tmp/region | cut -d' ' -f1)
+		i=$((i + 1))
+	done
+	rm -f /tmp/region
+	say "restart sha256: $got (read $i)"
+	[ "$got" = "$want" ] || fail "restart sha256 $got, the host wrote $want"
 fi
 
 if [ -b /dev/vda ] && spec=$(param write); then

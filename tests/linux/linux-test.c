@@ -7,7 +7,7 @@
  *
  *   linux-test --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *              --initrd CPIO [--expect-path fast|bridge] [--timeout S]
- *              [--show] [--keep DIR]
+ *              [--restart] [--show] [--keep DIR]
  *
  * The initramfs is tests/linux/mkinitramfs's; its /init (init.sh) prints
  * the LINUXTEST lines checked here and powers off with its status byte.
@@ -24,6 +24,18 @@
  * tinyvmm took (the kernel's: fast path where KVM_SET_IOREGION exists;
  * --expect-path pins it). Printed: the boot time from tinyvmm's start to
  * /init's first line. Nothing is asserted about speed.
+ *
+ * --restart: the virtio-blk process keeps its transport's state in a file
+ * (--state-file) and tinyvmm restarts it (--restart virtio-blk); the
+ * guest reads the disk in a loop (linuxtest.restart=) while this program
+ * kills the device (SIGKILL, 300 ms after the last one once its restart
+ * is done, at the moment its state file says it holds a request, or
+ * after 500 ms; at most 12 times) until a read fails. Checked besides
+ * (linux-restart.c): a kill was sent, the guest's dd reported an I/O
+ * error, the read region then read back with the host's sha256, tinyvmm
+ * re-attached the device without a reset (it keeps its state), the
+ * restarted device answered at least one request of the dead one IOERR,
+ * and the rest of the run (the write, the image) as without --restart.
  *
  * --show echoes the console as it arrives; --keep keeps the image in DIR.
  * Exit 0 pass, 1 fail, 77 skip (no KVM).
@@ -50,6 +62,7 @@
 
 #include "example-test.h"
 #include "linux-guest.h"
+#include "linux-restart.h"
 #include "sha256.h"
 
 #define SECTOR 512
@@ -66,21 +79,18 @@
 
 #define BASE_CMDLINE LINUX_BASE_CMDLINE
 
-#define MARK "LINUXTEST "
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
 	const char *vcpus;		/* --vcpus, or NULL: tinyvmm's one */
 	unsigned int timeout_s;
 	bool show;
+	bool restart;
 };
 
 static int failures;
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -173,7 +183,7 @@ read_all(const char *path, uint8_t *p, size_t n, size_t *got)
 
 /* The rest of the console line that starts with "LINUXTEST @what: ", in
  * @buf (NUL-terminated), or NULL. */
-static const char *
+const char *
 marker(const char *console, const char *what, char *buf, size_t size)
 {
 	char key[64];
@@ -339,7 +349,7 @@ usage(FILE *f)
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--show] [--keep DIR]\n"
+		"[--restart] [--show] [--keep DIR]\n"
 		"                  [--vcpus N]  (the guest must count N CPUs)\n");
 }
 
@@ -355,6 +365,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "expect-path", required_argument, NULL, 'e' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "show", no_argument, NULL, 's' },
+		{ "restart", no_argument, NULL, 'R' },
 		{ "keep", required_argument, NULL, 'K' },
 		{ "vcpus", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -373,6 +384,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 'e': expect_path = optarg; break;
 		case 's': o->show = true; break;
+		case 'R': o->restart = true; break;
 		case 'K': o->keep = optarg; break;
 		case 'V':
 			if (strspn(optarg, "0123456789") != strlen(optarg) ||
@@ -413,7 +425,7 @@ main(int argc, char **argv)
 	static uint8_t image[DISK_BYTES];
 	struct opts o = { 0 };
 	struct run r = { 0 };
-	char dir[256], disk[300], vblk_args[320], cmdline[800];
+	char dir[256], disk[300], state[300], vblk_args[640], cmdline[1024];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
 	const char *kvm_dev;
@@ -460,6 +472,8 @@ main(int argc, char **argv)
 		}
 	}
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	snprintf(state, sizeof(state), "%s/virtio-blk.state", dir);
+	unlink(state);
 
 	/* The image and what it must be afterwards. */
 	seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
@@ -480,6 +494,10 @@ main(int argc, char **argv)
 		 "linuxtest.write=%u:%u%s%s", BASE_CMDLINE, READ_SEC,
 		 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS,
 		 o.vcpus ? " linuxtest.cpus=" : "", o.vcpus ? o.vcpus : "");
+	if (o.restart)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) -
+			 strlen(cmdline), " linuxtest.restart=%u:%u:%s",
+			 READ_SEC, REGION_SECS, read_sha);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o.timeout_s * 1000u);
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
@@ -498,8 +516,14 @@ main(int argc, char **argv)
 	arg(&r, "--irq");
 	arg(&r, "uart16550=4");
 	arg(&r, "--spawn");
-	snprintf(vblk_args, sizeof(vblk_args), "--image %s", disk);
+	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s", disk,
+		 o.restart ? " --state-file " : "", o.restart ? state : "");
 	arg_owned(&r, cmd(o.vblk, vblk_args));
+	if (o.restart) {
+		arg(&r, "--restart");
+		arg(&r, "virtio-blk");
+		restart_arm(&r, state);
+	}
 	arg(&r, "--mem-for");
 	arg(&r, "virtio-blk");
 	arg(&r, "--irq");
@@ -544,6 +568,8 @@ main(int argc, char **argv)
 	if (path_verdict(&r))
 		failures++;
 	check_console(r.out.data ? r.out.data : "", read_sha, write_sha);
+	if (o.restart)
+		restart_check(&r, read_sha);
 	check_image(disk, image);
 	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
 		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
@@ -551,6 +577,7 @@ main(int argc, char **argv)
 out:
 	if (!o.keep) {
 		unlink(disk);
+		unlink(state);
 		rmdir(dir);
 	}
 	run_free(&r);
