@@ -267,6 +267,22 @@ devhost_respawn(struct devhost *h, unsigned int i)
 }
 
 int
+devhost_restart(struct devhost *h, unsigned int i, int timeout_ms,
+		struct ioregion_vmm_device **devp, int *reset_rc)
+{
+	int rc = devhost_respawn(h, i);
+
+	*reset_rc = 1;
+	if (rc == 0)
+		rc = devhost_accept(h, (int)i, NULL, timeout_ms, true, devp);
+	if (rc < 0)
+		return rc;
+	if (ioregion_vmm_keeps_state(*devp) != 1)
+		*reset_rc = ioregion_vmm_reset(*devp);
+	return 0;
+}
+
+int
 devhost_wait(struct devhost *h, const bool pending[DEVHOST_SHARED + 1],
 	     int timeout_ms)
 {

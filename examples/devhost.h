@@ -82,6 +82,16 @@ int devhost_accept(struct devhost *h, int which,
 		   const struct ioregion_vmm_config *cfg, int timeout_ms,
 		   bool re, struct ioregion_vmm_device **devp);
 
+/* Start spawned device @i again (devhost_respawn()) and re-attach it
+ * (ioregion_vmm_reaccept() of *@devp, within @timeout_ms), then reset it
+ * (RESET) unless it said it keeps its state across restarts
+ * (ioregion_vmm_keeps_state(): a reset would throw that state away).
+ * Returns 0 or a negative errno of the restart or the re-attach (message
+ * printed); *@reset_rc is the reset's result, or 1 when it was not
+ * reset. */
+int devhost_restart(struct devhost *h, unsigned int i, int timeout_ms,
+		    struct ioregion_vmm_device **devp, int *reset_rc);
+
 /* The config a VMM attaches device @which with (a spawned device's index,
  * or DEVHOST_SHARED for one started by hand). */
 typedef const struct ioregion_vmm_config *

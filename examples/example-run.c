@@ -80,17 +80,97 @@ spawned_pid(const struct buf *err)
 	return p ? (pid_t)atoi(p + strlen("spawned pid ")) : 0;
 }
 
+/* The pid tinyvmm printed last for a spawned device whose command holds
+ * @match (a restarted device is spawned again), or 0. */
+static pid_t
+latest_pid(const struct buf *err, const char *match)
+{
+	const char *p = err->data, *key = "spawned pid ";
+	pid_t pid = 0;
+
+	while (p && (p = strstr(p, key))) {
+		const char *eol = strchr(p, '\n'), *m = strstr(p, match);
+
+		p += strlen(key);
+		if (eol && m && m < eol)
+			pid = (pid_t)atoi(p);
+	}
+	return pid;
+}
+
+static int
+count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	while (s && (s = strstr(s, what))) {
+		n++;
+		s += strlen(what);
+	}
+	return n;
+}
+
+/* Whether process @pid is running on a CPU now ('R' in /proc/PID/stat):
+ * for a device process, most likely in the middle of a request. */
+static bool
+running_now(pid_t pid)
+{
+	char path[64], buf[128], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'R';
+}
+
+/* linux-test's repeated kills: see struct run. */
+static void
+repeated_kill(struct run *r, long *last)
+{
+	const char *out = r->out.data ? r->out.data : "";
+	pid_t dev;
+
+	if (!r->kill_out || r->kills >= r->kill_max || !strstr(out, r->kill_out) ||
+	    (r->kill_stop_out && strstr(out, r->kill_stop_out)) ||
+	    (*last >= 0 && now_ms() - *last < r->kill_every_ms) ||
+	    count_of(r->err.data, r->kill_ready) < r->kills)
+		return;
+	dev = latest_pid(&r->err, r->kill_match);
+	/* aim for the middle of a request: wait (up to 500 ms) until the
+	 * test's condition holds, or the device runs */
+	for (long t = now_ms(); dev > 0 && now_ms() - t < 500;)
+		if (r->kill_when ? r->kill_when(r->kill_data, dev)
+				 : running_now(dev))
+			break;
+	if (dev > 0 && kill(dev, SIGKILL) == 0) {
+		*last = now_ms();
+		r->kills++;
+		fprintf(stderr, "example-test: SIGKILL %d to device pid %d\n",
+			r->kills, (int)dev);
+	}
+}
+
 int
 run_vmm(struct run *r)
 {
 	int out[2], err[2], in[2];
-	long start = now_ms(), killed_at = -1;
+	long start = now_ms(), killed_at = -1, last_kill = -1;
 	long limit = r->limit_ms > 0 ? r->limit_ms : HARNESS_LIMIT_MS;
 	bool out_open = true, err_open = true, exited = false;
 	pid_t pid;
 	int wstatus;
 
 	r->status = -1;
+	r->kills = 0;
 	r->kill_to_exit_ms = -1;
 	r->kill_to_report_ms = -1;
 	r->mark_ms = -1;
@@ -166,6 +246,7 @@ run_vmm(struct run *r)
 					strsignal(r->kill_device), (int)dev);
 			}
 		}
+		repeated_kill(r, &last_kill);
 		if (poll(pfd, 2, 20) <= 0)
 			continue;
 		if (pfd[0].revents) {

@@ -56,7 +56,19 @@ struct run {
 	 * kill_delay_ms (0: 300 ms, to let the guest get going; < 0: none) */
 	const char *kill_after;
 	int kill_delay_ms;
+	/* Repeated kills (linux-test's restart mode): once stdout holds
+	 * kill_out, and until it holds kill_stop_out, send SIGKILL every
+	 * kill_every_ms (at most kill_max times) to the latest spawned device
+	 * whose command holds kill_match, each once stderr holds kill_ready
+	 * as many times as kills were sent (tinyvmm restarted it), and when
+	 * kill_when(kill_data) says so (NULL: when the device is running),
+	 * or after 500 ms. */
+	const char *kill_out, *kill_stop_out, *kill_match, *kill_ready;
+	bool (*kill_when)(void *data, pid_t dev);
+	void *kill_data;
+	int kill_every_ms, kill_max;
 	/* results */
+	int kills;			/* repeated kills sent */
 	int status;			/* exit status, or -1 */
 	struct buf out;
 	struct buf err;

@@ -105,16 +105,37 @@ on_notify(struct ioregion_virtio_mmio *vm, unsigned queue)
 	vblk_process(ioregion_virtio_mmio_get_userdata(vm));
 }
 
+/* A request the process before took and never answered: IOERR in its
+ * status byte (the last byte of the last buffer, if it is writable). */
+static uint32_t
+on_abandoned(struct ioregion_virtio_mmio *vm, unsigned queue, uint16_t head,
+	     const struct ioregion_virtq_seg *segs, unsigned n)
+{
+	struct vblk *b = ioregion_virtio_mmio_get_userdata(vm);
+	const struct ioregion_virtq_seg *st = &segs[n - 1];
+	uint8_t status = VBLK_S_IOERR;
+
+	(void)queue;
+	(void)head;
+	b->stats.abandoned++;
+	if (n < 2 || !st->write || !st->len ||
+	    ioregion_mem_write(b->mem, st->gpa + st->len - 1, &status, 1) < 0)
+		return 0;
+	b->stats.ioerr++;
+	return 1;
+}
+
 static const struct ioregion_virtio_mmio_ops vblk_ops = {
 	.config_read = cfg_read,
 	.config_write = cfg_write,
 	.notify = on_notify,
+	.abandoned = on_abandoned,
 };
 
-int
-vblk_attach(struct vblk *b, struct ioregion_mem *mem, struct ioregion_irq *irq)
+static struct ioregion_virtio_mmio_config
+vblk_config(const struct vblk *b)
 {
-	struct ioregion_virtio_mmio_config cfg = {
+	return (struct ioregion_virtio_mmio_config){
 		.device_id = VBLK_DEVICE_ID,
 		.vendor_id = VBLK_VENDOR_ID,
 		.features = vblk_features(b),
@@ -122,11 +143,35 @@ vblk_attach(struct vblk *b, struct ioregion_mem *mem, struct ioregion_irq *irq)
 		.queue_max = VBLK_QUEUE_MAX,
 		.config_size = VBLK_CFG_SIZE,
 		.ops = &vblk_ops,
-		.userdata = b,
+		.userdata = (void *)b,
 	};
+}
+
+size_t
+vblk_state_size(const struct vblk *b)
+{
+	struct ioregion_virtio_mmio_config cfg = vblk_config(b);
+
+	return ioregion_virtio_mmio_state_size(&cfg);
+}
+
+int
+vblk_attach(struct vblk *b, struct ioregion_mem *mem, struct ioregion_irq *irq,
+	    void *state, size_t len)
+{
+	struct ioregion_virtio_mmio_config cfg = vblk_config(b);
+	int rc;
 
 	b->mem = mem;
-	return ioregion_virtio_mmio_new(&cfg, mem, irq, &b->vm);
+	rc = ioregion_virtio_mmio_new(&cfg, mem, irq, &b->vm);
+	if (rc < 0 || !state)
+		return rc;
+	rc = ioregion_virtio_mmio_set_state(b->vm, state, len);
+	if (rc < 0) {
+		ioregion_virtio_mmio_destroy(b->vm);
+		b->vm = NULL;
+	}
+	return rc;
 }
 
 /* Move the data segments [first, last) to or from the image at @pos.
@@ -262,6 +307,57 @@ vblk_process(struct vblk *b)
 		b->stats.stopped++;
 	if (pushed)
 		ioregion_virtq_notify(vq);
+}
+
+/* The regions exist before the transport (which needs the session's
+ * memory and line): forward to it once it is there. */
+static int
+window_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t *val)
+{
+	struct vblk_window *w = ioregion_region_get_userdata(region);
+
+	return w->b->vm ? ioregion_virtio_mmio_read(w->b->vm, w->offset + offset,
+						    size, val) : -ENODEV;
+}
+
+static int
+window_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	     uint64_t val)
+{
+	struct vblk_window *w = ioregion_region_get_userdata(region);
+
+	return w->b->vm ? ioregion_virtio_mmio_write(w->b->vm, w->offset + offset,
+						     size, val) : -ENODEV;
+}
+
+static const struct ioregion_region_ops window_ops = {
+	.read = window_read,
+	.write = window_write,
+};
+
+int
+vblk_regions(struct vblk *b, uint64_t base, struct ioregion_region_config *cfg)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	int n;
+
+	if (!b || !cfg)
+		return -EINVAL;
+	n = ioregion_virtio_mmio_ranges(VBLK_WINDOW, r);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		b->win[i] = (struct vblk_window){ .b = b, .offset = r[i].offset };
+		cfg[i] = (struct ioregion_region_config){
+			.addr = base + r[i].offset,
+			.size = r[i].size,
+			.flags = r[i].flags,
+			.ops = &window_ops,
+			.userdata = &b->win[i],
+		};
+	}
+	return n;
 }
 
 void

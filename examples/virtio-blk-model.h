@@ -15,6 +15,12 @@
  * ioregion/virtio.h) leaves the device needing reset. Data moves between
  * the image file and guest memory directly (pread/pwrite into the
  * translated buffers, no bounce buffer).
+ *
+ * A restart: given a state area (vblk_attach()), the transport's state
+ * outlives the process; the requests the dead process had taken and not
+ * answered are answered IOERR (neither read nor written again: the guest
+ * sees an I/O error, as a disk that failed a request), and the rest is
+ * served as usual.
  */
 #ifndef EXAMPLES_VIRTIO_BLK_MODEL_H
 #define EXAMPLES_VIRTIO_BLK_MODEL_H
@@ -24,6 +30,7 @@
 
 #include "ioregion/irq.h"
 #include "ioregion/memory.h"
+#include "ioregion/server.h"
 #include "ioregion/virtio.h"
 
 #define VBLK_DEVICE_ID 2u
@@ -33,6 +40,8 @@
 /* Most data segments in one request (config seg_max). */
 #define VBLK_SEG_MAX 126u
 #define VBLK_ID_BYTES 20u
+/* The register window: registers, then config space at 0x100. */
+#define VBLK_WINDOW 0x200u
 
 /* Feature bits (virtio 1.x, block device). */
 #define VBLK_F_SEG_MAX (1ull << 2)
@@ -62,6 +71,15 @@ struct vblk_stats {
 	uint64_t unsupp;	/* requests answered UNSUPP */
 	uint64_t bad_requests;	/* chains with no room for a status byte */
 	uint64_t stopped;	/* queue runs ended by a refused chain */
+	uint64_t abandoned;	/* requests of a dead process answered IOERR */
+};
+
+struct vblk;
+
+/* One region of the register window: its offset in the window. */
+struct vblk_window {
+	struct vblk *b;
+	uint64_t offset;
 };
 
 struct vblk {
@@ -73,6 +91,7 @@ struct vblk {
 	struct ioregion_mem *mem;
 	struct ioregion_virtio_mmio *vm;
 	struct vblk_stats stats;
+	struct vblk_window win[IOREGION_VIRTIO_MMIO_NRANGES];
 };
 
 /*
@@ -83,10 +102,28 @@ struct vblk {
  */
 int vblk_open(struct vblk *b, const char *path, const char *id, bool readonly);
 
-/* Create the transport on @mem and @irq (both stay the caller's). Returns
- * 0 or a negative errno from ioregion_virtio_mmio_new(). */
+/* Bytes of state area the device needs (ioregion_virtio_mmio_state_size()). */
+size_t vblk_state_size(const struct vblk *b);
+
+/* Create the transport on @mem and @irq (both stay the caller's) and, if
+ * @state is not NULL, keep its state in the @len bytes there (see
+ * ioregion_virtio_mmio_set_state(): a restart resumes, answering the
+ * requests the process before held with IOERR). Returns 0 without a
+ * state area, IOREGION_VIRTIO_STATE_NEW, _RESUMED or _BAD with one, or a
+ * negative errno from ioregion_virtio_mmio_new() or _set_state(). */
 int vblk_attach(struct vblk *b, struct ioregion_mem *mem,
-		struct ioregion_irq *irq);
+		struct ioregion_irq *irq, void *state, size_t len);
+
+/*
+ * The register window at @base (VBLK_WINDOW bytes) as the regions
+ * ioregion_virtio_mmio_ranges() splits it into, QueueNotify posted, in
+ * @cfg (IOREGION_VIRTIO_MMIO_NRANGES entries): register them all on one
+ * channel. Their callbacks go to the transport once vblk_attach() has made
+ * it (before: -ENODEV, a read answers all-ones). Returns
+ * IOREGION_VIRTIO_MMIO_NRANGES or -EINVAL (@cfg NULL).
+ */
+int vblk_regions(struct vblk *b, uint64_t base,
+		 struct ioregion_region_config *cfg);
 
 /* Serve the request queue until it is empty or a chain is refused. */
 void vblk_process(struct vblk *b);

@@ -50,6 +50,7 @@ struct tdev_opts {
 	const char *name;	/* NULL: "tdev" */
 	unsigned int nlines;	/* 0, 1 (edge) or 2 (edge, level) */
 	bool memory;
+	bool keeps_state;	/* IOREGION_DEVICE_F_KEEPS_STATE */
 	bool two_regions;
 	unsigned int timeout_ms;
 };

@@ -6,9 +6,13 @@
  * server's side and on the bridge's side, on a channel and on its
  * fallback channel (a second bridge plays the VMM's fallback path); and
  * raising interrupt lines, with the EOIs of a level line heard in the loop;
+ * round trips on the io_uring backend under ioregion_ctx_run() (and, as
+ * test noalloc-uring, all of the above with IOREGION_SERVER_BACKEND set);
  * and guest memory: translating a guest range, DMA-sized copies in and
  * out, and the refusals of bad ranges; and virtio: register accesses,
- * popping and pushing chains, used-buffer interrupts and their ACK.
+ * popping and pushing chains, used-buffer interrupts and their ACK, and a
+ * window split around a posted QueueNotify served through a channel; and
+ * tinyvmm's in-VMM virtio-blk serving requests on its exits (x86-64).
  *
  * Not built with sanitizers (they own malloc); see tests/meson.build.
  */
@@ -30,6 +34,9 @@
 #include "ioregion/memory.h"
 #include "ioregion/server.h"
 #include "virtio-fixture.h"
+#ifdef NOALLOC_INBLK
+#include "inblk.h"
+#endif
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -320,6 +327,103 @@ START_TEST(test_noalloc_10k_accesses_of_each_kind_allocate_nothing)
 }
 END_TEST
 
+/* A write of 0x60 at 0xf0 starts the count, in band: the run mode's
+ * wait covers the channels only, not the stdin watcher above. */
+static int
+wr_go(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
+{
+	if (off == 0xf0 && val == 0x60)
+		counting = 1;
+	return wr(r, off, size, val);
+}
+
+/* The io_uring backend under ioregion_ctx_run(): serves until EOF; exit
+ * status as device() has it, 98 when io_uring cannot be had. */
+static void
+run_device(int sock)
+{
+	static const struct ioregion_region_ops ops = { .read = rd, .write = wr_go };
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = &ops,
+	};
+	struct ioregion_region_config posted = {
+		.addr = 0x2000, .size = 0x100, .ops = &ops,
+		.flags = IOREGION_F_POSTED_WRITES,
+	};
+	struct ioregion_ctx *ctx;
+	struct ioregion_channel *ch;
+	struct ioregion_region *r;
+
+	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
+	    ioregion_ctx_set_backend(ctx, IOREGION_BACKEND_IO_URING) < 0)
+		_exit(100);
+	if (ioregion_ctx_get_backend(ctx) != IOREGION_BACKEND_IO_URING)
+		_exit(98);
+	if (ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
+	    ioregion_region_new(ch, &cfg, &r) < 0 ||
+	    ioregion_region_new(ch, &posted, &r) < 0)
+		_exit(100);
+	if (ioregion_ctx_run(ctx) < 0)
+		_exit(101);
+	counting = 0;
+	ioregion_ctx_unref(ctx);
+	_exit(allocations > 99 ? 99 : (int)allocations);
+}
+
+static void
+raw_cmd(int fd, uint8_t cmd, bool resp, uint32_t slot, uint64_t off,
+	uint64_t data)
+{
+	uint8_t b[32];
+	struct ioregion_wire_cmd c = {
+		.cmd = cmd, .size = 8, .resp = resp,
+		.user_data = 1ull << 32 | slot, .offset = off, .data = data,
+	};
+
+	ioregion_wire_encode_cmd(IOREGION_WIRE_V3, &c, b);
+	ior_write_all(fd, b, sizeof(b));
+}
+
+START_TEST(test_noalloc_10k_round_trips_io_uring_run_allocate_nothing)
+{
+	uint8_t resp[32];
+	unsigned long bad = 0;
+	int sv[2], status;
+	pid_t pid;
+
+	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	ior_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(sv[1]);
+		run_device(sv[0]);
+	}
+	close(sv[0]);
+	/* warm-up: one of each kind, then the go */
+	raw_cmd(sv[1], IOREGION_CMD_WRITE, false, 1, 0, 1);
+	raw_cmd(sv[1], IOREGION_CMD_WRITE, true, 0, 0, 1);
+	raw_cmd(sv[1], IOREGION_CMD_READ, true, 0, 0, 0);
+	raw_cmd(sv[1], IOREGION_CMD_WRITE, true, 0, 0xf0, 0x60);
+	for (int i = 0; i < 3; i++)
+		bad += ior_read_timeout(sv[1], resp, 32, 5000) != 32;
+	for (uint64_t i = 0; i < N; i++) {
+		raw_cmd(sv[1], IOREGION_CMD_WRITE, false, 1, 8 * (i % 16), i);
+		raw_cmd(sv[1], IOREGION_CMD_WRITE, true, 0, 8 * (i % 16), i);
+		bad += ior_read_timeout(sv[1], resp, 32, 5000) != 32;
+		raw_cmd(sv[1], IOREGION_CMD_READ, true, 0, 8 * (i % 16), 0);
+		bad += ior_read_timeout(sv[1], resp, 32, 5000) != 32;
+		bad += ioregion_wire_decode_resp(resp) != i;
+	}
+	ior_assert_uint_eq(bad, 0);
+	close(sv[1]);		/* EOF: ioregion_ctx_run() returns */
+	ior_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ior_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 98)
+		return;		/* no io_uring here: nothing to measure */
+	ior_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 START_TEST(test_noalloc_10k_interrupts_allocate_nothing)
 {
 	int et = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -450,15 +554,122 @@ START_TEST(test_noalloc_10k_virtqueue_chains_allocate_nothing)
 }
 END_TEST
 
+/* The window split by ioregion_virtio_mmio_ranges() on a channel: a posted
+ * QueueNotify and a read through the upper range per round, served by the
+ * range callbacks. */
+START_TEST(test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region *wreg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct vf f;
+	unsigned long bad = 0;
+	uint64_t v;
+
+	vf_setup(&f, 1);
+	vf_probe(&f);
+	vf_channel(&f);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct ioregion_region_config c = {
+			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
+			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
+		};
+
+		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &wreg[i]), 0);
+	}
+	/* warm-up: the loop's first wake-up on the channel */
+	ior_assert_int_eq(vf_send(&f, wreg[0], false, false, 0, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		bad += vf_send(&f, wreg[1], true, true, 0, 0) != 0;
+		bad += vf_send(&f, wreg[2], false, false,
+			       IOREGION_VIRTIO_MMIO_STATUS - r[2].offset, 0) != 0;
+		bad += vf_answer(&f, &v) != 1 || v != 0x0f;
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(f.notified, N);
+	for (unsigned i = 0; i < 3; i++)
+		ioregion_region_destroy(wreg[i]);
+	vf_teardown(&f);
+}
+END_TEST
+
+#ifdef NOALLOC_INBLK
+/* tinyvmm's in-VMM virtio-blk: per round a one-sector read request made
+ * available, the QueueNotify exit (served at once: pread into guest
+ * memory, push, the edge), InterruptStatus and ACK exits. */
+START_TEST(test_noalloc_10k_in_vmm_blk_requests_allocate_nothing)
+{
+	struct ioregion_mem_slot slot = { .gpa = VF_RAM_GPA, .size = VF_RAM_SIZE };
+	const struct vf_desc d[] = {
+		{ VF_BUF, 16, IOREGION_VIRTQ_DESC_F_NEXT, 1 },
+		{ VF_BUF + 0x1000, VBLK_SECTOR,
+		  IOREGION_VIRTQ_DESC_F_NEXT | IOREGION_VIRTQ_DESC_F_WRITE, 2 },
+		{ VF_BUF + 0x2000, 1, IOREGION_VIRTQ_DESC_F_WRITE, 0 },
+	};
+	char path[] = "/tmp/test-noalloc-inblk-XXXXXX";
+	uint8_t sector[8 * VBLK_SECTOR] = { 0 }, data[8];
+	unsigned long bad = 0;
+	struct inblk ib;
+	struct vf f;
+	int fd;
+
+	fd = mkstemp(path);
+	ior_assert_int_ge(fd, 0);
+	ior_assert_int_eq(write(fd, sector, sizeof(sector)), (int)sizeof(sector));
+	close(fd);
+	vf_setup_env(&f);
+	ior_assert_int_eq(inblk_open(&ib, path, INBLK_BASE, f.fd, &slot, f.efd), 0);
+	f.vm = ib.b.vm;
+	f.features = vblk_features(&ib.b);
+	f.queue_max = VBLK_QUEUE_MAX;
+	vf_probe(&f);
+	memset(vf_ptr(&f, VF_BUF), 0, 16);		/* T_IN, sector 0 */
+	vf_descs(&f, 0, d, 3);
+
+	counting = 1;
+	for (unsigned i = 0; i < N; i++) {
+		vf_avail(&f, 0);
+		memset(data, 0, sizeof(data));		/* QueueNotify 0 */
+		bad += !inblk_mmio(&ib, INBLK_BASE + IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY,
+				   true, 4, data);
+		bad += !inblk_mmio(&ib, INBLK_BASE +
+				   IOREGION_VIRTIO_MMIO_INTERRUPT_STATUS, false, 4,
+				   data) || data[0] != 1;
+		bad += !inblk_mmio(&ib, INBLK_BASE +
+				   IOREGION_VIRTIO_MMIO_INTERRUPT_ACK, true, 4, data);
+	}
+	counting = 0;
+	ior_assert_uint_eq(bad, 0);
+	ior_assert_uint_eq(allocations, 0);
+	ior_assert_uint_eq(ib.b.stats.reads, N);
+	ior_assert_uint_eq(ib.errors, 0);
+	ior_assert_uint_eq(vf_edges(&f), N);
+	inblk_close(&ib);
+	f.vm = NULL;
+	vf_teardown(&f);
+	unlink(path);
+}
+END_TEST
+#endif
+
 static Suite *
 noalloc_suite(void)
 {
 	Suite *s = suite_create("noalloc");
 
 	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
+	ior_add_test_timeout(s, test_noalloc_10k_round_trips_io_uring_run_allocate_nothing, 120);
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_virtqueue_chains_allocate_nothing, 60);
+	ior_add_test_timeout(s, test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing, 60);
+#ifdef NOALLOC_INBLK
+	ior_add_test_timeout(s, test_noalloc_10k_in_vmm_blk_requests_allocate_nothing, 60);
+#endif
 	return s;
 }
 

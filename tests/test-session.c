@@ -56,6 +56,7 @@ START_TEST(test_full_session)
 	pid = attach(&v, &o, &dev);
 	ior_assert_str_eq(ioregion_vmm_get_name(dev), "tdev");
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 0);
+	ior_assert_int_eq(ioregion_vmm_keeps_state(dev), 0);
 	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), IOREGION_WIRE_V3);
 	ior_assert_uint_eq(ioregion_vmm_get_nregions(dev), 2);
 	ior_assert_int_eq(ioregion_vmm_get_region(dev, 1, &d, &name), 0);
@@ -147,6 +148,26 @@ START_TEST(test_reset)
 	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 3);
 	ior_assert_int_eq(ioregion_vmm_reset(NULL), -EINVAL);
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+	tvmm_fini(&v);
+}
+END_TEST
+
+/* A device that keeps its state across restarts says so in its HELLO:
+ * the VMM then knows not to reset it after a reconnect. */
+START_TEST(test_keeps_state)
+{
+	struct tdev_opts o = { .keeps_state = true };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	pid_t pid;
+
+	tvmm_init(&v);
+	pid = attach(&v, &o, &dev);
+	ior_assert_int_eq(ioregion_vmm_keeps_state(dev), 1);
+	ior_assert_int_eq(ioregion_vmm_keeps_state(NULL), -EINVAL);
 	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
 	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
 	ioregion_vmm_destroy(dev);
@@ -581,6 +602,7 @@ session_suite(void)
 
 	ior_add_test_timeout(s, test_full_session, 60);
 	ior_add_test_timeout(s, test_reset, 60);
+	ior_add_test_timeout(s, test_keeps_state, 60);
 	ior_add_test_timeout(s, test_memory_updates, 60);
 	ior_add_test_timeout(s, test_no_memory_unless_asked, 60);
 	ior_add_test_timeout(s, test_memory_policy, 60);

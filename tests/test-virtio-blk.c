@@ -52,7 +52,7 @@ t_setup(struct t *t, bool readonly)
 	vf_setup_env(&t->f);
 	ior_assert_int_eq(vblk_open(&t->b, t->path, "test-disk-id", readonly), 0);
 	ior_assert(t->b.capacity == SECTORS);
-	ior_assert_int_eq(vblk_attach(&t->b, t->f.mem, t->f.irq), 0);
+	ior_assert_int_eq(vblk_attach(&t->b, t->f.mem, t->f.irq, NULL, 0), 0);
 	t->f.vm = t->b.vm;
 	t->f.features = vblk_features(&t->b);
 	t->f.queue_max = VBLK_QUEUE_MAX;
@@ -73,15 +73,13 @@ t_teardown(struct t *t)
  * if @dwrite), the status byte; QueueNotify. Returns the status byte and
  * in *@used the length the device reported.
  */
-static int
-submit(struct t *t, uint32_t type, uint64_t sector, uint64_t data,
-       uint32_t len, bool dwrite, uint32_t *used)
+static void
+prepare(struct t *t, uint32_t type, uint64_t sector, uint64_t data,
+	uint32_t len, bool dwrite)
 {
 	struct vf_desc d[3];
 	uint8_t hdr[16] = { 0 };
-	uint16_t idx = t->f.avail_idx;
 	unsigned n = 0;
-	uint8_t *uel;
 
 	memcpy(hdr, &type, 4);
 	memcpy(hdr + 8, &sector, 8);
@@ -94,13 +92,31 @@ submit(struct t *t, uint32_t type, uint64_t sector, uint64_t data,
 	d[n++] = (struct vf_desc){ STATUS, 1, WRITE, 0 };
 	vf_descs(&t->f, 0, d, n);
 	vf_avail(&t->f, 0);
-	vf_wr(&t->f, REG(QUEUE_NOTIFY), 0);
+}
+
+/* The used element of request @p idx: its length; the status byte. */
+static int
+result(struct t *t, uint16_t idx, uint32_t *used)
+{
+	uint8_t *uel;
+
 	ior_assert_uint_eq(*(uint16_t *)vf_ptr(&t->f, VF_USED + 2),
 			   (uint16_t)(idx + 1));
 	uel = vf_ptr(&t->f, VF_USED + 4 + 8 * (uint64_t)(idx % VF_QSIZE));
 	ior_assert_uint_eq(*(uint32_t *)uel, 0);		/* the head */
 	memcpy(used, uel + 4, 4);
 	return *(uint8_t *)vf_ptr(&t->f, STATUS);
+}
+
+static int
+submit(struct t *t, uint32_t type, uint64_t sector, uint64_t data,
+       uint32_t len, bool dwrite, uint32_t *used)
+{
+	uint16_t idx = t->f.avail_idx;
+
+	prepare(t, type, sector, data, len, dwrite);
+	vf_wr(&t->f, REG(QUEUE_NOTIFY), 0);
+	return result(t, idx, used);
 }
 
 START_TEST(test_vblk_get_id_write_read_flush_and_errors)
@@ -237,6 +253,125 @@ START_TEST(test_vblk_malformed_chain_needs_reset_no_status_chain_given_back)
 }
 END_TEST
 
+/* The device killed with a read taken and not answered, started again on
+ * its state area: that read fails (IOERR) without a reset, the next one
+ * reads the disk. */
+START_TEST(test_vblk_restart_on_state_answers_the_held_request_ioerr)
+{
+	struct t t;
+	struct ioregion_virtq_seg segs[4];
+	uint32_t used;
+	uint16_t head;
+	size_t size;
+	void *area;
+	const struct vf_desc d[3] = {
+		{ HDR, 16, NEXT, 1 }, { DATA, VBLK_SECTOR, NEXT | WRITE, 2 },
+		{ STATUS, 1, WRITE, 0 },
+	};
+	uint8_t hdr[16] = { VBLK_T_IN };
+
+	t_setup(&t, false);
+	size = vblk_state_size(&t.b);
+	area = calloc(1, size);
+	ior_assert_ptr_nonnull(area);
+	/* the transport again, now on a state area, and the driver's probe */
+	ioregion_virtio_mmio_destroy(t.b.vm);
+	ior_assert_int_eq(vblk_attach(&t.b, t.f.mem, t.f.irq, area, size),
+			  IOREGION_VIRTIO_STATE_NEW);
+	t.f.vm = t.b.vm;
+	vf_probe(&t.f);
+	/* a read taken by the process, which dies before answering it */
+	memcpy(vf_ptr(&t.f, HDR), hdr, sizeof(hdr));
+	*(uint8_t *)vf_ptr(&t.f, STATUS) = 0xee;
+	vf_descs(&t.f, 0, d, 3);
+	vf_avail(&t.f, 0);
+	ior_assert_int_eq(ioregion_virtq_pop(ioregion_virtio_mmio_queue(t.b.vm, 0),
+					     segs, 4, &head), 3);
+	ioregion_virtio_mmio_destroy(t.b.vm);
+	memset(&t.b.stats, 0, sizeof(t.b.stats));
+	ior_assert_int_eq(vblk_attach(&t.b, t.f.mem, t.f.irq, area, size),
+			  IOREGION_VIRTIO_STATE_RESUMED);
+	t.f.vm = t.b.vm;
+	ior_assert_uint_eq(*(uint8_t *)vf_ptr(&t.f, STATUS), VBLK_S_IOERR);
+	ior_assert_uint_eq(*(uint16_t *)vf_ptr(&t.f, VF_USED + 2), 1);
+	ior_assert(t.b.stats.abandoned == 1 && t.b.stats.ioerr == 1);
+	ior_assert(t.b.stats.reads == 0);
+	ior_assert_uint_eq(vf_rd(&t.f, REG(STATUS)), 0x0f);
+	/* the next read: the image's bytes */
+	ior_assert_int_eq(submit(&t, VBLK_T_IN, 1, DATA, VBLK_SECTOR, true,
+				 &used), VBLK_S_OK);
+	ior_assert_uint_eq(*(uint8_t *)vf_ptr(&t.f, DATA + 1),
+			   (uint8_t)((VBLK_SECTOR + 1) * 7));
+	t_teardown(&t);
+	free(area);
+}
+END_TEST
+
+/*
+ * The device's window as its process registers it (vblk_regions(): three
+ * regions on one channel, QueueNotify posted), the test playing the
+ * kernel: before the transport exists reads answer all-ones; then a posted
+ * QueueNotify gets no answer and its request is served before the
+ * InterruptStatus read sent right behind it in the same batch is answered.
+ */
+START_TEST(test_vblk_window_posted_notify_served_before_a_later_read)
+{
+	struct ioregion_region_config cfg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region *reg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region_stats st;
+	struct ioregion_virtio_mmio *vm;
+	struct t t;
+	uint32_t used;
+	uint64_t v = 0;
+	char id[VBLK_ID_BYTES] = "test-disk-id";
+
+	t_setup(&t, false);
+	vf_channel(&t.f);
+	ior_assert_errno(vblk_regions(&t.b, 0xd0002000, NULL), -EINVAL);
+	ior_assert_int_eq(vblk_regions(&t.b, 0xd0002000, cfg),
+			  IOREGION_VIRTIO_MMIO_NRANGES);
+	ior_assert(cfg[0].addr == 0xd0002000 && cfg[0].size == 0x50);
+	ior_assert(cfg[1].addr == 0xd0002050 && cfg[1].size == 4 &&
+		   cfg[1].flags == IOREGION_F_POSTED_WRITES);
+	ior_assert(cfg[2].addr == 0xd0002054 && cfg[2].size == 0x200 - 0x54);
+	for (unsigned i = 0; i < IOREGION_VIRTIO_MMIO_NRANGES; i++)
+		ior_assert_int_eq(ioregion_region_new(t.f.ch, &cfg[i], &reg[i]), 0);
+
+	vm = t.b.vm;		/* no transport yet: all-ones */
+	t.b.vm = NULL;
+	ior_assert_int_eq(vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
+	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
+	ior_assert_uint_eq((uint32_t)v, 0xffffffffu);
+	t.b.vm = vm;
+	ior_assert_int_eq(vf_send(&t.f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
+	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
+	ior_assert_uint_eq(v, IOREGION_VIRTIO_MMIO_MAGIC);
+	ior_assert_int_eq(vf_send(&t.f, reg[2], false, false, REG(CONFIG) - 0x54, 0), 0);
+	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
+	ior_assert_uint_eq(v, SECTORS);
+
+	memset(vf_ptr(&t.f, DATA), 0xff, 32);
+	prepare(&t, VBLK_T_GET_ID, 0, DATA, 20, true);
+	ior_assert_int_eq(vf_send(&t.f, reg[1], true, true, 0, 0), 0);
+	ior_assert_int_eq(vf_send(&t.f, reg[2], false, false, REG(INTERRUPT_STATUS) - 0x54, 0), 0);
+	ior_assert_int_eq(vf_answer(&t.f, &v), 1);
+	ior_assert_uint_eq(v, IOREGION_VIRTIO_INT_VRING);
+	ior_assert_int_eq(vf_answer(&t.f, &v), 0);	/* nothing for the notify */
+	ior_assert_int_eq(result(&t, 0, &used), VBLK_S_OK);
+	ior_assert_uint_eq(used, 21);
+	ior_assert(memcmp(vf_ptr(&t.f, DATA), id, sizeof(id)) == 0);
+	ior_assert_uint_eq(vf_edges(&t.f), 1);
+	ior_assert_int_eq(ioregion_region_get_stats(reg[1], &st), 0);
+	ior_assert_uint_eq(st.posted_writes, 1);
+	ior_assert_uint_eq(st.writes, 0);
+	ior_assert_uint_eq(st.errors, 0);
+	ior_assert_uint_eq(t.b.stats.get_ids, 1);
+	for (unsigned i = 0; i < IOREGION_VIRTIO_MMIO_NRANGES; i++)
+		ioregion_region_destroy(reg[i]);
+	t_teardown(&t);
+}
+END_TEST
+
 START_TEST(test_vblk_open_refuses_partial_sectors_and_missing_files)
 {
 	struct vblk b;
@@ -262,7 +397,9 @@ vblk_suite(void)
 	ior_add_test(s, test_vblk_get_id_write_read_flush_and_errors);
 	ior_add_test(s, test_vblk_read_only_disk_refuses_writes);
 	ior_add_test(s, test_vblk_malformed_chain_needs_reset_no_status_chain_given_back);
+	ior_add_test(s, test_vblk_restart_on_state_answers_the_held_request_ioerr);
 	ior_add_test(s, test_vblk_open_refuses_partial_sectors_and_missing_files);
+	ior_add_test(s, test_vblk_window_posted_notify_served_before_a_later_read);
 	return s;
 }
 

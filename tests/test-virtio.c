@@ -317,6 +317,86 @@ START_TEST(test_virtio_region_ops_serve_the_window)
 }
 END_TEST
 
+START_TEST(test_virtio_ranges_split_the_window_around_queue_notify)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	uint64_t v = 0;
+
+	ior_assert_errno(ioregion_virtio_mmio_ranges(0x200, NULL), -EINVAL);
+	ior_assert_errno(ioregion_virtio_mmio_ranges(REG(CONFIG) - 1, r), -EINVAL);
+	ior_assert_errno(ioregion_virtio_mmio_ranges(REG(CONFIG) +
+			 IOREGION_VIRTIO_MMIO_CONFIG_MAX + 1, r), -EINVAL);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(REG(CONFIG) +
+			  IOREGION_VIRTIO_MMIO_CONFIG_MAX, r), 3);
+	ior_assert_uint_eq(r[2].size, 0x1000 - 0x54);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	ior_assert_uint_eq(r[0].offset, 0);
+	ior_assert_uint_eq(r[0].size, REG(QUEUE_NOTIFY));
+	ior_assert_uint_eq(r[0].flags, 0);
+	ior_assert_uint_eq(r[1].offset, REG(QUEUE_NOTIFY));
+	ior_assert_uint_eq(r[1].size, 4);
+	ior_assert_uint_eq(r[1].flags, IOREGION_F_POSTED_WRITES);
+	ior_assert_uint_eq(r[2].offset, REG(QUEUE_NOTIFY) + 4);
+	ior_assert_uint_eq(r[2].size, 0x200 - 0x54);
+	ior_assert_uint_eq(r[2].flags, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		ior_assert_uint_eq(r[i].reserved, 0);
+		ior_assert_ptr_nonnull(r[i].ops);
+	}
+	ior_assert_errno(r[0].ops->read(NULL, 0, 4, &v), -EINVAL);
+}
+END_TEST
+
+/* The three ranges as regions on one channel, the test playing the kernel:
+ * the posted QueueNotify is not answered, reaches the device, and a read
+ * sent after it is answered after it. */
+START_TEST(test_virtio_ranges_on_one_channel_posted_notify_in_order)
+{
+	struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region *reg[IOREGION_VIRTIO_MMIO_NRANGES];
+	struct ioregion_region_stats st;
+	struct vf f;
+	uint64_t v = 0;
+
+	vf_setup(&f, 1);
+	vf_channel(&f);
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct ioregion_region_config c = {
+			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
+			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
+		};
+
+		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &reg[i]), 0);
+	}
+	ior_assert_int_eq(vf_send(&f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	ior_assert_uint_eq(v, IOREGION_VIRTIO_MMIO_MAGIC);
+	vf_probe(&f);
+	/* Status through the third range: offset 0x70 - 0x54. */
+	ior_assert_int_eq(vf_send(&f, reg[2], false, false, REG(STATUS) - r[2].offset, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	ior_assert_uint_eq(v, 0x0f);
+	/* A posted notify and a read right behind it, one batch. */
+	ior_assert_int_eq(vf_send(&f, reg[1], true, true, 0, 0), 0);
+	ior_assert_int_eq(vf_send(&f, reg[2], false, false, REG(INTERRUPT_STATUS) - r[2].offset, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	ior_assert_uint_eq(f.notified, 1);
+	ior_assert_uint_eq(v, 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 0);	/* only the read's */
+	ior_assert_int_eq(ioregion_region_get_stats(reg[1], &st), 0);
+	ior_assert_uint_eq(st.posted_writes, 1);
+	ior_assert_uint_eq(st.writes, 0);
+	/* A non-posted write to the notify range is answered all the same. */
+	ior_assert_int_eq(vf_send(&f, reg[1], true, false, 0, 0), 0);
+	ior_assert_int_eq(vf_answer(&f, &v), 1);
+	ior_assert_uint_eq(f.notified, 2);
+	for (unsigned i = 0; i < 3; i++)
+		ioregion_region_destroy(reg[i]);
+	vf_teardown(&f);
+}
+END_TEST
+
 static Suite *
 virtio_suite(void)
 {
@@ -331,6 +411,8 @@ virtio_suite(void)
 	ior_add_test(s, test_virtio_queue_notify_reaches_the_device_only_when_live);
 	ior_add_test(s, test_virtio_queue_setup_frozen_while_ready_and_checked_at_ready);
 	ior_add_test(s, test_virtio_region_ops_serve_the_window);
+	ior_add_test(s, test_virtio_ranges_split_the_window_around_queue_notify);
+	ior_add_test(s, test_virtio_ranges_on_one_channel_posted_notify_in_order);
 	return s;
 }
 

@@ -3,6 +3,8 @@
 #include "test-common.h"
 #include "virtio-fixture.h"
 
+#include "ioregion/wire.h"
+
 #include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -82,6 +84,7 @@ vf_setup_env(struct vf *f)
 	ior_assert_int_ge(f->efd, 0);
 	ior_assert_int_eq(ioregion_ctx_new(NULL, &f->ctx), 0);
 	ior_assert_int_eq(ioregion_irq_new(f->ctx, f->efd, -1, &f->irq), 0);
+	f->peer = -1;
 }
 
 void
@@ -100,6 +103,9 @@ vf_setup(struct vf *f, uint32_t nqueues)
 void
 vf_teardown(struct vf *f)
 {
+	ioregion_channel_destroy(f->ch);
+	if (f->peer >= 0)
+		close(f->peer);
 	ioregion_virtio_mmio_destroy(f->vm);
 	ioregion_mem_unref(f->mem);
 	ioregion_ctx_unref(f->ctx);
@@ -226,4 +232,47 @@ vf_stats(struct vf *f)
 
 	ior_assert_int_eq(ioregion_virtio_mmio_get_stats(f->vm, &st), 0);
 	return st;
+}
+
+void
+vf_channel(struct vf *f)
+{
+	ior_assert_int_eq(ioregion_channel_new(f->ctx, IOREGION_WIRE_V3, &f->ch), 0);
+	f->peer = ioregion_channel_take_peer_fd(f->ch);
+	ior_assert_int_ge(f->peer, 0);
+}
+
+int
+vf_send(struct vf *f, struct ioregion_region *r, bool wr, bool posted,
+	uint64_t off, uint32_t val)
+{
+	struct ioregion_desc d;
+	struct ioregion_wire_cmd c = {
+		.cmd = wr ? IOREGION_CMD_WRITE : IOREGION_CMD_READ,
+		.size = 4, .resp = !wr || !posted, .offset = off, .data = val,
+	};
+	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
+
+	if (ioregion_region_get_desc(r, &d) < 0)
+		return -1;
+	c.user_data = d.user_data;
+	if (ioregion_wire_encode_cmd(IOREGION_WIRE_V3, &c, buf) < 0 ||
+	    write(f->peer, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -1;
+	return 0;
+}
+
+int
+vf_answer(struct vf *f, uint64_t *val)
+{
+	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
+
+	for (int i = 0; i < 4; i++)
+		ioregion_ctx_dispatch(f->ctx);
+	if (!ior_readable(f->peer, 20))
+		return 0;
+	if (read(f->peer, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -1;
+	*val = ioregion_wire_decode_resp(buf);
+	return 1;
 }

@@ -44,6 +44,8 @@ struct vf {
 	uint16_t avail_idx;	/* the driver's next avail index */
 	uint64_t features;	/* vf_probe(): offered, all accepted */
 	uint32_t queue_max;	/* vf_queue(): QueueNumMax */
+	struct ioregion_channel *ch;	/* vf_channel(): the window's channel */
+	int peer;		/* its peer end: the test plays the kernel */
 };
 
 /* One descriptor as the test's driver writes it. */
@@ -74,5 +76,17 @@ uint64_t vf_edges(struct vf *f);
 /* Guest RAM at @p gpa through the VMM's view. */
 void *vf_ptr(struct vf *f, uint64_t gpa);
 struct ioregion_virtio_mmio_stats vf_stats(struct vf *f);
+
+/* A SEQPACKET channel on the fixture's context (f->ch, f->peer; destroyed
+ * by vf_teardown()). */
+void vf_channel(struct vf *f);
+/* Send one 4-byte command (v3) for region @p r at @p off: a read, or a
+ * write (@p wr) of @p val that waits for an answer unless @p posted. 0 or -1.
+ * No assertion inside (Check's would allocate): callers check. */
+int vf_send(struct vf *f, struct ioregion_region *r, bool wr, bool posted,
+	     uint64_t off, uint32_t val);
+/* Dispatch what the channel has; then, if an answer came, return 1 with
+ * its data in *@p val, else 0 (-1: a short answer). */
+int vf_answer(struct vf *f, uint64_t *val);
 
 #endif /* VIRTIO_FIXTURE_H */

@@ -10,8 +10,11 @@
  * this thread starts the device again, re-attaches it
  * (ioregion_vmm_reaccept(): the bridge gets the new fallback channels,
  * KVM the new main ones on the fast path, and the device its interrupt
- * eventfds and guest memory again) and resets it (RESET). A device that
- * keeps dying is given up after VMM_MAX_RESTARTS.
+ * eventfds and guest memory again) and resets it (RESET), unless the
+ * device said in its HELLO that it keeps its state across restarts (a
+ * virtio device on a state file: a reset would throw away what the
+ * guest's driver programmed). A device that keeps dying is given up
+ * after VMM_MAX_RESTARTS.
  *
  * Guest reset requests: a 1-byte OUT to TINYVMM_RESET_PORT resets every
  * device (ioregion_vmm_reset()); the vCPU waits for the answers.
@@ -59,7 +62,7 @@ vmm_control_error(struct vmm *vm)
 static void
 vmm_restart(struct vmm *vm, struct vmm_dev *d, const char *why)
 {
-	int rc;
+	int rc, reset;
 
 	if (d->restarts >= VMM_MAX_RESTARTS) {
 		fprintf(stderr, "%s: device %s gone (%s) after %u restarts: "
@@ -70,24 +73,23 @@ vmm_restart(struct vmm *vm, struct vmm_dev *d, const char *why)
 	d->restarts++;
 	fprintf(stderr, "%s: device %s gone (%s): restarting it (%u)\n",
 		vm->prog, d->name, why, d->restarts);
-	rc = devhost_respawn(&vm->host, (unsigned int)d->which);
-	if (rc == 0)
-		rc = devhost_accept(&vm->host, d->which, NULL,
-				    (int)vm->opts.timeout_ms, true, &d->dev);
+	/* Whatever the new process holds, the guest finds the device as
+	 * after a reset, unless it keeps its state (it said so in its
+	 * HELLO): then as the dead process left it. */
+	rc = devhost_restart(&vm->host, (unsigned int)d->which,
+			     (int)vm->opts.timeout_ms, &d->dev, &reset);
 	if (rc < 0) {
 		fprintf(stderr, "%s: device %s could not be re-attached: %s\n",
 			vm->prog, d->name, strerror(-rc));
 		vmm_control_error(vm);
 		return;
 	}
-	/* Whatever the new process holds, the guest finds the device as
-	 * after a reset. */
-	rc = ioregion_vmm_reset(d->dev);
 	atomic_fetch_add(&vm->epoch, 1);
-	fprintf(stderr, "%s: device %s re-attached (%s), reset: %s\n",
+	fprintf(stderr, "%s: device %s re-attached (%s), %s%s\n",
 		vm->prog, d->name,
 		ioregion_vmm_is_fast_path(d->dev) == 1 ? "KVM and the bridge" :
-		"the bridge", rc < 0 ? strerror(-rc) : "done");
+		"the bridge", reset > 0 ? "not reset: it keeps its state" :
+		"reset: ", reset > 0 ? "" : reset < 0 ? strerror(-reset) : "done");
 }
 
 int

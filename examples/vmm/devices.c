@@ -223,6 +223,7 @@ vmm_start_devices(struct vmm *vm)
 		if (d->which == DEVHOST_SHARED)
 			snprintf(d->name, sizeof(d->name), "%s",
 				 ioregion_vmm_get_name(d->dev));
+		d->keeps_state = ioregion_vmm_keeps_state(d->dev) == 1;
 		if (vmm_note_regions(vm, d) < 0)
 			return -TINYVMM_EXIT_ERROR;
 	}
@@ -283,10 +284,26 @@ vmm_print_stats(struct vmm *vm)
 		if (d->restartable)
 			fprintf(stderr, "%s: device %s: restarted %u time(s), "
 				"%" PRIu64 " accesses answered all-ones while "
-				"it was gone\n", vm->prog, d->name, d->restarts,
-				(uint64_t)atomic_load(&d->gap_accesses));
+				"it was gone, %" PRIu64 " made again after its "
+				"restart\n", vm->prog, d->name, d->restarts,
+				(uint64_t)atomic_load(&d->gap_accesses),
+				(uint64_t)atomic_load(&d->gap_waits));
 	}
-	if (atomic_load(&vm->unclaimed))
-		fprintf(stderr, "%s: accesses to no device: %" PRIu64 "\n",
+	if (atomic_load(&vm->unclaimed)) {
+		fprintf(stderr, "%s: accesses to no device: %" PRIu64,
 			vm->prog, (uint64_t)atomic_load(&vm->unclaimed));
+		for (unsigned int i = 0; i < VMM_UNCLAIMED_SLOTS; i++) {
+			const struct vmm_unclaimed *u = &vm->unclaimed_at[i];
+			uint64_t key = atomic_load(&u->key) - 1;
+
+			if (key == UINT64_MAX)
+				break;
+			fprintf(stderr, "%s %s 0x%" PRIx64 " x%" PRIu64,
+				i ? "," : " (first addresses:",
+				(key & 1) ? "pio" : "mmio", key >> 1,
+				(uint64_t)atomic_load(&u->count));
+		}
+		fprintf(stderr, "%s\n", atomic_load(&vm->unclaimed_at[0].key) ?
+			")" : "");
+	}
 }

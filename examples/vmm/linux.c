@@ -99,6 +99,11 @@ vmm_linux_open(struct vmm *vm)
 		l->initrd_fd = open_sized(vm, vm->opts.initrd, &l->initrd_size);
 		if (l->initrd_fd < 0)
 			return -TINYVMM_EXIT_ERROR;
+		if (l->initrd_size == 0) {
+			fprintf(stderr, "%s: %s: empty\n", vm->prog,
+				vm->opts.initrd);
+			return -TINYVMM_EXIT_ERROR;
+		}
 		if (pvh_place_initrd(l->initrd_size, l->kernel.end,
 				     vm->mem_size, &l->initrd_gpa) < 0) {
 			fprintf(stderr, "%s: %s: %" PRIu64 " bytes do not fit "
@@ -157,8 +162,9 @@ vmm_linux_pit(struct vmm *vm)
 	return 0;
 }
 
-/* The register window (first MMIO region) and interrupt (first --irq)
- * of the --virtio device @name. 0, or -1 (message printed). */
+/* The register window (first MMIO region, and the device's regions right
+ * after it) and interrupt (first --irq) of the --virtio device @name. 0,
+ * or -1 (message printed). */
 static int
 virtio_window(struct vmm *vm, const char *name, struct vmm_acpi_mmio *w)
 {
@@ -175,6 +181,22 @@ virtio_window(struct vmm *vm, const char *name, struct vmm_acpi_mmio *w)
 	}
 	w->base = r->desc.addr;
 	w->size = (uint32_t)r->desc.size;
+	/* A window split into regions (QueueNotify posted on its own: see
+	 * ioregion_virtio_mmio_ranges()) is one window: take in the device's
+	 * MMIO regions that follow on without a gap. */
+	for (bool grew = true; grew;) {
+		grew = false;
+		for (unsigned int i = 0; i < vm->nregions; i++) {
+			const struct vmm_region *n = &vm->regions[i];
+
+			if (n->dev == r->dev && !(n->desc.flags & IOREGION_F_PIO) &&
+			    n->desc.addr == w->base + w->size &&
+			    n->desc.size <= UINT32_MAX - w->size) {
+				w->size += (uint32_t)n->desc.size;
+				grew = true;
+			}
+		}
+	}
 	for (unsigned int i = 0; i < vm->nirqs; i++)
 		if (!strcmp(vm->irqs[i].device, name)) {
 			w->gsi = vm->irqs[i].gsi;
@@ -190,7 +212,7 @@ virtio_window(struct vmm *vm, const char *name, struct vmm_acpi_mmio *w)
 static int
 acpi_tables(struct vmm *vm)
 {
-	struct vmm_acpi_mmio win[MAX_SPAWN];
+	struct vmm_acpi_mmio win[MAX_SPAWN + 1];
 	struct vmm_acpi_config cfg = { .ncpus = vm->opts.nvcpus, .mmio = win,
 				       .nmmio = vm->opts.nvirtio };
 	ssize_t n;
@@ -198,6 +220,14 @@ acpi_tables(struct vmm *vm)
 	for (unsigned int i = 0; i < vm->opts.nvirtio; i++)
 		if (virtio_window(vm, vm->opts.virtio[i], &win[i]) < 0)
 			return -TINYVMM_EXIT_ERROR;
+	/* --in-vmm-blk: the same kind of window, served inside tinyvmm */
+	if (vmm_inblk_window(vm, &win[cfg.nmmio]) == 1) {
+		fprintf(stderr, "%s: acpi virtio-mmio %-12s mmio 0x%" PRIx64
+			"+%#x GSI %u\n", vm->prog, "in-vmm-blk",
+			win[cfg.nmmio].base, win[cfg.nmmio].size,
+			win[cfg.nmmio].gsi);
+		cfg.nmmio++;
+	}
 	n = vmm_acpi_build(vm->mem + LINUX_ACPI, LINUX_ACPI, LINUX_ACPI_SIZE,
 			   &cfg, &vm->lnx.rsdp_gpa);
 	if (n < 0) {

@@ -113,10 +113,19 @@ vcpu_request_reset(struct vcpu *v)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+static bool vmm_stopping(struct vmm *vm);
+
 /* A device access failed with @rc. A restartable device's hang-up is
- * not the end of the run: the bridge answered the guest (reads all-ones),
- * and the control thread restarts the device (@epoch: the restarts done
- * before this access). Returns 1 if the run goes on. */
+ * not the end of the run: the control thread restarts the device
+ * (@epoch: the restarts done before this access). A device that keeps its
+ * state across restarts (its HELLO said so) gets the access again once
+ * it is back: this vCPU waits for the restart (at most
+ * VMM_RESTART_WAIT_MS), so the guest's driver sees a slow access instead
+ * of all-ones, which a virtio driver would take for a config change in
+ * InterruptStatus (and then read a capacity of all-ones); the same write
+ * twice is harmless for such a device. Any other device's access is
+ * answered by the bridge (reads all-ones). Returns 0 when the run ends,
+ * 1 when the guest goes on, 2 to make the access again. */
 static int
 vcpu_device_gone(struct vcpu *v, const struct vmm_region *r, int rc,
 		 uint64_t epoch)
@@ -125,11 +134,43 @@ vcpu_device_gone(struct vcpu *v, const struct vmm_region *r, int rc,
 
 	if (!r || !r->dev->restartable || (rc != -ECONNRESET && rc != -ENOTCONN))
 		return 0;
-	atomic_fetch_add(&r->dev->gap_accesses, 1);
 	if (atomic_load(&vm->epoch) == epoch &&
 	    atomic_exchange(&r->dev->suspect, epoch + 1) != epoch + 1)
 		vmm_control_kick(vm);
+	if (r->dev->keeps_state) {
+		for (int ms = 0; ms < VMM_RESTART_WAIT_MS &&
+		     atomic_load(&vm->epoch) == epoch && !vmm_stopping(vm); ms++)
+			usleep(1000);
+		if (atomic_load(&vm->epoch) != epoch) {
+			atomic_fetch_add(&r->dev->gap_waits, 1);
+			return 2;
+		}
+	}
+	atomic_fetch_add(&r->dev->gap_accesses, 1);
 	return 1;
+}
+
+/* Count an unclaimed access at @addr in its slot (lock-free: a free slot
+ * is taken with a compare-and-swap; once every slot is taken, only the
+ * total counts). */
+static void
+vcpu_count_unclaimed(struct vmm *vm, bool pio, uint64_t addr)
+{
+	uint64_t key = ((addr << 1) | pio) + 1;
+
+	atomic_fetch_add(&vm->unclaimed, 1);
+	for (unsigned int i = 0; i < VMM_UNCLAIMED_SLOTS; i++) {
+		struct vmm_unclaimed *u = &vm->unclaimed_at[i];
+		uint64_t cur = atomic_load(&u->key);
+
+		if (cur == 0 && atomic_compare_exchange_strong(&u->key, &cur,
+								key))
+			cur = key;
+		if (cur == key) {
+			atomic_fetch_add(&u->count, 1);
+			return;
+		}
+	}
 }
 
 /* An access no device claimed: reads see all-ones (an open bus). */
@@ -137,8 +178,10 @@ static void
 vcpu_unclaimed(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	bool pio = run->exit_reason == KVM_EXIT_IO;
 
-	atomic_fetch_add(&v->vmm->unclaimed, 1);
+	vcpu_count_unclaimed(v->vmm, pio,
+			     pio ? run->io.port : run->mmio.phys_addr);
 	if (run->exit_reason == KVM_EXIT_IO &&
 	    run->io.direction == KVM_EXIT_IO_IN)
 		memset((uint8_t *)run + run->io.data_offset, 0xff,
@@ -155,7 +198,7 @@ vcpu_handle_exit(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	bool pio = run->exit_reason == KVM_EXIT_IO;
 	uint64_t addr, epoch;
-	int rc;
+	int rc, again;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -177,14 +220,20 @@ vcpu_handle_exit(struct vcpu *v)
 		}
 		/* fall through */
 	case KVM_EXIT_MMIO:
+		if (vmm_inblk_exit(vm, run))
+			return 0;
 		addr = pio ? run->io.port : run->mmio.phys_addr;
-		epoch = atomic_load(&vm->epoch);
-		rc = ioregion_bridge_handle_exit(vm->bridge, run);
+		do {
+			epoch = atomic_load(&vm->epoch);
+			rc = ioregion_bridge_handle_exit(vm->bridge, run);
+			again = rc < 0 ? vcpu_device_gone(v,
+				vmm_find_region(vm, pio, addr), rc, epoch) : 0;
+		} while (again == 2);
 		if (rc < 0) {
 			const struct vmm_region *r =
 				vmm_find_region(vm, pio, addr);
 
-			if (vcpu_device_gone(v, r, rc, epoch))
+			if (again)
 				return 0;
 			vcpu_error(v, TINYVMM_EXIT_ERROR,
 				   "device error on %s 0x%" PRIx64 " (%s): %s",

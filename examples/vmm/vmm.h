@@ -3,7 +3,8 @@
  * tinyvmm's insides, shared by the files of examples/vmm/ (not by the
  * guests: their ABI is ../tinyvmm.h). One file per concern:
  *
- *   main.c     options, program flow
+ *   main.c     the program's flow
+ *   options.c  the command line, usage()
  *   guest.c    KVM and the VM, the flat guest image, its page tables and
  *              GDT, the vCPUs' entry state
  *   cpuid.c    the CPUID of each vCPU (its APIC ID, the topology)
@@ -23,6 +24,8 @@
  *              statistics
  *   control.c  the control thread during the run: restarts (--restart),
  *              the guest's reset requests, the run's deadline
+ *   inblk.c    --in-vmm-blk: virtio-blk linked in and served in the vCPU
+ *              threads (the in-VMM baseline)
  */
 #ifndef EXAMPLES_VMM_VMM_H
 #define EXAMPLES_VMM_VMM_H
@@ -49,8 +52,11 @@
 #define VMM_MAX_GSI 23			/* the IOAPIC's last pin */
 #define VMM_MAX_REGIONS 64
 #define VMM_MAX_RESTARTS 16		/* per device and run */
+#define VMM_RESTART_WAIT_MS 10000	/* a vCPU's wait for a restart */
 
 struct vmm;
+struct vmm_acpi_mmio;
+struct inblk;
 struct kvm_run;
 struct kvm_cpuid2;
 
@@ -86,6 +92,7 @@ struct vmm_opts {
 	unsigned int nmem_for;
 	const char *restart[MAX_SPAWN];	/* --restart: device names */
 	unsigned int nrestart;
+	const char *in_vmm_blk;		/* --in-vmm-blk IMAGE */
 };
 
 /* One interrupt line (--irq NAME=GSI): the next line device NAME asks
@@ -109,8 +116,10 @@ struct vmm_dev {
 	struct ioregion_vmm_slot slot;	/* its guest RAM (--mem-for) */
 	unsigned int nlines;		/* lines it asked for so far */
 	bool restartable;		/* --restart */
+	bool keeps_state;		/* its HELLO: not reset, accesses wait */
 	unsigned int restarts;
 	atomic_uint_fast64_t gap_accesses;	/* answered while it was gone */
+	atomic_uint_fast64_t gap_waits;	/* made again after its restart */
 	/* A vCPU saw its channel fail: 1 + the restart epoch it saw. */
 	atomic_uint_fast64_t suspect;
 };
@@ -131,6 +140,14 @@ struct vmm_linux {
 	int initrd_fd;
 	uint64_t initrd_gpa, initrd_size;
 	uint64_t rsdp_gpa;		/* the ACPI tables' RSDP, or 0 */
+};
+
+/* Accesses no device claimed, per address: the first VMM_UNCLAIMED_SLOTS
+ * addresses seen (a slot's addr is published after its space). */
+#define VMM_UNCLAIMED_SLOTS 16
+struct vmm_unclaimed {
+	_Atomic uint64_t key;		/* 0: free; else addr << 1 | pio, + 1 */
+	atomic_uint_fast64_t count;
 };
 
 /* The VM: one per program run. */
@@ -177,7 +194,14 @@ struct vmm {
 	bool powered_off;		/* ... the guest wrote S5 to it */
 	int error;			/* first error: a TINYVMM_EXIT_* */
 	atomic_uint_fast64_t unclaimed;
+	struct inblk *inblk;		/* --in-vmm-blk, or NULL */
+	struct vmm_unclaimed unclaimed_at[VMM_UNCLAIMED_SLOTS];
 };
+
+/* options.c: fill vm->opts (and the --irq lines, the memory size, the
+ * mode) from the command line. 0, 1 after --help (usage printed), or -1
+ * (a message or usage() printed). */
+int vmm_parse_args(struct vmm *vm, int argc, char **argv);
 
 /* Print "prog: what: strerror(errno)"; returns -TINYVMM_EXIT_ERROR. */
 int vmm_fail(struct vmm *vm, const char *what);
@@ -257,5 +281,17 @@ int vmm_pm_io(struct vmm *vm, struct kvm_run *run);
 int vmm_run(struct vmm *vm);
 /* Make every vCPU leave KVM_RUN and stop; called with vm->lock held. */
 void vmm_stop_locked(struct vmm *vm);
+
+/* inblk.c: the in-VMM virtio-blk of --in-vmm-blk (after guest RAM and the
+ * irqchip; its line is --irq in-vmm-blk=GSI). start: 0 or
+ * -TINYVMM_EXIT_ERROR (message printed), 0 without the option; exit:
+ * whether it served the vCPU's exit; window: 1 with its MMIO window and
+ * GSI in @w (an LNRO0005 device in the ACPI tables, as a --virtio
+ * device's), 0 if there is none or it has no line; stop:
+ * counters printed, everything closed. */
+int vmm_inblk_start(struct vmm *vm);
+bool vmm_inblk_exit(struct vmm *vm, struct kvm_run *run);
+int vmm_inblk_window(struct vmm *vm, struct vmm_acpi_mmio *w);
+void vmm_inblk_stop(struct vmm *vm);
 
 #endif /* EXAMPLES_VMM_VMM_H */

@@ -64,7 +64,15 @@ struct ioregion_device_line {
 
 /** The device wants guest memory (the VMM's slots, in a table). */
 #define IOREGION_DEVICE_F_MEMORY (1u << 0)
-#define IOREGION_DEVICE_F_ALL IOREGION_DEVICE_F_MEMORY
+/**
+ * The device keeps its state across a restart of its process (a virtio
+ * transport with ioregion_virtio_mmio_set_state(), say): the HELLO tells
+ * the VMM, which then does not reset it after the reconnect
+ * (ioregion_vmm_keeps_state()).
+ */
+#define IOREGION_DEVICE_F_KEEPS_STATE (1u << 1)
+#define IOREGION_DEVICE_F_ALL \
+	(IOREGION_DEVICE_F_MEMORY | IOREGION_DEVICE_F_KEEPS_STATE)
 
 /**
  * The VMM resets the device: put its registers in their reset state.

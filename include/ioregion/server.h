@@ -179,6 +179,77 @@ int ioregion_ctx_set_deferred_timeout(struct ioregion_ctx *ctx,
  */
 int ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us);
 
+/**
+ * How a context's channels do their I/O. Both serve the same commands with
+ * the same answers, errors and counters; they differ in the syscalls per
+ * round trip (docs/design.md, "Server I/O backends").
+ */
+enum ioregion_backend {
+	/** libev watches each channel's fd; a wake-up reads with recvmmsg()
+	 * (read() on a stream or pipe) and answers with sendmmsg() (send(),
+	 * write()). The default. */
+	IOREGION_BACKEND_EPOLL = 0,
+	/** One io_uring per context: each channel keeps a receive queued in
+	 * it, and the responses of a batch are queued with the next receive.
+	 * libev (and ioregion_ctx_get_fd()) watch the ring's fd; the ring is
+	 * entered once per wake-up to submit them. With ioregion_ctx_run()
+	 * the wait is in that same io_uring_enter(): one syscall per round
+	 * trip. Needs a build with liburing (Meson option io_uring) and a
+	 * kernel that allows io_uring. */
+	IOREGION_BACKEND_IO_URING = 1,
+};
+
+/**
+ * Choose the I/O backend, before the context has any channel. The
+ * environment variable IOREGION_SERVER_BACKEND (`epoll` or `io_uring`),
+ * read by ioregion_ctx_new(), sets the same thing for every new context
+ * of a process (ignored in set-uid programs).
+ *
+ * IOREGION_BACKEND_IO_URING falls back to IOREGION_BACKEND_EPOLL, with
+ * one INFO log line saying why, where it cannot be had: a build without
+ * liburing, a kernel without io_uring (ENOSYS) or one that refuses it
+ * (EPERM: sysctl kernel.io_uring_disabled), or out of memory or locked
+ * memory. ioregion_ctx_get_backend() tells which one is in use.
+ *
+ * @return 0 (also after a fallback)
+ * @retval -EINVAL ctx is NULL or @p backend unknown
+ * @retval -EBUSY the context has channels already, or inside one of its
+ *         callbacks
+ */
+int ioregion_ctx_set_backend(struct ioregion_ctx *ctx,
+			     enum ioregion_backend backend);
+
+/**
+ * @return the backend the context's channels use (IOREGION_BACKEND_EPOLL
+ * for a NULL @p ctx)
+ */
+enum ioregion_backend ioregion_ctx_get_backend(struct ioregion_ctx *ctx);
+
+/**
+ * Serve in the calling thread until no channel of the context is open
+ * (each closed by EOF or an error, or destroyed, e.g. from its close
+ * handler); returns at once if none is.
+ *
+ * IOREGION_BACKEND_IO_URING: the thread sleeps in io_uring_enter(), which
+ * also submits the responses and the next receives: one syscall per round
+ * trip, where ev_run() needs two (epoll_wait() for the ring's fd, then
+ * io_uring_enter()). The wait also ends for what ioregion_ctx_get_fd()
+ * reports (interrupt lines' resample fds) and for the library's timers
+ * (ioregion_ctx_get_timeout()); then the loop runs once without waiting.
+ * Other watchers on the loop (the caller's own, a device control session)
+ * are not waited for: they run only at those passes. Programs that need
+ * them use ev_run().
+ *
+ * IOREGION_BACKEND_EPOLL: the same as ev_run() on the context's loop,
+ * until no channel is open.
+ *
+ * @return 0
+ * @retval -EINVAL ctx is NULL
+ * @retval -EBUSY called from inside one of the context's callbacks
+ * @return other negative errno from io_uring_enter()
+ */
+int ioregion_ctx_run(struct ioregion_ctx *ctx);
+
 /** @return the loop the context runs on, NULL if @p ctx is NULL */
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);
 

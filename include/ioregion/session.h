@@ -156,7 +156,13 @@ struct ioregion_session_line {
 
 /** HELLO flag: the device wants guest memory (MEM_SLOT messages). */
 #define IOREGION_SESSION_HELLO_F_MEMORY (1u << 0)
-#define IOREGION_SESSION_HELLO_F_ALL IOREGION_SESSION_HELLO_F_MEMORY
+/** HELLO flag: the device keeps its state across a restart of its process
+ * (the guest's driver finds it as the dead process left it): a VMM that
+ * restarts it must not send RESET after the reconnect, which would throw
+ * that state away. */
+#define IOREGION_SESSION_HELLO_F_KEEPS_STATE (1u << 1)
+#define IOREGION_SESSION_HELLO_F_ALL \
+	(IOREGION_SESSION_HELLO_F_MEMORY | IOREGION_SESSION_HELLO_F_KEEPS_STATE)
 
 /** HELLO body, 560 bytes: who the device is and what it wants. Lines
  * from index nlines on are all zero. */

@@ -12,9 +12,14 @@
  * The transport keeps the registers, the feature negotiation and the
  * device status state machine; the device keeps its config space (through
  * callbacks) and its requests. The register window is an ioregion of
- * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more; QueueNotify is
- * a write that needs no answer, so register the window with posted writes
- * (IOREGION_F_POSTED_WRITES). QueueReady 1 checks the queue first: a
+ * IOREGION_VIRTIO_MMIO_CONFIG + config_size bytes or more. QueueNotify is
+ * a write that needs no answer, the case posted writes are made for, but
+ * the registers around it are checked writes whose effect the driver reads
+ * back: ioregion_virtio_mmio_ranges() splits the window into three regions
+ * for one channel, QueueNotify alone with IOREGION_F_POSTED_WRITES, so the
+ * guest's notify does not wait for its requests to be served and a later
+ * read, on the same channel, still comes after it. QueueReady 1 checks the
+ * queue first: a
  * QueueNum of 0 or above QueueNumMax, rings not aligned (16, 2, 4 bytes)
  * or not inside guest memory (the used ring writable) leave it not ready
  * and the device needing reset. A driver's QueueReady 0 takes a queue down:
@@ -33,6 +38,11 @@
  * request's readable and writable segments come in the order its device
  * type needs is the device's call: each segment says which it is.
  *
+ * A device process killed in the middle of requests can be started again
+ * without the driver noticing more than failed requests: the transport
+ * keeps its state in an area that outlives the process
+ * (ioregion_virtio_mmio_set_state()) and a restart resumes from it.
+ *
  * Not implemented (refused in the device's feature set):
  * VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX (without it the device
  * honours VRING_AVAIL_F_NO_INTERRUPT), VIRTIO_F_RING_PACKED and
@@ -47,6 +57,7 @@
 #define IOREGION_VIRTIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -162,6 +173,20 @@ struct ioregion_virtio_mmio_ops {
 	 * not pushed are forgotten (pushing them now is refused).
 	 */
 	void (*reset)(struct ioregion_virtio_mmio *vm);
+	/**
+	 * A restarted transport resumed on saved state
+	 * (ioregion_virtio_mmio_set_state()) and found the chain at @p head
+	 * of @p queue taken by the process before and never given back:
+	 * answer it as failed (virtio-blk: VIRTIO_BLK_S_IOERR in its status
+	 * byte), without reading or writing the disk. @p segs are its
+	 * buffers, checked as ioregion_virtq_pop() checks them.
+	 * @return the bytes written into its device-writable buffers (the
+	 * used length); the transport then gives the chain back. NULL: the
+	 * chains are given back with 0 bytes written.
+	 */
+	uint32_t (*abandoned)(struct ioregion_virtio_mmio *vm, unsigned queue,
+			      uint16_t head, const struct ioregion_virtq_seg *segs,
+			      unsigned nsegs);
 };
 
 /** A transport as the device describes it. Zero-initialise it. */
@@ -187,6 +212,7 @@ struct ioregion_virtio_mmio_stats {
 	uint64_t bad_accesses;	/**< register accesses refused or ignored */
 	uint64_t refused_features; /**< FEATURES_OK refused */
 	uint64_t resets;	/**< resets by the driver (Status 0) */
+	uint64_t abandoned;	/**< chains of a dead process answered failed */
 };
 
 /**
@@ -239,6 +265,37 @@ int ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm,
  */
 const struct ioregion_region_ops *ioregion_virtio_mmio_region_ops(void);
 
+/** How many regions ioregion_virtio_mmio_ranges() makes of a window. */
+#define IOREGION_VIRTIO_MMIO_NRANGES 3
+
+/** One region of a window split by ioregion_virtio_mmio_ranges(). */
+struct ioregion_virtio_mmio_range {
+	uint64_t offset;	/**< from the window's start */
+	uint64_t size;		/**< bytes */
+	uint32_t flags;		/**< 0, or IOREGION_F_POSTED_WRITES (QueueNotify) */
+	uint32_t reserved;	/**< 0 */
+	/** Callbacks for a region on this range whose userdata is the
+	 * transport: they add @p offset and call ioregion_virtio_mmio_read()
+	 * or ioregion_virtio_mmio_write(). */
+	const struct ioregion_region_ops *ops;
+};
+
+/**
+ * Split a register window of @p window_size bytes into
+ * IOREGION_VIRTIO_MMIO_NRANGES regions, in address order: the registers
+ * before QueueNotify (0x000-0x04f), QueueNotify alone (0x050-0x053, posted
+ * writes), the rest (0x054 to the window's end). Register all three on one
+ * channel: commands on a channel are served in order, so a read after a
+ * posted QueueNotify sees its effect.
+ * @param[out] ranges IOREGION_VIRTIO_MMIO_NRANGES entries
+ * @return IOREGION_VIRTIO_MMIO_NRANGES
+ * @retval -EINVAL @p ranges is NULL, or @p window_size is below
+ *         IOREGION_VIRTIO_MMIO_CONFIG or above IOREGION_VIRTIO_MMIO_CONFIG +
+ *         IOREGION_VIRTIO_MMIO_CONFIG_MAX
+ */
+int ioregion_virtio_mmio_ranges(uint64_t window_size,
+				struct ioregion_virtio_mmio_range *ranges);
+
 /** @return the config's userdata (NULL @p vm: NULL) */
 void *ioregion_virtio_mmio_get_userdata(struct ioregion_virtio_mmio *vm);
 
@@ -285,6 +342,80 @@ int ioregion_virtio_mmio_needs_reset(struct ioregion_virtio_mmio *vm);
  */
 int ioregion_virtio_mmio_get_stats(const struct ioregion_virtio_mmio *vm,
 				   struct ioregion_virtio_mmio_stats *stats);
+
+/* ---- state that outlives the device process --------------------------- */
+
+/** ioregion_virtio_mmio_set_state(): the area held no state (all zeros);
+ * the device starts as after a reset and the area now holds its state. */
+#define IOREGION_VIRTIO_STATE_NEW	0
+/** ioregion_virtio_mmio_set_state(): the transport took up where the
+ * process before left off. */
+#define IOREGION_VIRTIO_STATE_RESUMED	1
+/** ioregion_virtio_mmio_set_state(): the area held state this transport
+ * cannot use (damaged, another version or another device's, rings no
+ * longer in guest memory, ring progress that does not add up): the device
+ * needs reset (DEVICE_NEEDS_RESET and a config-change interrupt) and the
+ * area now holds that. */
+#define IOREGION_VIRTIO_STATE_BAD	2
+
+/**
+ * Bytes of state area a transport of @p cfg needs (a few hundred for one
+ * queue of 256: a header, two copies of the registers and, per queue, one
+ * word of ring progress and one bit per descriptor).
+ * @return the size, 0 if @p cfg is NULL or ioregion_virtio_mmio_new()
+ *         would refuse it
+ */
+size_t ioregion_virtio_mmio_state_size(const struct ioregion_virtio_mmio_config *cfg);
+
+/**
+ * Keep the transport's state in @p buf, memory that outlives the process
+ * (a MAP_SHARED mapping of a file or memfd that the restarted process
+ * maps again), so that a device process killed in the middle of requests
+ * can be started again without the driver noticing more than failed
+ * requests. The transport then writes every change there as it happens:
+ * the registers the driver programmed (status, features, queue sizes and
+ * ring addresses; two copies, each with a sequence number and a checksum,
+ * the older one rewritten, so a process killed in the middle of an
+ * update leaves the newer complete copy), InterruptStatus, and per queue
+ * its place in the rings and which chains it holds (one word and one bit
+ * per chain, stored in an order that a kill at any instruction leaves
+ * either before or after the step). Plain stores: no syscall, no
+ * allocation on the access, pop and push paths. One live transport per
+ * area (a second process on the same area corrupts it: lock the file).
+ *
+ * Call it once, right after ioregion_virtio_mmio_new(), once the guest
+ * memory table is in place and before the first register access. If @p
+ * buf holds state (a restart), the transport resumes: it checks that the
+ * state is its own (version, device ID, features, queues), picks the
+ * newer valid copy of the registers, checks every ready queue's rings
+ * against guest memory as QueueReady does, finishes a pop or push the
+ * process was killed in, and checks that the chains held add up to the
+ * ring progress. Then every chain the process before held (available,
+ * taken, not given back) is re-read from guest memory and handed to the
+ * abandoned callback, given back, and the used-buffer interrupt raised on
+ * every live queue (also with nothing given back: the process may have
+ * died between a push and its interrupt); last, the notify callback runs
+ * for every live queue (a QueueNotify may
+ * have been lost with the process), so the device serves what the driver
+ * made available meanwhile. Both callbacks run inside this call.
+ *
+ * Only the transport's state is kept: the device keeps its own config
+ * space and requests (a device with state of its own keeps it likewise).
+ * The VMM must not reset a device that resumed: see
+ * IOREGION_DEVICE_F_KEEPS_STATE in device.h.
+ *
+ * @param buf 8-byte aligned, at least ioregion_virtio_mmio_state_size()
+ *        bytes; it stays the caller's and must outlive the transport,
+ *        which never writes to it after ioregion_virtio_mmio_destroy()
+ * @return IOREGION_VIRTIO_STATE_NEW, _RESUMED or _BAD (the device then
+ *         needs reset: not an error, the driver is told)
+ * @retval -EINVAL a NULL argument, @p buf not aligned, @p len too small
+ * @retval -EBUSY the transport has its state area already, or a register
+ *         was accessed before
+ * @retval -ENOMEM out of memory
+ */
+int ioregion_virtio_mmio_set_state(struct ioregion_virtio_mmio *vm, void *buf,
+				   size_t len);
 
 /* ---- split virtqueues -------------------------------------------------- */
 

@@ -295,6 +295,16 @@ const char *ioregion_vmm_get_name(struct ioregion_vmm_device *dev);
 int ioregion_vmm_is_fast_path(struct ioregion_vmm_device *dev);
 
 /**
+ * Whether the device said in its HELLO that it keeps its state across a
+ * restart (IOREGION_SESSION_HELLO_F_KEEPS_STATE): a VMM that restarts it
+ * (ioregion_vmm_reaccept()) then leaves it as it is instead of resetting
+ * it. A restarted device must say the same as before.
+ * @return 1 it keeps its state, 0 it does not
+ * @retval -EINVAL a NULL @p dev
+ */
+int ioregion_vmm_keeps_state(struct ioregion_vmm_device *dev);
+
+/**
  * The wire dialect the session told the device (WELCOME): the probe's on
  * the fast path, else the config's. Pass it as the config's dialect to
  * the next device's attach, so that the kernel is probed once.

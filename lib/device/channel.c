@@ -62,6 +62,8 @@ close_fds(struct ioregion_channel *ch)
 {
 	struct ev_loop *loop = ch->ctx->loop;
 
+	if (ch->ctx->uring)
+		uring_channel_close(ch);
 	ev_io_stop(loop, &ch->rio);
 	ev_io_stop(loop, &ch->wio);
 	ev_timer_stop(loop, &ch->deferred_timer);
@@ -121,6 +123,8 @@ channel_free_now(struct ioregion_channel *ch)
 		ctx->channels = ch->next;
 	if (ch->next)
 		ch->next->prev = ch->prev;
+	if (ctx->uring && uring_channel_keep(ch))
+		return;		/* freed when the ring is done with it */
 	free(ch);
 }
 
@@ -227,13 +231,17 @@ channel_create(struct ioregion_ctx *ctx, int rfd, int wfd, int peer_fd,
 	ev_io_init(&ch->wio, channel_write_cb, wfd, EV_WRITE);
 	ev_timer_init(&ch->deferred_timer, channel_timer_cb, 1., 0.);
 	ch->rio.data = ch->wio.data = ch->deferred_timer.data = ch;
-	ev_io_start(ctx->loop, &ch->rio);
-	ctx_notify_add(ctx, rfd, EPOLLIN);
 
 	ch->next = ctx->channels;
 	if (ctx->channels)
 		ctx->channels->prev = ch;
 	ctx->channels = ch;
+	if (ctx->uring) {
+		uring_channel_open(ch);
+	} else {
+		ev_io_start(ctx->loop, &ch->rio);
+		ctx_notify_add(ctx, rfd, EPOLLIN);
+	}
 	*chp = ch;
 	return 0;
 }

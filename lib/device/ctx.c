@@ -15,6 +15,8 @@ ctx_free(struct ioregion_ctx *ctx)
 	while (ctx->channels)
 		channel_free_now(ctx->channels);
 	irq_free_all(ctx);
+	if (ctx->uring)
+		uring_ctx_fini(ctx);
 	if (ctx->notify_fd >= 0)
 		close(ctx->notify_fd);
 	if (ctx->kick_fd >= 0)
@@ -23,6 +25,21 @@ ctx_free(struct ioregion_ctx *ctx)
 		ev_loop_destroy(ctx->loop);
 	log_fini(&ctx->log);
 	free(ctx);
+}
+
+/* IOREGION_SERVER_BACKEND: the default backend of a process's contexts. */
+static void
+backend_from_env(struct ioregion_ctx *ctx)
+{
+	const char *name = secure_getenv("IOREGION_SERVER_BACKEND");
+
+	if (!name || !*name || strcmp(name, "epoll") == 0)
+		return;
+	if (strcmp(name, "io_uring") == 0)
+		ioregion_ctx_set_backend(ctx, IOREGION_BACKEND_IO_URING);
+	else
+		log_info(&ctx->log, "IOREGION_SERVER_BACKEND=%s unknown (epoll or io_uring): using epoll\n",
+			 name);
 }
 
 IOREGION_EXPORT int
@@ -54,6 +71,7 @@ ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp)
 		}
 		ctx->own_loop = true;
 	}
+	backend_from_env(ctx);
 	*ctxp = ctx;
 	return 0;
 }
@@ -129,6 +147,62 @@ ioregion_ctx_set_poll_us(struct ioregion_ctx *ctx, unsigned int us)
 	return 0;
 }
 
+IOREGION_EXPORT int
+ioregion_ctx_set_backend(struct ioregion_ctx *ctx, enum ioregion_backend backend)
+{
+	int rc;
+
+	if (!ctx || (backend != IOREGION_BACKEND_EPOLL &&
+		     backend != IOREGION_BACKEND_IO_URING))
+		return -EINVAL;
+	if (ctx->channels || ctx->busy)
+		return -EBUSY;
+	if ((backend == IOREGION_BACKEND_IO_URING) == !!ctx->uring)
+		return 0;
+	if (backend == IOREGION_BACKEND_EPOLL) {
+		uring_ctx_fini(ctx);
+		return 0;
+	}
+	rc = uring_ctx_init(ctx);
+	if (rc == -EOPNOTSUPP)
+		log_info(&ctx->log, "io_uring backend not built in (liburing missing at build time): using epoll\n");
+	else if (rc < 0)
+		log_info(&ctx->log, "io_uring unavailable (%s%s): using epoll\n",
+			 strerror(-rc), rc == -EPERM ? ", sysctl kernel.io_uring_disabled?" : "");
+	return 0;
+}
+
+IOREGION_EXPORT enum ioregion_backend
+ioregion_ctx_get_backend(struct ioregion_ctx *ctx)
+{
+	return ctx && ctx->uring ? IOREGION_BACKEND_IO_URING : IOREGION_BACKEND_EPOLL;
+}
+
+bool
+ctx_any_open(const struct ioregion_ctx *ctx)
+{
+	for (const struct ioregion_channel *ch = ctx->channels; ch; ch = ch->next)
+		if (ch->open)
+			return true;
+	return false;
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_run(struct ioregion_ctx *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	if (ctx->busy)
+		return -EBUSY;
+	if (ctx->uring)
+		return uring_ctx_run(ctx);
+	ctx_enter(ctx);
+	while (!ctx->dead && ctx_any_open(ctx))
+		ev_run(ctx->loop, EVRUN_ONCE);
+	ctx_leave(ctx);
+	return 0;
+}
+
 IOREGION_EXPORT struct ev_loop *
 ioregion_ctx_get_loop(struct ioregion_ctx *ctx)
 {
@@ -174,7 +248,8 @@ ctx_kick(struct ioregion_ctx *ctx)
 
 /*
  * libev does not expose its backend fd, so get_fd returns an epoll fd of
- * our own that watches the channels' fds (level-triggered), the level
+ * our own that watches the channels' fds (level-triggered; on the
+ * io_uring backend the ring's fd instead), the level
  * interrupt lines' resample fds and the kick eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
  * output work. Made on first use, so contexts that run on libev pay
  * nothing for it.
@@ -200,6 +275,8 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 		return rc;
 	}
 	ctx_notify_add(ctx, ctx->kick_fd, EPOLLIN);
+	if (ctx->uring)
+		ctx_notify_add(ctx, uring_ctx_fd(ctx), EPOLLIN);
 	for (ch = ctx->channels; ch; ch = ch->next) {
 		if (!ch->open)
 			continue;

@@ -42,6 +42,10 @@ channel_finish_deferred(struct ioregion_channel *ch, uint64_t val, bool ok)
 		val = ~0ull;
 	}
 	channel_respond(ch, val);
+	if (ch->ctx->uring) {
+		uring_channel_resume(ch);
+		return;
+	}
 	/* Answer now, read again, and have the loop (or a get_fd caller)
 	 * come back for the commands already buffered behind it, or for the
 	 * peer's EOF seen behind them: they are in no fd, so nothing else

@@ -158,9 +158,9 @@ dispatch(struct ioregion_channel *ch, const uint8_t *msg, size_t len)
 }
 
 /* Dispatch buffered commands until none is left or the channel must stop
- * (deferred read, closed). */
-static void
-process_input(struct ioregion_channel *ch)
+ * (deferred read, closed). Both backends fill the same buffers. */
+void
+channel_process_input(struct ioregion_channel *ch)
 {
 	if (ch->seqpacket) {
 		while (ch->in_next < ch->in_count && !ch->pending && ch->open) {
@@ -169,7 +169,7 @@ process_input(struct ioregion_channel *ch)
 
 			if (m->msg_hdr.msg_flags & MSG_TRUNC)
 				len = PKT_BUF + 1;	/* longer than we looked */
-			dispatch(ch, ch->pkt[ch->in_next], len);
+			dispatch(ch, ch->iov[ch->in_next].iov_base, len);
 			ch->in_next++;
 		}
 		if (ch->in_next >= ch->in_count)
@@ -304,7 +304,7 @@ run_batches(struct ioregion_channel *ch)
 			ch->stats.batches++;
 			deadline = 0;
 		}
-		process_input(ch);
+		channel_process_input(ch);
 		if (ch->out_count && channel_flush(ch) <= 0)
 			return;		/* blocked or closed */
 		if (!full && !poll_ns && !ch->peer_eof)

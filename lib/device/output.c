@@ -17,7 +17,7 @@
 void
 channel_reading_start(struct ioregion_channel *ch)
 {
-	if (ev_is_active(&ch->rio))
+	if (ch->ctx->uring || ev_is_active(&ch->rio))
 		return;
 	ev_io_start(ch->ctx->loop, &ch->rio);
 	ctx_notify_add(ch->ctx, ch->rfd, EPOLLIN);
@@ -26,6 +26,10 @@ channel_reading_start(struct ioregion_channel *ch)
 void
 channel_reading_stop(struct ioregion_channel *ch)
 {
+	if (ch->ctx->uring) {
+		uring_reading_stop(ch);
+		return;
+	}
 	if (!ev_is_active(&ch->rio))
 		return;
 	ev_io_stop(ch->ctx->loop, &ch->rio);

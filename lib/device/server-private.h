@@ -32,6 +32,7 @@ struct ioregion_ctx {
 	bool kicked;				/* kick_fd is readable */
 	unsigned int busy;			/* inside a callback */
 	bool dead;				/* last unref while busy */
+	struct ctx_uring *uring;		/* io_uring backend, else NULL */
 };
 
 struct ioregion_region {
@@ -100,6 +101,24 @@ struct ioregion_channel {
 	struct ioregion_region *pending;
 	unsigned int pending_size;
 
+	/* io_uring backend (uring.c): requests in the ring naming this
+	 * channel. A channel freed with some still there waits for their
+	 * completions on the ring's list of zombies. */
+	unsigned int uring_ops;		/* all of them: receive, sends, polls */
+	unsigned int uring_sends;	/* sends of the output in flight */
+	unsigned int uring_polls;	/* readiness polls before a retry */
+	bool uring_recv;		/* a receive is queued */
+	bool uring_plain_write;		/* the pipe takes no RWF_NOWAIT */
+	int uring_error;		/* first send error of the output */
+	/* SEQPACKET: a multishot receive into pkt[], handed to the kernel
+	 * as a ring of provided buffers (group uring_bgid); the packets
+	 * queued in msgs/iov name their buffer. uring_taken buffers are out
+	 * of the ring, given back when the queue is empty. */
+	void *uring_br;
+	uint16_t uring_bgid;
+	unsigned int uring_taken;
+	struct ioregion_channel *next_zombie;
+
 	struct ioregion_channel_stats stats;
 };
 
@@ -123,6 +142,7 @@ void channel_close(struct ioregion_channel *ch, int error);
 void channel_free_now(struct ioregion_channel *ch);
 
 /* input.c */
+void channel_process_input(struct ioregion_channel *ch);
 void channel_run(struct ioregion_channel *ch);
 bool channel_input_buffered(const struct ioregion_channel *ch);
 void channel_read_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -146,7 +166,21 @@ int region_finish_deferred(struct ioregion_region *r, uint64_t val, bool ok);
 void irq_free_all(struct ioregion_ctx *ctx);
 void irq_notify_all(struct ioregion_ctx *ctx);
 
+/* uring.c: the io_uring backend; every function but uring_ctx_init()
+ * is for contexts with ctx->uring set. */
+int uring_ctx_init(struct ioregion_ctx *ctx);
+void uring_ctx_fini(struct ioregion_ctx *ctx);
+int uring_ctx_fd(struct ioregion_ctx *ctx);
+int uring_ctx_run(struct ioregion_ctx *ctx);
+void uring_commit(struct ioregion_ctx *ctx);
+void uring_channel_open(struct ioregion_channel *ch);
+void uring_channel_close(struct ioregion_channel *ch);
+bool uring_channel_keep(struct ioregion_channel *ch);
+void uring_channel_resume(struct ioregion_channel *ch);
+void uring_reading_stop(struct ioregion_channel *ch);
+
 /* ctx.c */
+bool ctx_any_open(const struct ioregion_ctx *ctx);
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
 void ctx_notify_del(struct ioregion_ctx *ctx, int fd);
 void ctx_kick(struct ioregion_ctx *ctx);

@@ -229,8 +229,10 @@ send_hello(struct ioregion_device *dev, const struct ioregion_device_config *cfg
 
 	memset(&h, 0, sizeof(h));
 	session_put_name(h.name, sizeof(h.name), cfg->name);
-	h.flags = (cfg->flags & IOREGION_DEVICE_F_MEMORY) ?
-		  IOREGION_SESSION_HELLO_F_MEMORY : 0;
+	h.flags = ((cfg->flags & IOREGION_DEVICE_F_MEMORY) ?
+		   IOREGION_SESSION_HELLO_F_MEMORY : 0) |
+		  ((cfg->flags & IOREGION_DEVICE_F_KEEPS_STATE) ?
+		   IOREGION_SESSION_HELLO_F_KEEPS_STATE : 0);
 	h.nlines = cfg->nlines;
 	for (unsigned int i = 0; i < cfg->nlines; i++) {
 		h.lines[i].trigger = cfg->lines[i].trigger;

@@ -29,8 +29,8 @@
 #define ST_NEEDS_RESET IOREGION_VIRTIO_STATUS_DEVICE_NEEDS_RESET
 #define ST_FAILED IOREGION_VIRTIO_STATUS_FAILED
 
-static bool
-config_ok(const struct ioregion_virtio_mmio_config *cfg)
+bool
+virtio_config_ok(const struct ioregion_virtio_mmio_config *cfg)
 {
 	unsigned i;
 
@@ -52,32 +52,30 @@ ioregion_virtio_mmio_new(const struct ioregion_virtio_mmio_config *cfg,
 			 struct ioregion_virtio_mmio **vmp)
 {
 	struct ioregion_virtio_mmio *vm;
-	size_t words;
 	unsigned i;
 
 	if (vmp)
 		*vmp = NULL;
-	if (!cfg || !mem || !irq || !vmp || !config_ok(cfg))
+	if (!cfg || !mem || !irq || !vmp || !virtio_config_ok(cfg))
 		return -EINVAL;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	vm->queues = calloc(cfg->nqueues, sizeof(*vm->queues));
-	if (!vm->queues) {
+	/* the state in memory of our own until the device gives an area */
+	vm->own_state = calloc(1, vstate_size(cfg));
+	if (!vm->queues || !vm->own_state) {
+		free(vm->queues);
+		free(vm->own_state);
 		free(vm);
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
-	words = (cfg->queue_max + 63) / 64;
 	for (i = 0; i < cfg->nqueues; i++) {
 		vm->queues[i].vm = vm;
-		vm->queues[i].inflight = calloc(words, sizeof(uint64_t));
-		if (!vm->queues[i].inflight) {
-			ioregion_virtio_mmio_destroy(vm);
-			return -ENOMEM;
-		}
 		virtq_reset(&vm->queues[i]);
 	}
+	vstate_init(vm, vm->own_state);
 	if (cfg->ops)
 		vm->ops = *cfg->ops;
 	vm->mem = ioregion_mem_ref(mem);
@@ -89,12 +87,11 @@ ioregion_virtio_mmio_new(const struct ioregion_virtio_mmio_config *cfg,
 IOREGION_EXPORT void
 ioregion_virtio_mmio_destroy(struct ioregion_virtio_mmio *vm)
 {
-	unsigned i;
-
 	if (!vm)
 		return;
-	for (i = 0; i < vm->cfg.nqueues; i++)
-		free(vm->queues[i].inflight);
+	/* nothing is stored in the state area: a restart finds it as the
+	 * last access left it */
+	free(vm->own_state);
 	free(vm->queues);
 	ioregion_mem_unref(vm->mem);
 	free(vm);
@@ -106,6 +103,7 @@ virtio_mmio_interrupt(struct ioregion_virtio_mmio *vm, uint32_t bits)
 	if (!vm->isr)
 		vm->stats.interrupts++;
 	vm->isr |= bits;
+	vstate_save_isr(vm);
 	return ioregion_irq_set(vm->irq, true);
 }
 
@@ -115,6 +113,7 @@ ioregion_virtio_mmio_needs_reset(struct ioregion_virtio_mmio *vm)
 	if (!vm)
 		return -EINVAL;
 	vm->status |= ST_NEEDS_RESET;
+	vstate_save(vm);
 	if (vm->status & ST_DRIVER_OK)
 		return virtio_mmio_interrupt(vm, IOREGION_VIRTIO_INT_CONFIG);
 	return 0;
@@ -126,16 +125,15 @@ ioregion_virtio_mmio_config_changed(struct ioregion_virtio_mmio *vm)
 	if (!vm)
 		return -EINVAL;
 	vm->config_generation++;
+	vstate_save(vm);
 	if (vm->status & ST_DRIVER_OK)
 		return virtio_mmio_interrupt(vm, IOREGION_VIRTIO_INT_CONFIG);
 	return 0;
 }
 
-static void
-device_reset(struct ioregion_virtio_mmio *vm)
+void
+virtio_mmio_clear(struct ioregion_virtio_mmio *vm)
 {
-	unsigned i;
-
 	vm->status = 0;
 	vm->isr = 0;
 	vm->device_features_sel = 0;
@@ -143,8 +141,23 @@ device_reset(struct ioregion_virtio_mmio *vm)
 	vm->driver_features = 0;
 	vm->driver_features_extra = false;
 	vm->queue_sel = 0;
-	for (i = 0; i < vm->cfg.nqueues; i++)
+	vm->config_generation = 0;
+	for (unsigned i = 0; i < vm->cfg.nqueues; i++)
 		virtq_reset(&vm->queues[i]);
+}
+
+static void
+device_reset(struct ioregion_virtio_mmio *vm)
+{
+	uint32_t gen = vm->config_generation;
+
+	virtio_mmio_clear(vm);
+	vm->config_generation = gen;
+	/* the registers first: a restart then forgets the rings' progress */
+	vstate_save(vm);
+	vstate_save_isr(vm);
+	for (unsigned i = 0; i < vm->cfg.nqueues; i++)
+		virtq_clear(&vm->queues[i]);
 	ioregion_irq_set(vm->irq, false);
 	vm->stats.resets++;
 	if (vm->ops.reset)
@@ -181,12 +194,14 @@ status_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 	if (next != (val | old) || (old & ~val & ~ST_NEEDS_RESET))
 		vm->stats.bad_accesses++;
 	vm->status = next;
+	vstate_save(vm);
 }
 
 static void
 ack_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 {
 	vm->isr &= ~val;
+	vstate_save_isr(vm);
 	/* an edge line needs a new edge for what is still pending */
 	ioregion_irq_set(vm->irq, false);
 	if (vm->isr)
@@ -213,6 +228,7 @@ queue_setup_write(struct ioregion_virtio_mmio *vm, uint64_t offset, uint32_t val
 	switch (offset) {
 	case IOREGION_VIRTIO_MMIO_QUEUE_NUM:
 		vq->num = val;
+		vstate_save(vm);
 		return;
 	case IOREGION_VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case IOREGION_VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -230,6 +246,7 @@ queue_setup_write(struct ioregion_virtio_mmio *vm, uint64_t offset, uint32_t val
 		*addr = (*addr & 0xffffffffu) | (uint64_t)val << 32;
 	else
 		*addr = (*addr & ~(uint64_t)0xffffffffu) | val;
+	vstate_save(vm);
 }
 
 static void
@@ -242,7 +259,10 @@ queue_ready_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 		return;
 	}
 	if (!val) {
-		virtq_stop(vq);
+		/* not ready in the area first: a restart forgets the rest */
+		vq->ready = false;
+		vstate_save(vm);
+		virtq_clear(vq);
 		return;
 	}
 	if (vq->ready)
@@ -253,6 +273,7 @@ queue_ready_write(struct ioregion_virtio_mmio *vm, uint32_t val)
 		return;
 	}
 	vq->ready = true;
+	vstate_save(vm);
 }
 
 static void
@@ -320,6 +341,7 @@ ioregion_virtio_mmio_read(struct ioregion_virtio_mmio *vm, uint64_t offset,
 
 	if (!vm || !val)
 		return -EINVAL;
+	vm->touched = true;
 	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG)
 		return config_rw(vm, offset, size, val, false);
 	if (size != 4 || (offset & 3))
@@ -372,6 +394,7 @@ ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm, uint64_t offset,
 
 	if (!vm)
 		return -EINVAL;
+	vm->touched = true;
 	if (offset >= IOREGION_VIRTIO_MMIO_CONFIG)
 		return config_rw(vm, offset, size, &val64, true);
 	if (size != 4 || (offset & 3))
@@ -379,6 +402,7 @@ ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm, uint64_t offset,
 	switch (offset) {
 	case IOREGION_VIRTIO_MMIO_DEVICE_FEATURES_SEL:
 		vm->device_features_sel = val;
+		vstate_save(vm);
 		return 0;
 	case IOREGION_VIRTIO_MMIO_DRIVER_FEATURES:
 		if (vm->status & (ST_FEATURES_OK | ST_FAILED)) {
@@ -393,12 +417,15 @@ ioregion_virtio_mmio_write(struct ioregion_virtio_mmio *vm, uint64_t offset,
 				0xffffffffu) | (uint64_t)val << 32;
 		else if (val)
 			vm->driver_features_extra = true;
+		vstate_save(vm);
 		return 0;
 	case IOREGION_VIRTIO_MMIO_DRIVER_FEATURES_SEL:
 		vm->driver_features_sel = val;
+		vstate_save(vm);
 		return 0;
 	case IOREGION_VIRTIO_MMIO_QUEUE_SEL:
 		vm->queue_sel = val;
+		vstate_save(vm);
 		return 0;
 	case IOREGION_VIRTIO_MMIO_QUEUE_NUM:
 	case IOREGION_VIRTIO_MMIO_QUEUE_DESC_LOW:
@@ -454,6 +481,73 @@ IOREGION_EXPORT const struct ioregion_region_ops *
 ioregion_virtio_mmio_region_ops(void)
 {
 	return &virtio_mmio_region_ops;
+}
+
+/* The same callbacks for a window split in three: each adds the offset
+ * of its range (ioregion_virtio_mmio_ranges()). */
+#define NOTIFY_END (IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + 4)
+
+static int
+notify_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t *val)
+{
+	return region_read(region, IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + offset,
+			   size, val);
+}
+
+static int
+notify_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	     uint64_t val)
+{
+	return region_write(region, IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY + offset,
+			    size, val);
+}
+
+static int
+upper_read(struct ioregion_region *region, uint64_t offset, unsigned size,
+	   uint64_t *val)
+{
+	return region_read(region, NOTIFY_END + offset, size, val);
+}
+
+static int
+upper_write(struct ioregion_region *region, uint64_t offset, unsigned size,
+	    uint64_t val)
+{
+	return region_write(region, NOTIFY_END + offset, size, val);
+}
+
+static const struct ioregion_region_ops notify_region_ops = {
+	.read = notify_read,
+	.write = notify_write,
+};
+
+static const struct ioregion_region_ops upper_region_ops = {
+	.read = upper_read,
+	.write = upper_write,
+};
+
+IOREGION_EXPORT int
+ioregion_virtio_mmio_ranges(uint64_t window_size,
+			    struct ioregion_virtio_mmio_range *ranges)
+{
+	if (!ranges || window_size < IOREGION_VIRTIO_MMIO_CONFIG ||
+	    window_size > IOREGION_VIRTIO_MMIO_CONFIG +
+			  IOREGION_VIRTIO_MMIO_CONFIG_MAX)
+		return -EINVAL;
+	ranges[0] = (struct ioregion_virtio_mmio_range){
+		.offset = 0, .size = IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY,
+		.ops = &virtio_mmio_region_ops,
+	};
+	ranges[1] = (struct ioregion_virtio_mmio_range){
+		.offset = IOREGION_VIRTIO_MMIO_QUEUE_NOTIFY, .size = 4,
+		.flags = IOREGION_F_POSTED_WRITES, .ops = &notify_region_ops,
+	};
+	ranges[2] = (struct ioregion_virtio_mmio_range){
+		.offset = NOTIFY_END, .size = window_size - NOTIFY_END,
+		.ops = &upper_region_ops,
+	};
+	return IOREGION_VIRTIO_MMIO_NRANGES;
 }
 
 IOREGION_EXPORT void *

@@ -39,20 +39,51 @@ struct vring_used_elem {
 _Static_assert(sizeof(struct vring_desc) == DESC_SIZE, "descriptor layout");
 _Static_assert(sizeof(struct vring_used_elem) == 8, "used element layout");
 
-void
-virtq_stop(struct ioregion_virtq *vq)
+static unsigned
+held_words(const struct ioregion_virtq *vq)
 {
-	vq->ready = false;
+	return (vq->vm->cfg.queue_max + 63) / 64;
+}
+
+void
+virtq_progress(struct ioregion_virtq *vq, unsigned op, uint16_t head)
+{
+	__atomic_store_n(vq->progress, VQP_WORD(vq->last_avail, vq->used_idx,
+						head, op), __ATOMIC_RELEASE);
+}
+
+/* Mark @head held or not: one store of its word, after what came
+ * before. */
+static void
+held_set(struct ioregion_virtq *vq, uint16_t head, bool on)
+{
+	uint64_t *w = &vq->inflight[head / 64], bit = 1ull << (head % 64);
+
+	__atomic_store_n(w, on ? *w | bit : *w & ~bit, __ATOMIC_RELEASE);
+}
+
+static bool
+held(const struct ioregion_virtq *vq, uint16_t head)
+{
+	return vq->inflight[head / 64] & (1ull << (head % 64));
+}
+
+void
+virtq_clear(struct ioregion_virtq *vq)
+{
 	vq->last_avail = 0;
 	vq->used_idx = 0;
-	memset(vq->inflight, 0,
-	       (vq->vm->cfg.queue_max + 63) / 64 * sizeof(uint64_t));
+	virtq_progress(vq, VQP_NONE, 0);
+	for (unsigned i = 0; i < held_words(vq); i++)
+		__atomic_store_n(&vq->inflight[i], 0, __ATOMIC_RELEASE);
 }
 
 void
 virtq_reset(struct ioregion_virtq *vq)
 {
-	virtq_stop(vq);
+	vq->ready = false;
+	vq->last_avail = 0;
+	vq->used_idx = 0;
 	vq->num = vq->vm->cfg.queue_max;
 	vq->broken = false;
 	vq->desc = vq->avail = vq->used = 0;
@@ -201,15 +232,18 @@ ioregion_virtq_pop(struct ioregion_virtq *vq, struct ioregion_virtq_seg *segs,
 		rc = -EINVAL;
 		goto bad;
 	}
-	if (vq->inflight[head / 64] & (1ull << (head % 64))) {
+	if (held(vq, head)) {
 		rc = -EINVAL;		/* the driver reused a chain we hold */
 		goto bad;
 	}
 	rc = walk_chain(vq, head, segs, max);
 	if (rc < 0)
 		goto bad;
+	/* taken (a restart finishes the step), held, step done */
 	vq->last_avail++;
-	vq->inflight[head / 64] |= 1ull << (head % 64);
+	virtq_progress(vq, VQP_POP, head);
+	held_set(vq, head, true);
+	virtq_progress(vq, VQP_NONE, 0);
 	*headp = head;
 	return rc;
 bad:
@@ -229,7 +263,7 @@ ioregion_virtq_push(struct ioregion_virtq *vq, uint16_t head, uint32_t len)
 	rc = virtq_live(vq);
 	if (rc < 0)
 		return rc;
-	if (head >= vq->num || !(vq->inflight[head / 64] & (1ull << (head % 64))))
+	if (head >= vq->num || !held(vq, head))
 		return -EINVAL;
 	e.id = htole32(head);
 	e.len = htole32(len);
@@ -242,9 +276,13 @@ ioregion_virtq_push(struct ioregion_virtq *vq, uint16_t head, uint32_t len)
 		virtq_fail(vq);
 		return rc;
 	}
+	/* given back (a restart finishes the step), the driver told, not
+	 * held, step done */
 	vq->used_idx++;
+	virtq_progress(vq, VQP_PUSH, head);
 	__atomic_store_n((uint16_t *)p, htole16(vq->used_idx), __ATOMIC_RELEASE);
-	vq->inflight[head / 64] &= ~(1ull << (head % 64));
+	held_set(vq, head, false);
+	virtq_progress(vq, VQP_NONE, 0);
 	return 0;
 }
 
@@ -274,4 +312,79 @@ ioregion_virtq_notify(struct ioregion_virtq *vq)
 	}
 	rc = virtio_mmio_interrupt(vq->vm, IOREGION_VIRTIO_INT_VRING);
 	return rc < 0 ? rc : 1;
+}
+
+int
+virtq_resume_check(struct ioregion_virtq *vq)
+{
+	uint64_t w = __atomic_load_n(vq->progress, __ATOMIC_ACQUIRE);
+	unsigned op = (unsigned)(w >> 48) & 0xff, count = 0, i;
+	uint16_t head = (uint16_t)(w >> 32);
+	void *p;
+	int rc;
+
+	if (!vq->ready) {
+		virtq_clear(vq);	/* QueueReady 0 forgets it all */
+		return 0;
+	}
+	rc = virtq_check_rings(vq);
+	if (rc < 0)
+		return rc;
+	if ((w >> 56) || op > VQP_PUSH || (op != VQP_NONE && head >= vq->num))
+		return -EBADMSG;
+	vq->last_avail = (uint16_t)w;
+	vq->used_idx = (uint16_t)(w >> 16);
+	if (op == VQP_POP) {
+		held_set(vq, head, true);
+	} else if (op == VQP_PUSH) {
+		rc = ioregion_mem_translate(vq->vm->mem, vq->used + 2, 2, true, &p);
+		if (rc < 0)
+			return rc;
+		__atomic_store_n((uint16_t *)p, htole16(vq->used_idx),
+				 __ATOMIC_RELEASE);
+		held_set(vq, head, false);
+	}
+	virtq_progress(vq, VQP_NONE, 0);
+	/* held chains: inside the queue, as many as taken and not given */
+	for (i = 0; i < held_words(vq); i++) {
+		uint64_t bits = vq->inflight[i];
+		uint32_t in = vq->num > i * 64 ? vq->num - i * 64 : 0;
+
+		if (in < 64 && (bits & ~(in ? ~0ull >> (64 - in) : 0)))
+			return -EBADMSG;
+		count += (unsigned)__builtin_popcountll(bits);
+	}
+	if (count != (uint16_t)(vq->last_avail - vq->used_idx))
+		return -EBADMSG;
+	return 0;
+}
+
+void
+virtq_resume_abandon(struct ioregion_virtq *vq, unsigned index,
+		     struct ioregion_virtq_seg *segs)
+{
+	struct ioregion_virtio_mmio *vm = vq->vm;
+
+	if (virtq_live(vq) < 0)
+		return;
+	for (uint32_t h = 0; h < vq->num; h++) {
+		uint32_t len = 0;
+		int n;
+
+		if (!held(vq, (uint16_t)h))
+			continue;
+		/* the driver leaves a chain alone until it is used: read
+		 * and checked again, as a pop does */
+		n = walk_chain(vq, (uint16_t)h, segs, vq->num);
+		if (n < 0) {
+			virtq_fail(vq);
+			return;
+		}
+		if (vm->ops.abandoned)
+			len = vm->ops.abandoned(vm, index, (uint16_t)h, segs,
+						(unsigned)n);
+		vm->stats.abandoned++;
+		if (ioregion_virtq_push(vq, (uint16_t)h, len) < 0)
+			return;
+	}
 }

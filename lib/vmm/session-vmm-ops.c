@@ -321,6 +321,14 @@ ioregion_vmm_is_fast_path(struct ioregion_vmm_device *dev)
 }
 
 IOREGION_EXPORT int
+ioregion_vmm_keeps_state(struct ioregion_vmm_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	return (dev->hello_flags & IOREGION_SESSION_HELLO_F_KEEPS_STATE) ? 1 : 0;
+}
+
+IOREGION_EXPORT int
 ioregion_vmm_get_dialect(struct ioregion_vmm_device *dev)
 {
 	return dev ? (int)dev->dialect : -EINVAL;

@@ -4,6 +4,9 @@
  *
  *   bench dispatch  read round trip: libioregion server vs a raw blocking
  *                   echo loop, both pinned to one CPU and unpinned
+ *   bench uring     the same round trip on the server's io_uring backend,
+ *                   under ev_run() and under ioregion_ctx_run(), against the
+ *                   same raw echo (exit 77 without io_uring)
  *   bench posted    posted-write throughput on a stream socket: server
  *                   (one read of up to 64 commands) vs a raw loop doing one
  *                   read per command
@@ -126,7 +129,9 @@ compare(trial_fn *fa, const void *ca, trial_fn *fb, const void *cb)
 
 /* ---- device processes ------------------------------------------------- */
 
-enum device_kind { DEV_RAW, DEV_SERVER };
+/* DEV_URING: the server on its io_uring backend, run by ev_run();
+ * DEV_URING_RUN: the same, run by ioregion_ctx_run(). */
+enum device_kind { DEV_RAW, DEV_SERVER, DEV_URING, DEV_URING_RUN };
 
 struct device_opts {
 	enum device_kind kind;
@@ -190,7 +195,7 @@ srv_close(struct ioregion_channel *ch, int error, void *data)
 /* The library: a server whose regions' user_data the parent knows from
  * the descriptions sent back over @fd before serving. */
 static void
-server_device(int fd, unsigned poll_us)
+server_device(int fd, unsigned poll_us, enum device_kind kind)
 {
 	static const struct ioregion_region_ops ops = {
 		.read = srv_read, .write = srv_write,
@@ -204,8 +209,13 @@ server_device(int fd, unsigned poll_us)
 	struct ioregion_channel *ch;
 	struct ioregion_desc d[2];
 
-	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
-	    ioregion_channel_new_from_fds(ctx, fd, fd, IOREGION_WIRE_V3, &ch) < 0)
+	if (ioregion_ctx_new(NULL, &ctx) < 0)
+		_exit(2);
+	if (kind != DEV_SERVER &&
+	    (ioregion_ctx_set_backend(ctx, IOREGION_BACKEND_IO_URING) < 0 ||
+	     ioregion_ctx_get_backend(ctx) != IOREGION_BACKEND_IO_URING))
+		_exit(5);
+	if (ioregion_channel_new_from_fds(ctx, fd, fd, IOREGION_WIRE_V3, &ch) < 0)
 		_exit(2);
 	for (int i = 0; i < 2; i++) {
 		struct ioregion_region *r;
@@ -219,7 +229,10 @@ server_device(int fd, unsigned poll_us)
 	/* tell the parent the user_data values (a plain 2-packet reply) */
 	if (write(fd, &d[0], sizeof(d[0])) < 0 || write(fd, &d[1], sizeof(d[1])) < 0)
 		_exit(4);
-	ev_run(ioregion_ctx_get_loop(ctx), 0);
+	if (kind == DEV_URING_RUN)
+		ioregion_ctx_run(ctx);
+	else
+		ev_run(ioregion_ctx_get_loop(ctx), 0);
 	ioregion_ctx_unref(ctx);
 	_exit(0);
 }
@@ -247,7 +260,7 @@ device_start(const struct device_opts *o)
 		pin(o->cpu);
 		if (o->kind == DEV_RAW)
 			raw_device(sv[1]);
-		server_device(sv[1], o->poll_us);
+		server_device(sv[1], o->poll_us, o->kind);
 	}
 	close(sv[1]);
 	dev.fd = sv[0];
@@ -255,7 +268,7 @@ device_start(const struct device_opts *o)
 		.dialect = IOREGION_WIRE_V3 };
 	dev.posted = (struct ioregion_desc){ .addr = 0xd1000, .size = 0x1000,
 		.dialect = IOREGION_WIRE_V3, .flags = IOREGION_F_POSTED_WRITES };
-	if (o->kind == DEV_SERVER &&
+	if (o->kind != DEV_RAW &&
 	    (read(dev.fd, &dev.rd, sizeof(dev.rd)) != sizeof(dev.rd) ||
 	     read(dev.fd, &dev.posted, sizeof(dev.posted)) != sizeof(dev.posted)))
 		die("reading the device's regions");
@@ -340,6 +353,60 @@ bench_dispatch(void)
 		printf("RESULT dispatch-%s-raw %.2f us\n", layouts[i].name, c.a);
 		printf("RESULT dispatch-%s-server %.2f us\n", layouts[i].name, c.b);
 		printf("RATIO dispatch-%s %.3f\n", layouts[i].name, c.ratio);
+	}
+}
+
+/*
+ * The io_uring backend against the same raw blocking echo, in the same
+ * run: served by ev_run() (the loop's epoll_wait() on the ring's fd, then
+ * one io_uring_enter() submitting the answer) and by ioregion_ctx_run()
+ * (one io_uring_enter() that submits the answer and waits for the next
+ * command), and both against the epoll backend.
+ */
+static void
+bench_uring(void)
+{
+	static const struct { const char *name; int cpu; int n; } layouts[] = {
+		{ "pinned-1cpu", 0, 20000 },
+		{ "unpinned", -1, 5000 },
+	};
+	struct ioregion_ctx *probe;
+	bool have;
+
+	if (ioregion_ctx_new(NULL, &probe) < 0)
+		die("ioregion_ctx_new");
+	ioregion_ctx_set_log_handler(probe, NULL, NULL);
+	ioregion_ctx_set_backend(probe, IOREGION_BACKEND_IO_URING);
+	have = ioregion_ctx_get_backend(probe) == IOREGION_BACKEND_IO_URING;
+	ioregion_ctx_unref(probe);
+	if (!have) {
+		printf("uring: no io_uring backend (not built, or the kernel refuses it)\n");
+		exit(77);
+	}
+	printf("%-12s %10s %10s %10s %10s %8s %8s %8s %8s\n", "layout", "raw",
+	       "epoll", "uring ev", "uring run", "ev/raw", "run/raw", "run/epoll",
+	       "ev/epoll");
+	for (size_t i = 0; i < 2; i++) {
+		struct rt_cfg raw = { DEV_RAW, layouts[i].cpu, layouts[i].n };
+		struct rt_cfg srv = { DEV_SERVER, layouts[i].cpu, layouts[i].n };
+		struct rt_cfg ev = { DEV_URING, layouts[i].cpu, layouts[i].n };
+		struct rt_cfg run = { DEV_URING_RUN, layouts[i].cpu, layouts[i].n };
+		struct comparison e = compare(rt_trial, &raw, rt_trial, &ev);
+		struct comparison r = compare(rt_trial, &raw, rt_trial, &run);
+		struct comparison s = compare(rt_trial, &srv, rt_trial, &run);
+		struct comparison se = compare(rt_trial, &srv, rt_trial, &ev);
+		const char *n = layouts[i].name;
+
+		printf("%-12s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %8.3f %8.3f\n", n,
+		       r.a, s.a, e.b, r.b, e.ratio, r.ratio, s.ratio, se.ratio);
+		printf("RESULT uring-%s-raw %.2f us\n", n, r.a);
+		printf("RESULT uring-%s-epoll %.2f us\n", n, s.a);
+		printf("RESULT uring-%s-ev %.2f us\n", n, e.b);
+		printf("RESULT uring-%s-run %.2f us\n", n, r.b);
+		printf("RATIO uring-%s-ev %.3f\n", n, e.ratio);
+		printf("RATIO uring-%s-run %.3f\n", n, r.ratio);
+		printf("RATIO uring-%s-run-vs-epoll %.3f\n", n, s.ratio);
+		printf("RATIO uring-%s-ev-vs-epoll %.3f\n", n, se.ratio);
 	}
 }
 
@@ -777,11 +844,26 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--emulated") == 0)
 			emulated = true;
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench dispatch|posted|polling|bridge|bridge-nokvm [--emulated]\n");
+		fprintf(stderr, "usage: bench dispatch|uring|posted|polling|bridge|bridge-nokvm [--emulated]\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "roundtrips") == 0 && argc >= 4) {
+		/* one trial, for `strace -c -f`: bench roundtrips KIND N */
+		static const char *const kinds[] = { "raw", "epoll", "uring-ev", "uring-run" };
+		struct rt_cfg c = { .cpu = 0, .n = atoi(argv[3]) };
+
+		for (c.kind = DEV_RAW; c.kind <= DEV_URING_RUN; c.kind++)
+			if (strcmp(argv[2], kinds[c.kind]) == 0)
+				break;
+		if (c.kind > DEV_URING_RUN || c.n <= 0)
+			return 2;
+		printf("%s: %.2f us per round trip\n", argv[2], rt_trial(&c));
+		return 0;
 	}
 	if (strcmp(argv[1], "dispatch") == 0)
 		bench_dispatch();
+	else if (strcmp(argv[1], "uring") == 0)
+		bench_uring();
 	else if (strcmp(argv[1], "posted") == 0)
 		bench_posted();
 	else if (strcmp(argv[1], "polling") == 0)

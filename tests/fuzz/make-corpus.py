@@ -284,3 +284,88 @@ write("virtq", "misaligned-used", virtq([(buf, 8, 0, 0)], [0],
 write("virtq", "too-many-segments", virtq(
     [(buf + 16 * i, 16, NEXT, i + 1) for i in range(5)] + [(buf, 1, WR, 0)],
     [0], max_segs=4))
+
+
+# ---- vstate -------------------------------------------------------------
+# The state area of a transport (device 2, VERSION_1, 2 queues of 16;
+# layout: lib/device/virtio-private.h), 320 bytes, then guest memory.
+def fnv(data, h=0xcbf29ce484222325):
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def vs_record(seq, status, queues, bad_sum=False):
+    body = struct.pack("<IIIIQII", status, 0, 0, 0, 1 << 32, 0, 0)
+    for (desc, avail, used, num, ready) in queues:
+        body += struct.pack("<QQQIBB2x", desc, avail, used, num, ready, 0)
+    s = fnv(struct.pack("<I", seq) + body) ^ (1 if bad_sum else 0)
+    return struct.pack("<IIQ", seq, 0, s) + body
+
+
+def vstate(progress, status=0x0f, torn=False, mem=None):
+    q0 = (RAM, RAM + 0x100, RAM + 0x200, 8, 1)
+    q1 = (0, 0, 0, 16, 0)
+    hdr = struct.pack("<IIIIIIQI28x", 0x534f4956, 1, 2, 2, 16, 112, 1 << 32, 0)
+    older = vs_record(1, 0x0b, [q0, q1])
+    newer = vs_record(2, status, [q0, q1], bad_sum=torn)
+    area = hdr + older + newer
+    for word, bits in progress:
+        area += struct.pack("<QQ", word, bits)
+    assert len(area) == 320
+    if mem is None:
+        mem = bytearray(0x300)
+        struct.pack_into("<QIHH", mem, 0, RAM + 0x1000, 16, NEXT, 1)
+        struct.pack_into("<QIHH", mem, 16, RAM + 0x1100, 1, WR, 0)
+        struct.pack_into("<HHH", mem, 0x100, 0, 2, 0)
+    return area + bytes(mem)
+
+
+def vqp(last_avail, used_idx, head=0, op=0):
+    return last_avail | used_idx << 16 | head << 32 | op << 48
+
+
+write("vstate", "new", b"\0")
+write("vstate", "one-held", vstate([(vqp(1, 0), 1), (0, 0)]))
+write("vstate", "mid-pop", vstate([(vqp(1, 0, 0, 1), 0), (0, 0)]))
+write("vstate", "mid-push", vstate([(vqp(1, 1, 0, 2), 1), (0, 0)]))
+write("vstate", "torn-newer", vstate([(vqp(1, 0), 1), (0, 0)], torn=True))
+write("vstate", "count-off", vstate([(vqp(1, 0), 3), (0, 0)]))
+write("vstate", "queue-not-ready-garbage", vstate([(vqp(1, 0), 1),
+                                                  (0xffffffffffffffff, 7)]))
+
+# ---- pvh: tinyvmm's PVH loader; the input is the ELF file itself ---------
+def pvh_elf(entry=0x200010, entry_size=8, notes_first=False):
+    """An x86-64 ET_EXEC with two PT_LOAD segments (0x200000, 0x300000: in
+    the target's RAM of 1-16 MiB) and a PT_NOTE with another Xen note and
+    the PVH entry (type 18)."""
+    def note(name, typ, desc):
+        n = name + b"\0"
+        pad = lambda b: b + b"\0" * (-len(b) % 4)
+        return struct.pack("<III", len(n), len(desc), typ) + pad(n) + pad(desc)
+    notes = note(b"Xen", 6, b"abc\0")
+    notes += note(b"Xen", 18, struct.pack("<Q" if entry_size == 8 else "<I",
+                                          entry))
+    phoff, nph = 64, 3
+    note_off = phoff + nph * 56
+    seg0, seg1 = 0x200, 0x300
+    eh = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) +
+          struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0xffffffff81000000,
+                      phoff, 0, 0, 64, 56, nph, 64, 0, 0))
+    ph = struct.pack("<IIQQQQQQ", 1, 5, seg0, 0xffffffff80200000, 0x200000,
+                     0x100, 0x1000, 0x1000)
+    ph += struct.pack("<IIQQQQQQ", 1, 6, seg1, 0xffffffff80300000, 0x300000,
+                      0x40, 0x80, 0x1000)
+    ph += struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(notes),
+                      len(notes), 4)
+    img = bytearray(eh + ph + notes)
+    img += bytes(seg0 - len(img))
+    img += bytes((0x80 + i) & 0xff for i in range(0x100))
+    img += bytes(0x10 + i for i in range(0x40))
+    return bytes(img)
+
+
+write("pvh", "valid-entry8", pvh_elf())
+write("pvh", "valid-entry4", pvh_elf(entry_size=4))
+write("pvh", "entry-outside", pvh_elf(entry=0x200100))
+write("pvh", "truncated", pvh_elf()[:0x100])

@@ -17,6 +17,17 @@
 #   linuxtest.write=SECTOR:COUNT         region to fill with `seq -w 100000
 #                                        999999` output (7-byte lines),
 #                                        truncated to COUNT sectors
+#   linuxtest.restart=SECTOR:COUNT:SHA256  read the disk in a loop while
+#                                        the host kills the virtio-blk
+#                                        process, until a read fails (I/O
+#                                        error); then the region's hash
+#   linuxtest.bench=SEQ_MIB:RAND_OPS:N   wait for N virtio disks, run
+#                                        /bin/blkbench on all of them
+#                                        (the virtio benchmark: its
+#                                        BLKBENCH lines, tests/linux/
+#                                        linux-bench.c)
+#   linuxtest.cpus=N                     the kernel must have brought up
+#                                        N CPUs (tinyvmm --vcpus N)
 #   linuxtest.shell=1                    after the checks, a shell on the
 #                                        console (the demo); power off
 #                                        when it exits
@@ -49,6 +60,12 @@ param() { # param NAME: the value of linuxtest.NAME= on the command line
 	return 1
 }
 
+if want=$(param cpus); then
+	got=$(grep -c '^processor' /proc/cpuinfo)
+	say "cpus: $got"
+	[ "$got" = "$want" ] || fail "$got CPUs up, tinyvmm has $want vCPUs"
+fi
+
 for m in /lib/modules/*.ko; do
 	out=$(insmod "$m" 2>&1) || fail "insmod $m: $out"
 done
@@ -70,12 +87,71 @@ else
 	fail "no /dev/vda: $(dmesg | grep -i virtio | tail -n 3 | tr '\n' ' ')"
 fi
 
+if spec=$(param bench); then
+	IFS=:; set -- $spec; IFS=$nl_ifs; seq_mib=$1 rand_ops=$2 ndisks=${3:-1}
+	# every disk probed (each LNRO0005 device on its own), named by its
+	# GET_ID serial for the host
+	n=0
+	while [ "$(ls /sys/block | grep -c '^vd')" -lt "$ndisks" ] && [ "$n" -lt 300 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	disks=
+	for b in /sys/block/vd*; do
+		[ -e "$b" ] || continue
+		d=/dev/${b##*/}
+		echo "BLKBENCH disk $d serial=$(cat "$b/serial" 2>/dev/null)"
+		disks="$disks $d"
+	done
+	if [ ! -x /bin/blkbench ]; then
+		fail "no /bin/blkbench in the initramfs"
+	elif [ -z "$disks" ]; then
+		fail "no virtio disk to measure"
+	else
+		/bin/blkbench "$seq_mib" "$rand_ops" $disks || fail "blkbench exit $?"
+	fi
+fi
+
 if [ -b /dev/vda ] && spec=$(param read); then
 	IFS=:; set -- $spec; IFS=$nl_ifs; sec=$1 cnt=$2 want=$3
 	got=$(dd if=/dev/vda bs=512 skip="$sec" count="$cnt" iflag=direct 2>/dev/null |
 		sha256sum | cut -d' ' -f1)
 	say "read sha256: $got"
 	[ "$got" = "$want" ] || fail "read sha256 $got, the host wrote $want"
+fi
+
+# linux-test --restart: whole-disk direct reads, one after the other,
+# while the host kills the virtio-blk process (at most 90 s). The read the
+# dead process held fails; the restarted one serves the rest.
+if [ -b /dev/vda ] && spec=$(param restart); then
+	IFS=:; set -- $spec; IFS=$nl_ifs; sec=$1 cnt=$2 want=$3
+	say "restart: reading"
+	end=$(( $(uptime_s | cut -d. -f1) + 90 ))
+	n=0 err=
+	while [ -z "$err" ] && [ "$(uptime_s | cut -d. -f1)" -lt "$end" ]; do
+		if ! dd if=/dev/vda of=/dev/null bs=4M count=1 iflag=direct 2>/tmp/dd.err; then
+			err=$(grep -m 1 -i error /tmp/dd.err)
+			[ -n "$err" ] || err="dd failed: $(tail -n 1 /tmp/dd.err)"
+		fi
+		n=$((n + 1))
+	done
+	if [ -n "$err" ]; then
+		say "restart dd: $err (read $n)"
+	else
+		fail "restart: no read failed in $n whole-disk reads"
+	fi
+	# the host stops killing when it sees that line: give it a second,
+	# then read the region (again if a last kill got in the way)
+	sleep 1
+	got= i=0
+	while [ -z "$got" ] && [ "$i" -lt 5 ]; do
+		dd if=/dev/vda of=/tmp/region bs=512 skip="$sec" count="$cnt" \
+			iflag=direct 2>/dev/null &&
+			got=$(sha256sum </tmp/region | cut -d' ' -f1)
+		i=$((i + 1))
+	done
+	rm -f /tmp/region
+	say "restart sha256: $got (read $i)"
+	[ "$got" = "$want" ] || fail "restart sha256 $got, the host wrote $want"
 fi
 
 if [ -b /dev/vda ] && spec=$(param write); then

@@ -7,7 +7,7 @@
  *
  *   linux-test --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *              --initrd CPIO [--expect-path fast|bridge] [--timeout S]
- *              [--show] [--keep DIR] [--poweroff]
+ *              [--restart] [--show] [--keep DIR] [--poweroff]
  *
  * The initramfs is tests/linux/mkinitramfs's; its /init (init.sh) prints
  * the LINUXTEST lines checked here and powers off with its status byte.
@@ -24,6 +24,18 @@
  * tinyvmm took (the kernel's: fast path where KVM_SET_IOREGION exists;
  * --expect-path pins it). Printed: the boot time from tinyvmm's start to
  * /init's first line. Nothing is asserted about speed.
+ *
+ * --restart: the virtio-blk process keeps its transport's state in a file
+ * (--state-file) and tinyvmm restarts it (--restart virtio-blk); the
+ * guest reads the disk in a loop (linuxtest.restart=) while this program
+ * kills the device (SIGKILL, 300 ms after the last one once its restart
+ * is done, at the moment its state file says it holds a request, or
+ * after 500 ms; at most 12 times) until a read fails. Checked besides
+ * (linux-restart.c): a kill was sent, the guest's dd reported an I/O
+ * error, the read region then read back with the host's sha256, tinyvmm
+ * re-attached the device without a reset (it keeps its state), the
+ * restarted device answered at least one request of the dead one IOERR,
+ * and the rest of the run (the write, the image) as without --restart.
  *
  * --show echoes the console as it arrives; --keep keeps the image in DIR.
  * --poweroff boots into `poweroff -f` instead of /init (rdinit=): Linux's
@@ -53,6 +65,9 @@
 #include <unistd.h>
 
 #include "example-test.h"
+#include "linux-guest.h"
+#include "linux-poweroff.h"
+#include "linux-restart.h"
 #include "sha256.h"
 
 #define SECTOR 512
@@ -66,27 +81,21 @@
 #define GUEST_MIB 256
 #define DEFAULT_TIMEOUT_S 240
 
-/* Debian's kernel boots fastest with these (docs/linux-guest.md). */
-#define BASE_CMDLINE                                                    \
-	"console=ttyS0 panic=-1 reboot=t quiet pci=noearly tsc=reliable " \
-	"no_timer_check cryptomgr.notests mitigations=off "             \
-	"random.trust_cpu=on initcall_blacklist=cmos_init"
+#define BASE_CMDLINE LINUX_BASE_CMDLINE
 
-#define MARK "LINUXTEST "
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd, *keep;
+	const char *vcpus;		/* --vcpus, or NULL: tinyvmm's one */
 	unsigned int timeout_s;
 	bool show;
 	bool poweroff;
+	bool restart;
 };
 
 static int failures;
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -179,7 +188,7 @@ read_all(const char *path, uint8_t *p, size_t n, size_t *got)
 
 /* The rest of the console line that starts with "LINUXTEST @what: ", in
  * @buf (NUL-terminated), or NULL. */
-static const char *
+const char *
 marker(const char *console, const char *what, char *buf, size_t size)
 {
 	char key[64];
@@ -337,32 +346,14 @@ check_saved_console(const char *path, const char *read_sha,
 	return failures ? 1 : 0;
 }
 
-/* --poweroff: tinyvmm ended the run at the guest's ACPI power-off, as an
- * error (no status byte). 0 if so, else 1. */
-static int
-check_poweroff(const struct run *r)
-{
-	const char *err = r->err.data ? r->err.data : "";
-
-	if (r->status != 125)
-		fail("tinyvmm exit %d, want 125 (a power-off is no status)",
-		     r->status);
-	if (!strstr(err, "the guest powered off (ACPI S5) without a status "
-		    "on port 0xf4"))
-		fail("tinyvmm does not say the guest powered off (ACPI S5)");
-	fprintf(stderr, "linux-test: %s: the ACPI power-off %s (run %.2f s)\n",
-		failures ? "FAIL" : "PASS",
-		failures ? "was not seen" : "ended the run", r->run_ms / 1000.0);
-	return failures ? 1 : 0;
-}
-
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: linux-test --tinyvmm P --uart P --virtio-blk P "
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
-		"[--show] [--keep DIR] [--poweroff]\n");
+		"[--restart] [--show] [--keep DIR] [--poweroff]\n"
+		"                  [--vcpus N]  (the guest must count N CPUs)\n");
 }
 
 static int
@@ -378,7 +369,9 @@ parse(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "show", no_argument, NULL, 's' },
 		{ "poweroff", no_argument, NULL, 'P' },
+		{ "restart", no_argument, NULL, 'R' },
 		{ "keep", required_argument, NULL, 'K' },
+		{ "vcpus", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -396,7 +389,17 @@ parse(int argc, char **argv, struct opts *o)
 		case 'e': expect_path = optarg; break;
 		case 's': o->show = true; break;
 		case 'P': o->poweroff = true; break;
+		case 'R': o->restart = true; break;
 		case 'K': o->keep = optarg; break;
+		case 'V':
+			if (strspn(optarg, "0123456789") != strlen(optarg) ||
+			    !*optarg || strlen(optarg) > 2) {
+				fprintf(stderr, "linux-test: --vcpus wants a "
+					"number\n");
+				return -1;
+			}
+			o->vcpus = optarg;
+			break;
 		case 'T':
 			errno = 0;
 			o->timeout_s = (unsigned int)strtoul(optarg, &end, 10);
@@ -427,7 +430,7 @@ main(int argc, char **argv)
 	static uint8_t image[DISK_BYTES];
 	struct opts o = { 0 };
 	struct run r = { 0 };
-	char dir[256], disk[300], vblk_args[320], cmdline[768];
+	char dir[256], disk[300], state[300], vblk_args[640], cmdline[1024];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
 	const char *kvm_dev;
@@ -474,6 +477,8 @@ main(int argc, char **argv)
 		}
 	}
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	snprintf(state, sizeof(state), "%s/virtio-blk.state", dir);
+	unlink(state);
 
 	/* The image and what it must be afterwards. */
 	seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
@@ -491,12 +496,17 @@ main(int argc, char **argv)
 	fill_seq(image + WRITE_SEC * SECTOR, REGION_BYTES);
 	sha256_hex(image + WRITE_SEC * SECTOR, REGION_BYTES, write_sha);
 	if (o.poweroff)
-		snprintf(cmdline, sizeof(cmdline), "%s rdinit=/bin/busybox -- "
-			 "poweroff -f", BASE_CMDLINE);
+		snprintf(cmdline, sizeof(cmdline), "%s " POWEROFF_CMDLINE,
+			 BASE_CMDLINE);
 	else
 		snprintf(cmdline, sizeof(cmdline), "%s linuxtest.read=%u:%u:%s "
-			 "linuxtest.write=%u:%u", BASE_CMDLINE, READ_SEC,
-			 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS);
+			 "linuxtest.write=%u:%u%s%s", BASE_CMDLINE, READ_SEC,
+			 REGION_SECS, read_sha, WRITE_SEC, REGION_SECS,
+			 o.vcpus ? " linuxtest.cpus=" : "", o.vcpus ? o.vcpus : "");
+	if (o.restart)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) -
+			 strlen(cmdline), " linuxtest.restart=%u:%u:%s",
+			 READ_SEC, REGION_SECS, read_sha);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o.timeout_s * 1000u);
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
@@ -515,8 +525,14 @@ main(int argc, char **argv)
 	arg(&r, "--irq");
 	arg(&r, "uart16550=4");
 	arg(&r, "--spawn");
-	snprintf(vblk_args, sizeof(vblk_args), "--image %s", disk);
+	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s", disk,
+		 o.restart ? " --state-file " : "", o.restart ? state : "");
 	arg_owned(&r, cmd(o.vblk, vblk_args));
+	if (o.restart) {
+		arg(&r, "--restart");
+		arg(&r, "virtio-blk");
+		restart_arm(&r, state);
+	}
 	arg(&r, "--mem-for");
 	arg(&r, "virtio-blk");
 	arg(&r, "--irq");
@@ -525,6 +541,10 @@ main(int argc, char **argv)
 	arg(&r, "virtio-blk");
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
+	if (o.vcpus) {
+		arg(&r, "--vcpus");
+		arg(&r, o.vcpus);
+	}
 	r.tee = o.show;
 	r.mark = o.poweroff ? NULL : MARK "init: ";
 	/* tinyvmm's own bound first, then the harness's */
@@ -543,7 +563,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (o.poweroff) {
-		rc = check_poweroff(&r);
+		rc = poweroff_check(&r);
 		goto out;
 	}
 
@@ -561,6 +581,8 @@ main(int argc, char **argv)
 	if (path_verdict(&r))
 		failures++;
 	check_console(r.out.data ? r.out.data : "", read_sha, write_sha);
+	if (o.restart)
+		restart_check(&r, read_sha);
 	check_image(disk, image);
 	fprintf(stderr, "linux-test: %s (%d failed check%s)\n",
 		failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
@@ -568,6 +590,7 @@ main(int argc, char **argv)
 out:
 	if (!o.keep) {
 		unlink(disk);
+		unlink(state);
 		rmdir(dir);
 	}
 	run_free(&r);
