@@ -212,6 +212,8 @@ static void check_virtio(const struct device *d, unsigned int i,
 	}
 	if (shared)
 		crs[15] |= 0x08;
+	if (w->edge)
+		crs[15] |= 0x02;
 	ior_assert_uint_eq(d->crs_len, sizeof(crs));
 	ior_assert_mem_eq(d->crs, crs, sizeof(crs));
 }
@@ -243,6 +245,24 @@ START_TEST(test_dsdt_two_windows)
 	check_com1(&d[0]);
 	check_virtio(&d[1], 0, &two_windows[0], false);
 	check_virtio(&d[2], 1, &two_windows[1], false);
+}
+END_TEST
+
+/* A window whose line is edge-triggered says so in its _CRS (Linux
+ * programs the IOAPIC pin from it); the other stays level. */
+START_TEST(test_dsdt_edge_window)
+{
+	struct vmm_acpi_mmio w[2] = { two_windows[0], two_windows[1] };
+	struct device d[4];
+	uint64_t rsdp = 0;
+	ssize_t used;
+
+	w[1].edge = true;
+	used = build(GPA, BUF_LEN, 1, w, 2, &rsdp);
+	ior_assert_uint_eq(dsdt_devices(dsdt_of(used, rsdp), d, 4), 3);
+	check_virtio(&d[1], 0, &w[0], false);
+	check_virtio(&d[2], 1, &w[1], false);
+	ior_assert_uint_eq(d[2].crs[15], 0x03);	/* consumer | edge */
 }
 END_TEST
 
@@ -427,29 +447,29 @@ START_TEST(test_einval_windows)
 	ior_assert_errno(vmm_acpi_build(buf, GPA, BUF_LEN, &cfg, &rsdp),
 			 -EINVAL);
 	/* size 0 */
-	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0, 7, false });
 	/* outside the 32-bit space: above, or crossing 4 GiB */
-	expect_einval_window((struct vmm_acpi_mmio){ 0x100000000ull, 0x200, 7 });
-	expect_einval_window((struct vmm_acpi_mmio){ 0xfffffe00u, 0x201, 7 });
-	expect_einval_window((struct vmm_acpi_mmio){ UINT64_MAX, 1, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0x100000000ull, 0x200, 7, false });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfffffe00u, 0x201, 7, false });
+	expect_einval_window((struct vmm_acpi_mmio){ UINT64_MAX, 1, 7, false });
 	/* on the IO APIC's page, the local APIC's megabyte */
-	expect_einval_window((struct vmm_acpi_mmio){ 0xfec00f00u, 0x200, 7 });
-	expect_einval_window((struct vmm_acpi_mmio){ 0xfebfff00u, 0x200, 7 });
-	expect_einval_window((struct vmm_acpi_mmio){ 0xfeeff000u, 0x200, 7 });
-	expect_einval_window((struct vmm_acpi_mmio){ 0xfed00000u, 0x200000, 7 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfec00f00u, 0x200, 7, false });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfebfff00u, 0x200, 7, false });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfeeff000u, 0x200, 7, false });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xfed00000u, 0x200000, 7, false });
 	/* overlapping the first window: same, inside, straddling */
 	expect_einval_overlap(two_windows[0]);
-	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd0000100, 0x10, 7 });
-	expect_einval_overlap((struct vmm_acpi_mmio){ 0xcffffe01u, 0x200, 7 });
-	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd00001ffu, 0x200, 7 });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd0000100, 0x10, 7, false });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xcffffe01u, 0x200, 7, false });
+	expect_einval_overlap((struct vmm_acpi_mmio){ 0xd00001ffu, 0x200, 7, false });
 	expect_einval_overlap((struct vmm_acpi_mmio){ 0xc0000000u, 0x10000001,
-						      7 });
+						      7, false });
 	/* ... while touching it is fine */
 	{
 		struct vmm_acpi_mmio w[2] = {
-			two_windows[0], { 0xd0000200, 0x200, 7 },
+			two_windows[0], { 0xd0000200, 0x200, 7, false },
 		};
-		struct vmm_acpi_mmio top = { 0xfffffe00u, 0x200, 7 };
+		struct vmm_acpi_mmio top = { 0xfffffe00u, 0x200, 7, false };
 
 		ior_assert_int_gt(build(GPA, BUF_LEN, 1, w, 2, &rsdp), 0);
 		ior_assert_int_gt(build(GPA, BUF_LEN, 1, &top, 1, &rsdp), 0);
@@ -461,15 +481,15 @@ START_TEST(test_einval_gsi)
 {
 	uint64_t rsdp = 0;
 
-	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200, 24 });
+	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200, 24, false });
 	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
-						     UINT32_MAX });
+						     UINT32_MAX, false });
 	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
-						     VMM_ACPI_GSI_PIT });
+						     VMM_ACPI_GSI_PIT, false });
 	expect_einval_window((struct vmm_acpi_mmio){ 0xd0002000, 0x200,
-						     VMM_ACPI_GSI_COM1 });
+						     VMM_ACPI_GSI_COM1, false });
 	for (uint32_t gsi = 1; gsi <= VMM_ACPI_MAX_GSI; gsi++) {
-		struct vmm_acpi_mmio w = { 0xd0002000, 0x200, gsi };
+		struct vmm_acpi_mmio w = { 0xd0002000, 0x200, gsi, false };
 
 		if (gsi == VMM_ACPI_GSI_COM1)
 			continue;
@@ -540,6 +560,7 @@ static Suite *make_suite(void)
 	ior_add_test(s, test_madt_8_cpus);
 	ior_add_test(s, test_madt_255_cpus);
 	ior_add_test(s, test_dsdt_two_windows);
+	ior_add_test(s, test_dsdt_edge_window);
 	ior_add_test(s, test_dsdt_no_window);
 	ior_add_test(s, test_dsdt_shared_gsi);
 	ior_add_test(s, test_largest_config);

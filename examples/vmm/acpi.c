@@ -190,7 +190,7 @@ static void dsdt_virtio(struct aml_buf *b, const struct vmm_acpi_config *cfg,
 	aml_name(b, "_CRS");
 	crs = aml_buffer_begin(b);
 	aml_res_mem32_fixed(b, true, (uint32_t)w->base, w->size);
-	aml_res_interrupt(b, false, false, gsi_shared(cfg, i), w->gsi);
+	aml_res_interrupt(b, w->edge, false, gsi_shared(cfg, i), w->gsi);
 	aml_res_end(b);
 	aml_buffer_end(b, crs);
 	aml_end(b, dev);

@@ -11,6 +11,7 @@
 #define EXAMPLES_VMM_ACPI_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -48,7 +49,8 @@
 struct vmm_acpi_mmio {
 	uint64_t base;     /**< guest-physical start of the register window */
 	uint32_t size;     /**< its length (0x200 for virtio-mmio) */
-	uint32_t gsi;      /**< its interrupt: IOAPIC pin (level, active high) */
+	uint32_t gsi;      /**< its interrupt: IOAPIC pin, active high */
+	bool edge;         /**< the line is edge-triggered (default: level) */
 };
 
 /** What the tables describe. */

@@ -197,6 +197,7 @@ vmm_inblk_window(struct vmm *vm, struct vmm_acpi_mmio *w)
 		return 0;
 	*w = (struct vmm_acpi_mmio){
 		.base = INBLK_BASE, .size = VBLK_WINDOW, .gsi = l->gsi,
+		.edge = true,	/* its ioregion_irq has no resample fd */
 	};
 	return 1;
 }

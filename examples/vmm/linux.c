@@ -200,10 +200,16 @@ virtio_window(struct vmm *vm, const char *name, struct vmm_acpi_mmio *w)
 	for (unsigned int i = 0; i < vm->nirqs; i++)
 		if (!strcmp(vm->irqs[i].device, name)) {
 			w->gsi = vm->irqs[i].gsi;
+			/* the _CRS says what the line is: Linux programs the
+			 * IOAPIC pin from it, and a pulse (edge irqfd) on a
+			 * pin programmed level is lost while the previous
+			 * interrupt waits for its EOI (KVM's remote IRR) */
+			w->edge = !vm->irqs[i].level;
 			break;	/* parse_args checked there is one */
 		}
 	fprintf(stderr, "%s: acpi virtio-mmio %-12s mmio 0x%" PRIx64 "+%#x "
-		"GSI %u\n", vm->prog, name, w->base, w->size, w->gsi);
+		"GSI %u %s\n", vm->prog, name, w->base, w->size, w->gsi,
+		w->edge ? "edge" : "level");
 	return 0;
 }
 

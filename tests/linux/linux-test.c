@@ -91,6 +91,7 @@ struct opts {
 	bool show;
 	bool poweroff;
 	bool restart;
+	bool irq_level;		/* --irq-level: the disk's line is level */
 };
 
 static int failures;
@@ -353,7 +354,8 @@ usage(FILE *f)
 		"--kernel VMLINUX --initrd CPIO\n"
 		"                  [--expect-path fast|bridge] [--timeout S] "
 		"[--restart] [--show] [--keep DIR] [--poweroff]\n"
-		"                  [--vcpus N]  (the guest must count N CPUs)\n");
+		"                  [--vcpus N]  (the guest must count N CPUs)\n"
+		"                  [--irq-level]  (the disk's line is a level line)\n");
 }
 
 static int
@@ -372,6 +374,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "restart", no_argument, NULL, 'R' },
 		{ "keep", required_argument, NULL, 'K' },
 		{ "vcpus", required_argument, NULL, 'V' },
+		{ "irq-level", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -390,6 +393,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 's': o->show = true; break;
 		case 'P': o->poweroff = true; break;
 		case 'R': o->restart = true; break;
+		case 'L': o->irq_level = true; break;
 		case 'K': o->keep = optarg; break;
 		case 'V':
 			if (strspn(optarg, "0123456789") != strlen(optarg) ||
@@ -525,8 +529,9 @@ main(int argc, char **argv)
 	arg(&r, "--irq");
 	arg(&r, "uart16550=4");
 	arg(&r, "--spawn");
-	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s", disk,
-		 o.restart ? " --state-file " : "", o.restart ? state : "");
+	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s%s", disk,
+		 o.restart ? " --state-file " : "", o.restart ? state : "",
+		 o.irq_level ? " --irq-level" : "");
 	arg_owned(&r, cmd(o.vblk, vblk_args));
 	if (o.restart) {
 		arg(&r, "--restart");
