@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio-blk-model.h"
@@ -210,6 +211,21 @@ transfer(struct vblk *b, const struct ioregion_virtq_seg *s, unsigned n,
 	return 0;
 }
 
+/* A slow disk (vblk.delay_us): the request is held meanwhile, which is
+ * what a test that kills the process during I/O needs. */
+static void
+slow_disk(const struct vblk *b)
+{
+	struct timespec ts = {
+		.tv_sec = b->delay_us / 1000000u,
+		.tv_nsec = (long)(b->delay_us % 1000000u) * 1000,
+	};
+
+	if (b->delay_us)
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+}
+
 /* One request: its status, and in *@written the bytes put in its
  * device-writable data segments. */
 static uint8_t
@@ -238,6 +254,7 @@ serve(struct vblk *b, const struct ioregion_virtq_seg *s, unsigned n,
 		    bytes / VBLK_SECTOR > b->capacity - sector ||
 		    (type == VBLK_T_OUT && b->readonly))
 			return VBLK_S_IOERR;
+		slow_disk(b);
 		if (transfer(b, data, ndata, type == VBLK_T_IN,
 			     sector * VBLK_SECTOR) < 0)
 			return VBLK_S_IOERR;

@@ -82,6 +82,9 @@ struct vblk_window {
 	uint64_t offset;
 };
 
+/* --delay-us's bound. */
+#define VBLK_DELAY_MAX_US 1000000u
+
 struct vblk {
 	int fd;			/* the image */
 	bool readonly;
@@ -91,6 +94,7 @@ struct vblk {
 	struct ioregion_mem *mem;
 	struct ioregion_virtio_mmio *vm;
 	struct vblk_stats stats;
+	unsigned int delay_us;	/* each read/write waits this long first */
 	struct vblk_window win[IOREGION_VIRTIO_MMIO_NRANGES];
 };
 

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -45,13 +46,14 @@
 
 #define VBLK_DEFAULT_BASE 0xd0002000ull
 
-enum { OPT_IMAGE = 0x100, OPT_ID, OPT_READ_ONLY, OPT_STATE_FILE };
+enum { OPT_IMAGE = 0x100, OPT_ID, OPT_READ_ONLY, OPT_STATE_FILE, OPT_DELAY };
 
 static const struct option vblk_options[] = {
 	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "delay-us", required_argument, NULL, OPT_DELAY },
 	{ 0 },
 };
 
@@ -60,6 +62,7 @@ struct vblk_opts {
 	const char *id;
 	bool readonly;
 	const char *state_file;
+	unsigned int delay_us;
 };
 
 static int
@@ -80,6 +83,21 @@ vblk_parse_opt(void *data, int opt, const char *arg)
 	case OPT_STATE_FILE:
 		o->state_file = arg;
 		return 0;
+	case OPT_DELAY: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' ||
+		    v > VBLK_DELAY_MAX_US) {
+			fprintf(stderr, "virtio-blk: --delay-us wants 0..%u, "
+				"not '%s'\n", VBLK_DELAY_MAX_US, arg);
+			return -1;
+		}
+		o->delay_us = (unsigned int)v;
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -139,6 +157,9 @@ main(int argc, char **argv)
 			"  --state-file PATH   keep the transport's state in PATH: a\n"
 			"                      process started again after this one\n"
 			"                      died resumes (its requests fail: IOERR)\n"
+			"  --delay-us N        a slow disk: each read and write waits N\n"
+			"                      microseconds first (0..1000000; for tests\n"
+			"                      that need a request in flight)\n"
 			"Region: MMIO base (default 0xd0002000) size 0x200, virtio-mmio v2;\n"
 			"QueueNotify (0x50) takes posted writes.\n"
 			"Asks for guest memory and one interrupt line, \"virtio\".\n",
@@ -181,6 +202,7 @@ main(int argc, char **argv)
 				      : strerror(-rc));
 		return 1;
 	}
+	b.delay_us = o.delay_us;
 	if (o.state_file) {
 		area_size = vblk_state_size(&b);
 		state_fd = state_open(o.state_file, area_size, &area);

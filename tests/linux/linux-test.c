@@ -434,7 +434,7 @@ main(int argc, char **argv)
 	static uint8_t image[DISK_BYTES];
 	struct opts o = { 0 };
 	struct run r = { 0 };
-	char dir[256], disk[300], state[300], vblk_args[640], cmdline[1024];
+	char dir[256], disk[300], state[300], vblk_args[700], cmdline[1024];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
 	const char *kvm_dev;
@@ -530,7 +530,8 @@ main(int argc, char **argv)
 	arg(&r, "uart16550=4");
 	arg(&r, "--spawn");
 	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s%s", disk,
-		 o.restart ? " --state-file " : "", o.restart ? state : "",
+		 o.restart ? " --delay-us 20000 --state-file " : "",
+		 o.restart ? state : "",
 		 o.irq_level ? " --irq-level" : "");
 	arg_owned(&r, cmd(o.vblk, vblk_args));
 	if (o.restart) {
