@@ -568,15 +568,7 @@ START_TEST(test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing)
 	vf_setup(&f, 1);
 	vf_probe(&f);
 	vf_channel(&f);
-	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
-	for (unsigned i = 0; i < 3; i++) {
-		struct ioregion_region_config c = {
-			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
-			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
-		};
-
-		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &wreg[i]), 0);
-	}
+	vf_ranges(&f, r, wreg);
 	/* warm-up: the loop's first wake-up on the channel */
 	ior_assert_int_eq(vf_send(&f, wreg[0], false, false, 0, 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
