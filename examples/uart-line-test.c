@@ -19,7 +19,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,38 +31,21 @@
 #include "ioregion/bridge.h"
 #include "ioregion/vmm.h"
 
-#include "devhost.h"
+#include "devtest.h"
 
 #define PROG "uart-line-test"
 #define COM1 0x3f8
 #define WAIT_MS 5000		/* generous: the device runs on its own */
 
-static struct ioregion_bridge *bridge;
+static struct devtest t;
 static int efd = -1;
-static int failures;
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 static uint8_t
 in(unsigned int off)
 {
 	uint64_t v = 0;
-	int rc = ioregion_bridge_access(bridge, true, COM1 + off, false, 1, &v);
+	int rc = ioregion_bridge_access(t.bridge, true, COM1 + off, false, 1,
+					&v);
 
 	if (rc != 1)
 		check(false, "read of port 0x%x: %d", COM1 + off, rc);
@@ -74,7 +56,8 @@ static void
 out(unsigned int off, uint8_t val)
 {
 	uint64_t v = val;
-	int rc = ioregion_bridge_access(bridge, true, COM1 + off, true, 1, &v);
+	int rc = ioregion_bridge_access(t.bridge, true, COM1 + off, true, 1,
+					&v);
 
 	if (rc != 1)
 		check(false, "write of port 0x%x: %d", COM1 + off, rc);
@@ -113,15 +96,13 @@ get_line(void *data, const char *device, unsigned int index, const char *name,
 int
 main(int argc, char **argv)
 {
-	struct devhost host = { .listen_fd = -1 };
 	struct ioregion_vmm_config cfg = {
 		.vm_fd = -1, .get_line = get_line,
 	};
-	struct ioregion_vmm_device *dev = NULL;
 	char cmd[512];
 	int in_pipe[2] = { -1, -1 };
-	bool host_up = false;
 	uint64_t n;
+	int rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: " PROG " PATH-TO-uart16550\n");
@@ -138,13 +119,7 @@ main(int argc, char **argv)
 	fcntl(in_pipe[1], F_SETFD, FD_CLOEXEC);
 	snprintf(cmd, sizeof(cmd), "%s --rtscts --quiet", argv[1]);
 
-	if (ioregion_bridge_new(&bridge) < 0 ||
-	    devhost_listen(&host, PROG, NULL) < 0)
-		goto out;
-	host_up = true;
-	cfg.bridge = bridge;
-	if (devhost_spawn(&host, cmd) < 0 ||
-	    devhost_accept(&host, 0, &cfg, WAIT_MS, false, &dev) < 0)
+	if (devtest_start(&t, PROG, cmd, &cfg, WAIT_MS) < 0)
 		goto out;
 	close(0);		/* the device holds the pipe's read end now */
 
@@ -188,19 +163,8 @@ main(int argc, char **argv)
 	check(edges(0) == 0, "no edge without OUT2");
 
 out:
-	if (!dev)
-		check(false, "set-up failed");
-	else
-		ioregion_vmm_shutdown(dev);
-	ioregion_vmm_destroy(dev);
-	bridge = ioregion_bridge_unref(bridge);
 	close(in_pipe[1]);
-	if (host_up) {
-		if (devhost_finish(&host, 2000))
-			check(false, "the device program failed");
-		devhost_fini(&host);
-	}
+	rc = devtest_finish(&t);
 	close(efd);
-	printf(PROG ": %s\n", failures ? "FAIL" : "PASS");
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -32,7 +32,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +45,7 @@
 #include "ioregion/virtio.h"
 #include "ioregion/vmm.h"
 
-#include "devhost.h"
+#include "devtest.h"
 
 #define PROG "virtio-blk-restart-test"
 #define WAIT_MS 10000		/* generous: the device runs on its own */
@@ -72,29 +71,10 @@
 #define NEXT IOREGION_VIRTQ_DESC_F_NEXT
 #define WRITE IOREGION_VIRTQ_DESC_F_WRITE
 
-static struct ioregion_bridge *bridge;
+static struct devtest t;
 static uint8_t *ram;
 static int efd = -1;
-static int failures;
 static uint16_t avail_idx;
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
 
 static void *
 gp(uint64_t gpa)
@@ -115,7 +95,7 @@ static int
 rd(uint64_t addr, uint32_t *v)
 {
 	uint64_t val = 0;
-	int rc = ioregion_bridge_access(bridge, false, addr, false, 4, &val);
+	int rc = ioregion_bridge_access(t.bridge, false, addr, false, 4, &val);
 
 	*v = (uint32_t)val;
 	return rc;
@@ -126,7 +106,7 @@ wr(uint64_t addr, uint32_t v)
 {
 	uint64_t val = v;
 
-	return ioregion_bridge_access(bridge, false, addr, true, 4, &val);
+	return ioregion_bridge_access(t.bridge, false, addr, true, 4, &val);
 }
 
 static uint32_t
@@ -368,16 +348,13 @@ make_image(const char *path)
 int
 main(int argc, char **argv)
 {
-	struct devhost host = { .listen_fd = -1 };
 	struct ioregion_vmm_slot slot = { .slot = { .gpa = RAM_GPA,
 		.size = RAM_SIZE } };
 	struct ioregion_vmm_config cfg = {
 		.vm_fd = -1, .get_line = get_line, .slots = &slot, .nslots = 1,
 	};
-	struct ioregion_vmm_device *dev = NULL;
 	char dir[] = "/tmp/" PROG "-XXXXXX", image[64], state[64], cmd[512];
 	unsigned ioerr = 0, rounds = 0;
-	bool host_up = false;
 	uint32_t v = 0;
 	int rc;
 
@@ -406,47 +383,30 @@ main(int argc, char **argv)
 		perror(PROG ": mmap");
 		return 1;
 	}
-	if (ioregion_bridge_new(&bridge) < 0 ||
-	    devhost_listen(&host, PROG, NULL) < 0)
+	if (devtest_start(&t, PROG, cmd, &cfg, WAIT_MS) < 0)
 		goto out;
-	host_up = true;
-	cfg.bridge = bridge;
-	if (devhost_spawn(&host, cmd) < 0 ||
-	    devhost_accept(&host, 0, &cfg, WAIT_MS, false, &dev) < 0)
-		goto out;
-	check(ioregion_vmm_keeps_state(dev) == 1,
+	check(ioregion_vmm_keeps_state(t.dev) == 1,
 	      "the device says it keeps its state (HELLO)");
 	probe();
-	check(round_of_reads(&host, &dev, false) == 0, "a round without a kill");
-	while (!ioerr && rounds < MAX_ROUNDS && !failures) {
+	check(round_of_reads(&t.host, &t.dev, false) == 0, "a round without a kill");
+	while (!ioerr && rounds < MAX_ROUNDS && !devtest_failures) {
 		rounds++;
 		printf("round %u: kill during the reads\n", rounds);
-		ioerr += round_of_reads(&host, &dev, true);
+		ioerr += round_of_reads(&t.host, &t.dev, true);
 	}
 	check(ioerr > 0, "the guest saw I/O errors (%u in %u round(s) with a "
 	      "kill)", ioerr, rounds);
-	check(round_of_reads(&host, &dev, false) == 0,
+	check(round_of_reads(&t.host, &t.dev, false) == 0,
 	      "after the restart(s) the whole disk reads back");
 	rc = rd(REG(STATUS), &v);
 	check(rc == 1 && v == 0x0f,
 	      "the driver's Status is still 0x0f (no reset): 0x%x", v);
 
 out:
-	if (!dev)
-		check(false, "set-up failed");
-	else
-		ioregion_vmm_shutdown(dev);
-	ioregion_vmm_destroy(dev);
-	bridge = ioregion_bridge_unref(bridge);
-	if (host_up) {
-		if (devhost_finish(&host, 2000))
-			check(false, "the device program failed");
-		devhost_fini(&host);
-	}
+	rc = devtest_finish(&t);
 	unlink(image);
 	unlink(state);
 	rmdir(dir);
 	close(efd);
-	printf(PROG ": %s\n", failures ? "FAIL" : "PASS");
-	return failures ? 1 : 0;
+	return rc;
 }

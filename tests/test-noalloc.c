@@ -201,6 +201,26 @@ recv_fd(int ctl)
 	return fd;
 }
 
+/* The device's two regions on @ch: 0x1000 answered, 0x2000 with posted
+ * writes, both served by @ops. 0 or -1. */
+static int
+add_regions(struct ioregion_channel *ch, const struct ioregion_region_ops *ops)
+{
+	struct ioregion_region_config cfg = {
+		.addr = 0x1000, .size = 0x100, .ops = ops,
+	};
+	struct ioregion_region_config posted = {
+		.addr = 0x2000, .size = 0x100, .ops = ops,
+		.flags = IOREGION_F_POSTED_WRITES,
+	};
+	struct ioregion_region *r;
+
+	if (ioregion_region_new(ch, &cfg, &r) < 0 ||
+	    ioregion_region_new(ch, &posted, &r) < 0)
+		return -1;
+	return 0;
+}
+
 /* The device process: serves until EOF; exit status = allocations seen
  * while counting (capped), 0 = none. The fallback channel's peer end goes
  * to the parent over @ctl. */
@@ -208,24 +228,15 @@ static void
 device(int sock, int ctl)
 {
 	static const struct ioregion_region_ops ops = { .read = rd, .write = wr };
-	struct ioregion_region_config cfg = {
-		.addr = 0x1000, .size = 0x100, .ops = &ops,
-	};
-	struct ioregion_region_config posted = {
-		.addr = 0x2000, .size = 0x100, .ops = &ops,
-		.flags = IOREGION_F_POSTED_WRITES,
-	};
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *ch, *fb;
-	struct ioregion_region *r;
 	ev_idle idle;
 	ev_io go;
 	int fd;
 
 	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
 	    ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
-	    ioregion_region_new(ch, &cfg, &r) < 0 ||
-	    ioregion_region_new(ch, &posted, &r) < 0 ||
+	    add_regions(ch, &ops) < 0 ||
 	    ioregion_channel_new_fallback(ch, &fb) < 0 ||
 	    (fd = ioregion_channel_take_peer_fd(fb)) < 0 ||
 	    send_fd(ctl, fd) < 0)
@@ -343,16 +354,8 @@ static void
 run_device(int sock)
 {
 	static const struct ioregion_region_ops ops = { .read = rd, .write = wr_go };
-	struct ioregion_region_config cfg = {
-		.addr = 0x1000, .size = 0x100, .ops = &ops,
-	};
-	struct ioregion_region_config posted = {
-		.addr = 0x2000, .size = 0x100, .ops = &ops,
-		.flags = IOREGION_F_POSTED_WRITES,
-	};
 	struct ioregion_ctx *ctx;
 	struct ioregion_channel *ch;
-	struct ioregion_region *r;
 
 	if (ioregion_ctx_new(NULL, &ctx) < 0 ||
 	    ioregion_ctx_set_backend(ctx, IOREGION_BACKEND_IO_URING) < 0)
@@ -360,8 +363,7 @@ run_device(int sock)
 	if (ioregion_ctx_get_backend(ctx) != IOREGION_BACKEND_IO_URING)
 		_exit(98);
 	if (ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
-	    ioregion_region_new(ch, &cfg, &r) < 0 ||
-	    ioregion_region_new(ch, &posted, &r) < 0)
+	    add_regions(ch, &ops) < 0)
 		_exit(100);
 	if (ioregion_ctx_run(ctx) < 0)
 		_exit(101);
@@ -568,15 +570,7 @@ START_TEST(test_noalloc_10k_posted_notifies_on_split_window_allocate_nothing)
 	vf_setup(&f, 1);
 	vf_probe(&f);
 	vf_channel(&f);
-	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
-	for (unsigned i = 0; i < 3; i++) {
-		struct ioregion_region_config c = {
-			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
-			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
-		};
-
-		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &wreg[i]), 0);
-	}
+	vf_ranges(&f, r, wreg);
 	/* warm-up: the loop's first wake-up on the channel */
 	ior_assert_int_eq(vf_send(&f, wreg[0], false, false, 0, 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);

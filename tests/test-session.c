@@ -40,6 +40,15 @@ attach(struct tvmm *v, const struct tdev_opts *o,
 	return pid;
 }
 
+/* Shut @p dev down, see its process @p pid exit 0, destroy it. */
+static void
+detach(struct ioregion_vmm_device *dev, pid_t pid)
+{
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+}
+
 START_TEST(test_full_session)
 {
 	struct tdev_opts o = { .nlines = 2, .memory = true, .two_regions = true };
@@ -148,9 +157,7 @@ START_TEST(test_reset)
 	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 3);
 	ior_assert_int_eq(ioregion_vmm_reset(NULL), -EINVAL);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST
@@ -168,9 +175,7 @@ START_TEST(test_keeps_state)
 	pid = attach(&v, &o, &dev);
 	ior_assert_int_eq(ioregion_vmm_keeps_state(dev), 1);
 	ior_assert_int_eq(ioregion_vmm_keeps_state(NULL), -EINVAL);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST
@@ -223,9 +228,7 @@ START_TEST(test_memory_updates)
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
 	ior_assert_int_eq(ioregion_vmm_check(dev), 0);
 
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	ior_assert_int_eq(ior_count_fds(), fds);
 	tvmm_fini(&v);
 }
@@ -249,9 +252,7 @@ START_TEST(test_no_memory_unless_asked)
 	ior_assert_int_eq(ioregion_vmm_mem_add(dev, &extra, v.ram_fd), 0);
 	ior_assert_int_eq(ioregion_vmm_mem_remove(dev, 0x200000), 0);
 	ior_assert_int_eq(ioregion_vmm_check(dev), 0);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST
@@ -288,17 +289,13 @@ START_TEST(test_memory_policy)
 	ior_assert_int_eq(ioregion_vmm_mem_add(dev, &extra, v.ram_fd), 0);
 	tvmm_write(&v, TDEV_MEM_ADDR, 0x200000);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 
 	grant_answer = 1;
 	pid = attach(&v, &o, &dev);
 	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), TVMM_PATTERN(0));
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 
 	grant_answer = -EPERM;
 	tvmm_pair(sv);
@@ -327,9 +324,7 @@ START_TEST(test_fallback_channels)
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), 0xabcdef);
 	tvmm_write(&v, TDEV_RAISE, 1);
 	ior_assert_uint_eq(tvmm_eventfd_read(v.edge_fd, 5000), 1);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST
@@ -355,9 +350,7 @@ START_TEST(test_raise_of_a_line_not_given)
 	tvmm_write(&v, TDEV_RAISE_ANY, 0);	/* the line it has */
 	ior_assert_int_eq((int64_t)tvmm_read(&v, TDEV_RAISE_ANY), 0);
 	ior_assert_uint_eq(tvmm_eventfd_read(v.edge_fd, 5000), 1);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST
@@ -403,9 +396,7 @@ START_TEST(test_connect_env)
 	ior_assert_int_eq(ioregion_vmm_accept(lfd, &v.cfg, &dev), 0);
 	tvmm_write(&v, TDEV_SCRATCH, 5);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), 5);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	close(lfd);
 	unlink(sa.sun_path);
 	rmdir(dir);
@@ -484,9 +475,7 @@ START_TEST(test_overlap_refused)
 	/* The first device is untouched. */
 	tvmm_write(&v, TDEV_SCRATCH, 3);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), 3);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
+	detach(dev, pid);
 	tvmm_fini(&v);
 }
 END_TEST

@@ -360,15 +360,7 @@ START_TEST(test_virtio_ranges_on_one_channel_posted_notify_in_order)
 
 	vf_setup(&f, 1);
 	vf_channel(&f);
-	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
-	for (unsigned i = 0; i < 3; i++) {
-		struct ioregion_region_config c = {
-			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
-			.flags = r[i].flags, .ops = r[i].ops, .userdata = f.vm,
-		};
-
-		ior_assert_int_eq(ioregion_region_new(f.ch, &c, &reg[i]), 0);
-	}
+	vf_ranges(&f, r, reg);
 	ior_assert_int_eq(vf_send(&f, reg[0], false, false, REG(MAGIC_VALUE), 0), 0);
 	ior_assert_int_eq(vf_answer(&f, &v), 1);
 	ior_assert_uint_eq(v, IOREGION_VIRTIO_MMIO_MAGIC);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/bytes.h"
 #include "vmm/linux.h"
 
 #define RAM_LO	0x100000ull
@@ -50,12 +51,6 @@ static Elf64_Phdr *
 ph(struct img *m, int i)
 {
 	return (Elf64_Phdr *)(m->b + PH_OFF) + i;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
 }
 
 /* A note at @p: name, type, descsz bytes of @desc; returns its length. */
@@ -398,24 +393,6 @@ START_TEST(test_initrd_place)
 			 -ENOSPC);
 }
 END_TEST
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
 
 START_TEST(test_start_info)
 {

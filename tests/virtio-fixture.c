@@ -242,6 +242,22 @@ vf_channel(struct vf *f)
 	ior_assert_int_ge(f->peer, 0);
 }
 
+void
+vf_ranges(struct vf *f,
+	  struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES],
+	  struct ioregion_region *reg[IOREGION_VIRTIO_MMIO_NRANGES])
+{
+	ior_assert_int_eq(ioregion_virtio_mmio_ranges(0x200, r), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct ioregion_region_config c = {
+			.addr = 0xd0000000 + r[i].offset, .size = r[i].size,
+			.flags = r[i].flags, .ops = r[i].ops, .userdata = f->vm,
+		};
+
+		ior_assert_int_eq(ioregion_region_new(f->ch, &c, &reg[i]), 0);
+	}
+}
+
 int
 vf_send(struct vf *f, struct ioregion_region *r, bool wr, bool posted,
 	uint64_t off, uint32_t val)

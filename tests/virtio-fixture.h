@@ -80,6 +80,11 @@ struct ioregion_virtio_mmio_stats vf_stats(struct vf *f);
 /* A SEQPACKET channel on the fixture's context (f->ch, f->peer; destroyed
  * by vf_teardown()). */
 void vf_channel(struct vf *f);
+/* The window at 0xd0000000 split by ioregion_virtio_mmio_ranges() (in @p r)
+ * as three regions on f->ch (vf_channel() first), in @p reg. */
+void vf_ranges(struct vf *f,
+	       struct ioregion_virtio_mmio_range r[IOREGION_VIRTIO_MMIO_NRANGES],
+	       struct ioregion_region *reg[IOREGION_VIRTIO_MMIO_NRANGES]);
 /* Send one 4-byte command (v3) for region @p r at @p off: a read, or a
  * write (@p wr) of @p val that waits for an answer unless @p posted. 0 or -1.
  * No assertion inside (Check's would allocate): callers check. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "linux.h"
 
 #define MP_LAPIC_ADDR	0xfee00000u
@@ -35,18 +36,6 @@ checksum(const uint8_t *p, size_t n)
 	while (n--)
 		sum += *p++;
 	return (uint8_t)-sum;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
 }
 
 /* An 8-byte interrupt entry (I/O or local). */

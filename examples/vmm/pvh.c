@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "linux.h"
 
 /* The PVH entry note: owner "Xen", type 18, the 32-bit entry point. */
@@ -43,36 +44,6 @@ in_file(uint64_t off, uint64_t size, size_t len)
 	if (off + size < off)
 		return -EOVERFLOW;
 	return off + size > len ? -EBADMSG : 0;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
 }
 
 static int

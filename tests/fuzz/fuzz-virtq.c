@@ -23,59 +23,24 @@
  * leaves the device needing reset; push and notify return documented
  * values only.
  */
-#include "fuzz-common.h"
+#include "fuzz-guest.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "ioregion/irq.h"
-#include "ioregion/memory.h"
-#include "ioregion/server.h"
-#include "ioregion/virtio.h"
-
-#define RAM_GPA 0x10000ull
-#define RW_SIZE 0x2000ull
-#define RO_SIZE 0x1000ull
 #define SEGS_MAX 16u
 
 #define REG(x) IOREGION_VIRTIO_MMIO_##x
 
-/* Made once: the memfd, its mapping for the "driver", the table, a line. */
+/* Made once: guest memory and a line (fuzz-guest.h). */
 static struct {
-	uint8_t *ram;
-	struct ioregion_mem *mem;
-	struct ioregion_ctx *ctx;
-	struct ioregion_irq *irq;
-	int efd;
+	struct fuzz_guest g;
 } env;
 
 static void
 env_init(void)
 {
-	struct ioregion_mem_slot rw = { .gpa = RAM_GPA, .size = RW_SIZE };
-	struct ioregion_mem_slot ro = { .gpa = RAM_GPA + RW_SIZE,
-		.size = RO_SIZE, .offset = RW_SIZE,
-		.flags = IOREGION_MEM_F_READONLY };
-	int fd = memfd_create("fuzz-virtq", MFD_CLOEXEC);
-
-	FUZZ_CHECK(fd >= 0);
-	FUZZ_CHECK(ftruncate(fd, RW_SIZE + RO_SIZE) == 0);
-	env.ram = mmap(NULL, RW_SIZE + RO_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
-	FUZZ_CHECK(env.ram != MAP_FAILED);
-	FUZZ_CHECK(ioregion_mem_new(&env.mem) == 0);
-	FUZZ_CHECK(ioregion_mem_add_slot(env.mem, &rw, fd) == 0);
-	FUZZ_CHECK(ioregion_mem_add_slot(env.mem, &ro, fd) == 0);
-	close(fd);
-	env.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	FUZZ_CHECK(env.efd >= 0);
-	FUZZ_CHECK(ioregion_ctx_new(NULL, &env.ctx) == 0);
-	FUZZ_CHECK(ioregion_irq_new(env.ctx, env.efd, -1, &env.irq) == 0);
+	fuzz_guest_init(&env.g, "fuzz-virtq");
 }
 
 static void
@@ -136,17 +101,10 @@ needs_reset(struct ioregion_virtio_mmio *vm)
 static void
 check_seg(const struct ioregion_virtq_seg *s)
 {
-	void *p;
-
-	if (!s->len)
-		return;
-	FUZZ_CHECK(s->gpa >= RAM_GPA);
-	FUZZ_CHECK(s->gpa - RAM_GPA + s->len <= (s->write ? RW_SIZE
-							   : RW_SIZE + RO_SIZE));
-	FUZZ_CHECK(s->write || s->gpa - RAM_GPA >= RW_SIZE ||
+	fuzz_guest_check_seg(&env.g, s);
+	/* A driver-readable one lies in one of the two slots, not both. */
+	FUZZ_CHECK(!s->len || s->write || s->gpa - RAM_GPA >= RW_SIZE ||
 		   s->gpa - RAM_GPA + s->len <= RW_SIZE);
-	FUZZ_CHECK(ioregion_mem_translate(env.mem, s->gpa, s->len, s->write,
-					  &p) == 0);
 }
 
 static void
@@ -209,12 +167,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ioregion_virtq *vq;
 	uint32_t qsize;
 	unsigned max, rounds;
-	uint64_t ring[3], drain;
+	uint64_t ring[3];
 	uint8_t bump[4];
-	const uint8_t *p;
-	size_t got;
 
-	if (!env.mem)
+	if (!env.g.mem)
 		env_init();
 	qsize = 1 + fuzz_u8(&in) % 16;
 	max = 1 + fuzz_u8(&in) % SEGS_MAX;
@@ -225,11 +181,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (unsigned i = 0; i < 4; i++)
 		bump[i] = fuzz_u8(&in);
-	memset(env.ram, 0, RW_SIZE + RO_SIZE);
-	p = fuzz_bytes(&in, RW_SIZE + RO_SIZE, &got);
-	memcpy(env.ram, p, got);
+	fuzz_guest_fill(&env.g, &in);
 
-	FUZZ_CHECK(ioregion_virtio_mmio_new(&cfg, env.mem, env.irq, &vm) == 0);
+	FUZZ_CHECK(ioregion_virtio_mmio_new(&cfg, env.g.mem, env.g.irq, &vm) == 0);
 	probe(vm, qsize, ring);
 	vq = ioregion_virtio_mmio_queue(vm, 0);
 	for (unsigned r = 0; r < rounds; r++) {
@@ -238,14 +192,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (bump[r] && avail_idx + 2 <= RW_SIZE) {
 			uint16_t idx;
 
-			memcpy(&idx, env.ram + avail_idx, 2);
+			memcpy(&idx, env.g.ram + avail_idx, 2);
 			idx = (uint16_t)(idx + bump[r]);
-			memcpy(env.ram + avail_idx, &idx, 2);
+			memcpy(env.g.ram + avail_idx, &idx, 2);
 		}
 		round_(vm, vq, qsize, max);
 	}
 	ioregion_virtio_mmio_destroy(vm);
-	if (read(env.efd, &drain, sizeof(drain)) < 0)
-		drain = 0;
+	fuzz_guest_drain(&env.g);
 	return 0;
 }

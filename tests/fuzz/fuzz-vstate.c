@@ -21,75 +21,31 @@
  * the first start did, the area it leaves is good: a second start on it
  * resumes, with the same Status.
  */
-#include "fuzz-common.h"
+#include "fuzz-guest.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "ioregion/irq.h"
-#include "ioregion/memory.h"
-#include "ioregion/server.h"
-#include "ioregion/virtio.h"
-
-#define RAM_GPA 0x10000ull
-#define RW_SIZE 0x2000ull
-#define RO_SIZE 0x1000ull
 #define AREA 320u
 #define QMAX 16u
 
 static struct {
-	uint8_t *ram;
-	struct ioregion_mem *mem;
-	struct ioregion_ctx *ctx;
-	struct ioregion_irq *irq;
-	int efd;
+	struct fuzz_guest g;
 	uint64_t area[AREA / 8];
 } env;
 
 static void
 env_init(void)
 {
-	struct ioregion_mem_slot rw = { .gpa = RAM_GPA, .size = RW_SIZE };
-	struct ioregion_mem_slot ro = { .gpa = RAM_GPA + RW_SIZE,
-		.size = RO_SIZE, .offset = RW_SIZE,
-		.flags = IOREGION_MEM_F_READONLY };
-	int fd = memfd_create("fuzz-vstate", MFD_CLOEXEC);
-
-	FUZZ_CHECK(fd >= 0);
-	FUZZ_CHECK(ftruncate(fd, RW_SIZE + RO_SIZE) == 0);
-	env.ram = mmap(NULL, RW_SIZE + RO_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
-	FUZZ_CHECK(env.ram != MAP_FAILED);
-	FUZZ_CHECK(ioregion_mem_new(&env.mem) == 0);
-	FUZZ_CHECK(ioregion_mem_add_slot(env.mem, &rw, fd) == 0);
-	FUZZ_CHECK(ioregion_mem_add_slot(env.mem, &ro, fd) == 0);
-	close(fd);
-	env.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	FUZZ_CHECK(env.efd >= 0);
-	FUZZ_CHECK(ioregion_ctx_new(NULL, &env.ctx) == 0);
-	FUZZ_CHECK(ioregion_irq_new(env.ctx, env.efd, -1, &env.irq) == 0);
+	fuzz_guest_init(&env.g, "fuzz-vstate");
 }
 
 static void
 check_segs(const struct ioregion_virtq_seg *s, unsigned n)
 {
-	void *p;
-
 	FUZZ_CHECK(n >= 1 && n <= QMAX);
-	for (unsigned i = 0; i < n; i++) {
-		if (!s[i].len)
-			continue;
-		FUZZ_CHECK(s[i].gpa >= RAM_GPA);
-		FUZZ_CHECK(s[i].gpa - RAM_GPA + s[i].len <=
-			   (s[i].write ? RW_SIZE : RW_SIZE + RO_SIZE));
-		FUZZ_CHECK(ioregion_mem_translate(env.mem, s[i].gpa, s[i].len,
-						  s[i].write, &p) == 0);
-	}
+	for (unsigned i = 0; i < n; i++)
+		fuzz_guest_check_seg(&env.g, &s[i]);
 }
 
 static void
@@ -124,7 +80,7 @@ on_abandoned(struct ioregion_virtio_mmio *vm, unsigned queue, uint16_t head,
 		ioregion_virtio_mmio_queue(vm, queue)));
 	check_segs(segs, n);
 	if (st->write && st->len &&
-	    ioregion_mem_write(env.mem, st->gpa + st->len - 1, &err, 1) == 0)
+	    ioregion_mem_write(env.g.mem, st->gpa + st->len - 1, &err, 1) == 0)
 		return 1;
 	return 0;
 }
@@ -148,7 +104,7 @@ start(uint32_t *status)
 	int rc;
 
 	FUZZ_CHECK(ioregion_virtio_mmio_state_size(&cfg) == AREA);
-	FUZZ_CHECK(ioregion_virtio_mmio_new(&cfg, env.mem, env.irq, &vm) == 0);
+	FUZZ_CHECK(ioregion_virtio_mmio_new(&cfg, env.g.mem, env.g.irq, &vm) == 0);
 	rc = ioregion_virtio_mmio_set_state(vm, env.area, AREA);
 	*status = ioregion_virtio_mmio_get_status(vm);
 	ioregion_virtio_mmio_destroy(vm);
@@ -163,19 +119,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t got;
 	bool zeros = true;
 	uint32_t st1, st2;
-	uint64_t drain;
 	int rc;
 
-	if (!env.mem)
+	if (!env.g.mem)
 		env_init();
 	memset(env.area, 0, sizeof(env.area));
 	p = fuzz_bytes(&in, AREA, &got);
 	memcpy(env.area, p, got);
 	for (size_t i = 0; i < got; i++)
 		zeros = zeros && !p[i];
-	memset(env.ram, 0, RW_SIZE + RO_SIZE);
-	p = fuzz_bytes(&in, RW_SIZE + RO_SIZE, &got);
-	memcpy(env.ram, p, got);
+	fuzz_guest_fill(&env.g, &in);
 
 	rc = start(&st1);
 	FUZZ_CHECK(rc == IOREGION_VIRTIO_STATE_NEW ||
@@ -187,7 +140,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = start(&st2);
 	FUZZ_CHECK(rc == IOREGION_VIRTIO_STATE_RESUMED);
 	FUZZ_CHECK(st2 == st1);
-	if (read(env.efd, &drain, sizeof(drain)) < 0)
-		drain = 0;
+	fuzz_guest_drain(&env.g);
 	return 0;
 }

@@ -215,27 +215,9 @@ boot(const struct opts *o, const char *oop_img, const char *invmm_img,
 	else
 		snprintf(vblk_args, sizeof(vblk_args), "--image %s --base "
 			 OOP_BASE, oop_img);
-	arg(&r, o->tinyvmm);
-	arg(&r, "--kernel");
-	arg(&r, o->kernel);
-	arg(&r, "--initrd");
-	arg(&r, o->initrd);
-	arg(&r, "--cmdline");
-	arg(&r, cmdline);
-	arg(&r, "--mem");
-	arg(&r, "256");
-	arg(&r, "--spawn");
-	arg_owned(&r, cmd(o->uart, "--no-stdin"));
-	arg(&r, "--irq");
-	arg(&r, "uart16550=4");
-	arg(&r, "--spawn");
-	arg_owned(&r, cmd(o->vblk, vblk_args));
-	arg(&r, "--mem-for");
-	arg(&r, "virtio-blk");
-	arg(&r, "--irq");
-	arg(&r, "virtio-blk=" OOP_GSI);
-	arg(&r, "--virtio");
-	arg(&r, "virtio-blk");
+	linux_args_boot(&r, o->tinyvmm, o->kernel, o->initrd, cmdline, o->uart);
+	linux_args_spawn(&r, o->vblk, vblk_args);
+	linux_args_vblk(&r, "virtio-blk=" OOP_GSI);
 	arg(&r, "--in-vmm-blk");
 	arg(&r, invmm_img);
 	arg(&r, "--irq");
@@ -395,18 +377,14 @@ main(int argc, char **argv)
 	struct result cfg[2] = { { 0 } };
 	struct figures base = { 0 };
 	char dir[256], oop_img[300], invmm_img[300], poll_name[32];
-	const char *tmp = getenv("TMPDIR"), *kvm_dev = getenv("IOREGION_KVM_DEV");
 	unsigned int ncfg = 1;
 	int rc, failed = 0;
 
 	if (parse(argc, argv, &o))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (access(kvm_dev && *kvm_dev ? kvm_dev : "/dev/kvm", R_OK | W_OK)) {
-		fprintf(stderr, "linux-bench: SKIP: no usable KVM device: %s\n",
-			strerror(errno));
+	if (linux_kvm_usable("linux-bench"))
 		return SKIP;
-	}
 	probe_kernel();
 	cfg[0].name = kpath.fast ? "fast" : "bridge";
 	if (kpath.fast && o.poll_us) {
@@ -416,12 +394,8 @@ main(int argc, char **argv)
 		ncfg = 2;
 	}
 
-	snprintf(dir, sizeof(dir), "%s/linux-bench-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "linux-bench: mkdtemp: %s\n", strerror(errno));
+	if (linux_tmpdir("linux-bench", dir, sizeof(dir)))
 		return 1;
-	}
 	/* The names are the disks' GET_ID serials in the guest. */
 	snprintf(oop_img, sizeof(oop_img), "%s/oop.img", dir);
 	snprintf(invmm_img, sizeof(invmm_img), "%s/invmm.img", dir);

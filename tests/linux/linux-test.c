@@ -437,7 +437,6 @@ main(int argc, char **argv)
 	char dir[256], disk[300], state[300], vblk_args[700], cmdline[1024];
 	char timeout_ms[16];
 	char read_sha[65], write_sha[65], up[64];
-	const char *kvm_dev;
 	uint64_t seed;
 	int rc;
 
@@ -453,13 +452,8 @@ main(int argc, char **argv)
 				strerror(errno));
 			return 1;
 		}
-	kvm_dev = getenv("IOREGION_KVM_DEV");
-	if (access(kvm_dev && *kvm_dev ? kvm_dev : "/dev/kvm", R_OK | W_OK)) {
-		fprintf(stderr, "linux-test: SKIP: no usable %s: %s\n",
-			kvm_dev && *kvm_dev ? kvm_dev : "/dev/kvm",
-			strerror(errno));
+	if (linux_kvm_usable("linux-test"))
 		return SKIP;
-	}
 	probe_kernel();
 
 	if (o.keep) {
@@ -469,16 +463,8 @@ main(int argc, char **argv)
 				strerror(errno));
 			return 1;
 		}
-	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		snprintf(dir, sizeof(dir), "%s/linux-test-XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir)) {
-			fprintf(stderr, "linux-test: mkdtemp %s: %s\n", dir,
-				strerror(errno));
-			return 1;
-		}
+	} else if (linux_tmpdir("linux-test", dir, sizeof(dir))) {
+		return 1;
 	}
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
 	snprintf(state, sizeof(state), "%s/virtio-blk.state", dir);
@@ -515,36 +501,18 @@ main(int argc, char **argv)
 	fprintf(stderr, "linux-test: seed %" PRIu64 ", image %s, kernel %s, "
 		"initrd %s\n", seed, disk, o.kernel, o.initrd);
 
-	arg(&r, o.tinyvmm);
-	arg(&r, "--kernel");
-	arg(&r, o.kernel);
-	arg(&r, "--initrd");
-	arg(&r, o.initrd);
-	arg(&r, "--cmdline");
-	arg(&r, cmdline);
-	arg(&r, "--mem");
-	arg(&r, "256");
-	arg(&r, "--spawn");
-	arg_owned(&r, cmd(o.uart, "--no-stdin"));
-	arg(&r, "--irq");
-	arg(&r, "uart16550=4");
-	arg(&r, "--spawn");
+	linux_args_boot(&r, o.tinyvmm, o.kernel, o.initrd, cmdline, o.uart);
 	snprintf(vblk_args, sizeof(vblk_args), "--image %s%s%s%s", disk,
 		 o.restart ? " --delay-us 20000 --state-file " : "",
 		 o.restart ? state : "",
 		 o.irq_level ? " --irq-level" : "");
-	arg_owned(&r, cmd(o.vblk, vblk_args));
+	linux_args_spawn(&r, o.vblk, vblk_args);
 	if (o.restart) {
 		arg(&r, "--restart");
 		arg(&r, "virtio-blk");
 		restart_arm(&r, state);
 	}
-	arg(&r, "--mem-for");
-	arg(&r, "virtio-blk");
-	arg(&r, "--irq");
-	arg(&r, "virtio-blk=16");
-	arg(&r, "--virtio");
-	arg(&r, "virtio-blk");
+	linux_args_vblk(&r, "virtio-blk=16");
 	arg(&r, "--timeout-ms");
 	arg(&r, timeout_ms);
 	if (o.vcpus) {
