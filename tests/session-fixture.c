@@ -362,3 +362,16 @@ tvmm_pair(int sv[2])
 	ior_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 				     sv), 0);
 }
+
+pid_t
+tvmm_attach(struct tvmm *v, const struct tdev_opts *o,
+	    struct ioregion_vmm_device **devp)
+{
+	int sv[2];
+	pid_t pid;
+
+	tvmm_pair(sv);
+	pid = tdev_spawn(sv[1], o);
+	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v->cfg, devp), 0);
+	return pid;
+}

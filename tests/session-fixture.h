@@ -85,5 +85,9 @@ void tvmm_write(struct tvmm *v, uint64_t off, uint64_t val);
 uint64_t tvmm_eventfd_read(int fd, int timeout_ms);
 /* A SOCK_SEQPACKET socketpair, close-on-exec. */
 void tvmm_pair(int sv[2]);
+/* Attach a device with @p o on a new socketpair (ioregion_vmm_attach()
+ * must succeed); its pid. */
+pid_t tvmm_attach(struct tvmm *v, const struct tdev_opts *o,
+		  struct ioregion_vmm_device **devp);
 
 #endif /* IOREGION_SESSION_FIXTURE_H */

@@ -268,19 +268,6 @@ kernel_access(uint64_t addr, bool is_write, uint64_t val)
 	return ioregion_wire_decode_resp(buf);
 }
 
-static pid_t
-attach(struct tvmm *v, const struct tdev_opts *o,
-       struct ioregion_vmm_device **devp)
-{
-	int sv[2];
-	pid_t pid;
-
-	tvmm_pair(sv);
-	pid = tdev_spawn(sv[1], o);
-	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v->cfg, devp), 0);
-	return pid;
-}
-
 static void
 fast_path(int dialect)
 {
@@ -297,7 +284,7 @@ fast_path(int dialect)
 	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	v.cfg.kvm_timeout_ms = 700;
 	fds = ior_count_fds();
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 1);
 	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), dialect);
 	ior_assert_uint_eq(kernel_nregions(), 1);
@@ -354,7 +341,7 @@ START_TEST(test_fast_path_two_channels)
 	kernel_reset(IOREGION_WIRE_V3);
 	tvmm_init(&v);
 	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	for (int i = 0; i < 50; i++) {
 		tvmm_write(&v, TDEV_SCRATCH, (uint64_t)i);
 		ior_assert_uint_eq(kernel_access(TDEV_BASE + TDEV_SCRATCH,
@@ -386,7 +373,7 @@ START_TEST(test_fast_path_reconnect)
 	v.cfg.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	v.cfg.dialect = IOREGION_WIRE_V3;	/* probed earlier */
 	fds = ior_count_fds();
-	a = attach(&v, &o, &dev);
+	a = tvmm_attach(&v, &o, &dev);
 	ior_assert_uint_eq(kernel_nregions(), 2);
 	ior_assert_int_eq(fstat(kernel.r[kernel_slot(TDEV_BASE)].fd, &before),
 			  0);
@@ -473,7 +460,7 @@ START_TEST(test_session_irqfds)
 	v.cfg.gsis = gsis;
 	v.cfg.ngsis = 2;
 	fds = ior_count_fds();
-	a = attach(&v, &o, &dev);
+	a = tvmm_attach(&v, &o, &dev);
 	ior_assert_uint_eq(kernel_nirqfds(), 2);
 	e = kernel_irqfd(4);
 	l = kernel_irqfd(10);
@@ -530,7 +517,7 @@ START_TEST(test_bridge_only_with_irqfds)
 	v.cfg.get_line = NULL;
 	v.cfg.gsis = gsis;
 	v.cfg.ngsis = 1;
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 0);
 	ior_assert_int_eq(ioregion_vmm_get_dialect(dev), IOREGION_WIRE_INFO);
 	ior_assert_uint_eq(kernel.assigns, 0);		/* no KVM_SET_IOREGION */

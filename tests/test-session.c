@@ -26,20 +26,6 @@
 #include "ioregion/vmm.h"
 #include "ioregion/wire.h"
 
-/* Attach a device with @p o on a new socketpair. */
-static pid_t
-attach(struct tvmm *v, const struct tdev_opts *o,
-       struct ioregion_vmm_device **devp)
-{
-	int sv[2];
-	pid_t pid;
-
-	tvmm_pair(sv);
-	pid = tdev_spawn(sv[1], o);
-	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v->cfg, devp), 0);
-	return pid;
-}
-
 /* Shut @p dev down, see its process @p pid exit 0, destroy it. */
 static void
 detach(struct ioregion_vmm_device *dev, pid_t pid)
@@ -62,7 +48,7 @@ START_TEST(test_full_session)
 
 	tvmm_init(&v);
 	fds = ior_count_fds();
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_str_eq(ioregion_vmm_get_name(dev), "tdev");
 	ior_assert_int_eq(ioregion_vmm_is_fast_path(dev), 0);
 	ior_assert_int_eq(ioregion_vmm_keeps_state(dev), 0);
@@ -144,7 +130,7 @@ START_TEST(test_reset)
 	pid_t pid;
 
 	tvmm_init(&v);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	tvmm_write(&v, TDEV_SCRATCH, 0x99);
 	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), TDEV_SCRATCH_RESET);
@@ -172,7 +158,7 @@ START_TEST(test_keeps_state)
 	pid_t pid;
 
 	tvmm_init(&v);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_int_eq(ioregion_vmm_keeps_state(dev), 1);
 	ior_assert_int_eq(ioregion_vmm_keeps_state(NULL), -EINVAL);
 	detach(dev, pid);
@@ -195,7 +181,7 @@ START_TEST(test_memory_updates)
 
 	tvmm_init(&v);
 	fds = ior_count_fds();
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 
 	/* Hot-add a read-only slot on the second page of the memfd. */
 	ior_assert_int_eq(ioregion_vmm_mem_add(dev, &extra, v.ram_fd), 0);
@@ -245,7 +231,7 @@ START_TEST(test_no_memory_unless_asked)
 	pid_t pid;
 
 	tvmm_init(&v);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
 	/* Kept for the table, not sent. */
@@ -282,7 +268,7 @@ START_TEST(test_memory_policy)
 	tvmm_init(&v);
 	v.cfg.grant_memory = grant;
 	grant_answer = 0;
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_str_eq(granted_to, "nosy");
 	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), ~0ull);
@@ -292,7 +278,7 @@ START_TEST(test_memory_policy)
 	detach(dev, pid);
 
 	grant_answer = 1;
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	tvmm_write(&v, TDEV_MEM_ADDR, TVMM_RAM_GPA);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_MEM_DATA), TVMM_PATTERN(0));
 	detach(dev, pid);
@@ -318,7 +304,7 @@ START_TEST(test_fallback_channels)
 	tvmm_init(&v);
 	v.cfg.flags = IOREGION_VMM_F_FALLBACK;
 	v.cfg.dialect = IOREGION_WIRE_INFO;
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_DIALECT), IOREGION_WIRE_INFO);
 	tvmm_write(&v, TDEV_SCRATCH, 0xabcdef);
 	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), 0xabcdef);
@@ -340,7 +326,7 @@ START_TEST(test_raise_of_a_line_not_given)
 	pid_t pid;
 
 	tvmm_init(&v);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	tvmm_write(&v, TDEV_RAISE_ANY, 1);
 	ior_assert_int_eq((int64_t)tvmm_read(&v, TDEV_RAISE_ANY), -EINVAL);
 	tvmm_write(&v, TDEV_RAISE_ANY, 1000);
@@ -467,7 +453,7 @@ START_TEST(test_overlap_refused)
 	pid_t pid, pid2;
 
 	tvmm_init(&v);
-	pid = attach(&v, &o, &dev);
+	pid = tvmm_attach(&v, &o, &dev);
 	tvmm_pair(sv);
 	pid2 = tdev_spawn(sv[1], &o);
 	ior_assert_int_eq(ioregion_vmm_attach(sv[0], &v.cfg, &dev2), -EEXIST);
