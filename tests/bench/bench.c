@@ -7,6 +7,11 @@
  *   bench uring     the same round trip on the server's io_uring backend,
  *                   under ev_run() and under ioregion_ctx_run(), against the
  *                   same raw echo (exit 77 without io_uring)
+ *   bench independent  the same round trip by an independent client
+ *                   (responder.c: written from the RFC posting, no
+ *                   libioregion code) to an independent responder vs to
+ *                   the server on epoll and on io_uring under
+ *                   ioregion_ctx_run(), pinned and unpinned
  *   bench posted    posted-write throughput on a stream socket: server
  *                   (one read of up to 64 commands) vs a raw loop doing one
  *                   read per command
@@ -49,6 +54,7 @@
 
 #include "ioregion/bridge.h"
 #include "ioregion/server.h"
+#include "responder.h"
 
 #define RUNS 5
 #define MSG IOREGION_WIRE_MSG_SIZE
@@ -130,8 +136,9 @@ compare(trial_fn *fa, const void *ca, trial_fn *fb, const void *cb)
 /* ---- device processes ------------------------------------------------- */
 
 /* DEV_URING: the server on its io_uring backend, run by ev_run();
- * DEV_URING_RUN: the same, run by ioregion_ctx_run(). */
-enum device_kind { DEV_RAW, DEV_SERVER, DEV_URING, DEV_URING_RUN };
+ * DEV_URING_RUN: the same, run by ioregion_ctx_run(); DEV_INDEP: the
+ * independent responder (responder.c). */
+enum device_kind { DEV_RAW, DEV_SERVER, DEV_URING, DEV_URING_RUN, DEV_INDEP };
 
 struct device_opts {
 	enum device_kind kind;
@@ -260,6 +267,10 @@ device_start(const struct device_opts *o)
 		pin(o->cpu);
 		if (o->kind == DEV_RAW)
 			raw_device(sv[1]);
+		if (o->kind == DEV_INDEP) {
+			indep_serve(sv[1]);
+			_exit(0);
+		}
 		server_device(sv[1], o->poll_us, o->kind);
 	}
 	close(sv[1]);
@@ -268,7 +279,7 @@ device_start(const struct device_opts *o)
 		.dialect = IOREGION_WIRE_V3 };
 	dev.posted = (struct ioregion_desc){ .addr = 0xd1000, .size = 0x1000,
 		.dialect = IOREGION_WIRE_V3, .flags = IOREGION_F_POSTED_WRITES };
-	if (o->kind != DEV_RAW &&
+	if (o->kind != DEV_RAW && o->kind != DEV_INDEP &&
 	    (read(dev.fd, &dev.rd, sizeof(dev.rd)) != sizeof(dev.rd) ||
 	     read(dev.fd, &dev.posted, sizeof(dev.posted)) != sizeof(dev.posted)))
 		die("reading the device's regions");
@@ -313,9 +324,22 @@ round_trips(struct device *dev, int n)
 	return (now_s() - t0) * 1e6 / n;
 }
 
+/* The same with the independent client (responder.c): @dev's read
+ * region, the answers checked to count up by one. */
+static double
+indep_round_trips_us(struct device *dev, int n)
+{
+	double t0 = now_s();
+
+	if (indep_round_trips(dev->fd, dev->rd.user_data, n) < 0)
+		die("independent round trip");
+	return (now_s() - t0) * 1e6 / n;
+}
+
 struct rt_cfg {
 	enum device_kind kind;
 	int cpu, n;
+	bool indep;		/* the independent client, not round_trips() */
 };
 
 static double
@@ -328,25 +352,33 @@ rt_trial(const void *p)
 
 	pin(c->cpu);
 	dev = device_start(&o);
-	round_trips(&dev, c->n / 10);	/* warm-up */
-	t = round_trips(&dev, c->n);
+	if (c->indep) {
+		indep_round_trips_us(&dev, c->n / 10);	/* warm-up */
+		t = indep_round_trips_us(&dev, c->n);
+	} else {
+		round_trips(&dev, c->n / 10);	/* warm-up */
+		t = round_trips(&dev, c->n);
+	}
 	device_stop(&dev);
 	pin(-1);
 	return t;
 }
 
+/* The round-trip benchmarks' layouts: both processes on CPU 0, or
+ * wherever the scheduler puts them (fewer round trips: cross-CPU wakeups
+ * are slower). */
+static const struct { const char *name; int cpu; int n; } layouts[] = {
+	{ "pinned-1cpu", 0, 20000 },
+	{ "unpinned", -1, 5000 },
+};
+
 static void
 bench_dispatch(void)
 {
-	static const struct { const char *name; int cpu; int n; } layouts[] = {
-		{ "pinned-1cpu", 0, 20000 },
-		{ "unpinned", -1, 5000 },
-	};
-
 	printf("%-12s %14s %14s %8s\n", "layout", "raw us/rt", "server us/rt", "ratio");
-	for (size_t i = 0; i < 2; i++) {
-		struct rt_cfg raw = { DEV_RAW, layouts[i].cpu, layouts[i].n };
-		struct rt_cfg lib = { DEV_SERVER, layouts[i].cpu, layouts[i].n };
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		struct rt_cfg raw = { DEV_RAW, layouts[i].cpu, layouts[i].n, false };
+		struct rt_cfg lib = { DEV_SERVER, layouts[i].cpu, layouts[i].n, false };
 		struct comparison c = compare(rt_trial, &raw, rt_trial, &lib);
 
 		printf("%-12s %14.2f %14.2f %8.3f\n", layouts[i].name, c.a, c.b, c.ratio);
@@ -363,13 +395,11 @@ bench_dispatch(void)
  * (one io_uring_enter() that submits the answer and waits for the next
  * command), and both against the epoll backend.
  */
-static void
-bench_uring(void)
+/* Whether the server's io_uring backend works here (built, and the
+ * kernel lets this process set up a ring). */
+static bool
+have_uring(void)
 {
-	static const struct { const char *name; int cpu; int n; } layouts[] = {
-		{ "pinned-1cpu", 0, 20000 },
-		{ "unpinned", -1, 5000 },
-	};
 	struct ioregion_ctx *probe;
 	bool have;
 
@@ -379,18 +409,24 @@ bench_uring(void)
 	ioregion_ctx_set_backend(probe, IOREGION_BACKEND_IO_URING);
 	have = ioregion_ctx_get_backend(probe) == IOREGION_BACKEND_IO_URING;
 	ioregion_ctx_unref(probe);
-	if (!have) {
+	return have;
+}
+
+static void
+bench_uring(void)
+{
+	if (!have_uring()) {
 		printf("uring: no io_uring backend (not built, or the kernel refuses it)\n");
 		exit(77);
 	}
 	printf("%-12s %10s %10s %10s %10s %8s %8s %8s %8s\n", "layout", "raw",
 	       "epoll", "uring ev", "uring run", "ev/raw", "run/raw", "run/epoll",
 	       "ev/epoll");
-	for (size_t i = 0; i < 2; i++) {
-		struct rt_cfg raw = { DEV_RAW, layouts[i].cpu, layouts[i].n };
-		struct rt_cfg srv = { DEV_SERVER, layouts[i].cpu, layouts[i].n };
-		struct rt_cfg ev = { DEV_URING, layouts[i].cpu, layouts[i].n };
-		struct rt_cfg run = { DEV_URING_RUN, layouts[i].cpu, layouts[i].n };
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		struct rt_cfg raw = { DEV_RAW, layouts[i].cpu, layouts[i].n, false };
+		struct rt_cfg srv = { DEV_SERVER, layouts[i].cpu, layouts[i].n, false };
+		struct rt_cfg ev = { DEV_URING, layouts[i].cpu, layouts[i].n, false };
+		struct rt_cfg run = { DEV_URING_RUN, layouts[i].cpu, layouts[i].n, false };
 		struct comparison e = compare(rt_trial, &raw, rt_trial, &ev);
 		struct comparison r = compare(rt_trial, &raw, rt_trial, &run);
 		struct comparison s = compare(rt_trial, &srv, rt_trial, &run);
@@ -408,6 +444,66 @@ bench_uring(void)
 		printf("RATIO uring-%s-run-vs-epoll %.3f\n", n, s.ratio);
 		printf("RATIO uring-%s-ev-vs-epoll %.3f\n", n, se.ratio);
 	}
+}
+
+/* ---- independent ------------------------------------------------------ */
+
+/*
+ * The independent client (responder.c, written from the RFC posting, no
+ * libioregion code) against the independent responder, and against the
+ * library's server on epoll and on io_uring run by ioregion_ctx_run():
+ * the library's cost measured by code that shares none of its
+ * assumptions. The io_uring lines are left out without io_uring.
+ */
+static void
+bench_independent(void)
+{
+	bool uring = have_uring();
+
+	printf("%-12s %12s %12s %12s %8s %8s\n", "layout", "responder", "epoll",
+	       "uring run", "epoll/r", "run/r");
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		const char *n = layouts[i].name;
+		struct rt_cfg ind = { DEV_INDEP, layouts[i].cpu, layouts[i].n, true };
+		struct rt_cfg srv = { DEV_SERVER, layouts[i].cpu, layouts[i].n, true };
+		struct rt_cfg run = { DEV_URING_RUN, layouts[i].cpu, layouts[i].n, true };
+		struct comparison e = compare(rt_trial, &ind, rt_trial, &srv);
+		struct comparison r = { 0 };
+
+		if (uring)
+			r = compare(rt_trial, &ind, rt_trial, &run);
+		printf("%-12s %12.2f %12.2f %12.2f %8.3f %8.3f%s\n", n, e.a, e.b, r.b,
+		       e.ratio, r.ratio, uring ? "" : " (no io_uring)");
+		printf("RESULT independent-%s-responder %.2f us\n", n, e.a);
+		printf("RESULT independent-%s-epoll %.2f us\n", n, e.b);
+		printf("RATIO independent-%s-epoll %.3f\n", n, e.ratio);
+		if (!uring)
+			continue;
+		printf("RESULT independent-%s-uring-run %.2f us\n", n, r.b);
+		printf("RATIO independent-%s-uring-run %.3f\n", n, r.ratio);
+	}
+}
+
+/* One trial of the independent client, for `strace -c -f`:
+ * bench indep-roundtrips responder|epoll|uring-run N. */
+static int
+indep_roundtrips_main(int argc, char **argv)
+{
+	static const struct { const char *name; enum device_kind kind; } kinds[] = {
+		{ "responder", DEV_INDEP }, { "epoll", DEV_SERVER },
+		{ "uring-run", DEV_URING_RUN },
+	};
+	struct rt_cfg c = { .cpu = 0, .n = argc >= 4 ? atoi(argv[3]) : 0, .indep = true };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (c.n <= 0 || strcmp(argv[2], kinds[i].name) != 0)
+			continue;
+		c.kind = kinds[i].kind;
+		printf("independent client, %s: %.2f us per round trip\n", argv[2],
+		       rt_trial(&c));
+		return 0;
+	}
+	return 2;
 }
 
 /* ---- posted ----------------------------------------------------------- */
@@ -844,7 +940,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--emulated") == 0)
 			emulated = true;
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench dispatch|uring|posted|polling|bridge|bridge-nokvm [--emulated]\n");
+		fprintf(stderr, "usage: bench dispatch|independent|uring|posted|polling|bridge|bridge-nokvm [--emulated]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "roundtrips") == 0 && argc >= 4) {
@@ -860,8 +956,12 @@ main(int argc, char **argv)
 		printf("%s: %.2f us per round trip\n", argv[2], rt_trial(&c));
 		return 0;
 	}
+	if (strcmp(argv[1], "indep-roundtrips") == 0 && argc >= 3)
+		return indep_roundtrips_main(argc, argv);
 	if (strcmp(argv[1], "dispatch") == 0)
 		bench_dispatch();
+	else if (strcmp(argv[1], "independent") == 0)
+		bench_independent();
 	else if (strcmp(argv[1], "uring") == 0)
 		bench_uring();
 	else if (strcmp(argv[1], "posted") == 0)
