@@ -5,7 +5,8 @@
  * epoll where io_uring cannot be had (a seccomp filter plays the kernel
  * without io_uring, ENOSYS, and the one that refuses it, EPERM), and
  * ioregion_ctx_run(): it serves until no channel is open, answers in
- * order, runs the deferred-read bound, refuses inside callbacks. Run on
+ * order, runs the deferred-read bound, answers without waiting for the
+ * end of a polling window, refuses inside callbacks. Run on
  * both backends (test server-run-uring sets IOREGION_SERVER_BACKEND).
  */
 #include "config.h"
@@ -118,6 +119,46 @@ START_TEST(test_run_deferred_read_times_out_within_bound)
 	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
 	ior_assert_uint_eq(response(peer), ONES);
 	ior_assert_uint_eq(response(peer), 4);
+}
+END_TEST
+
+/*
+ * Adaptive polling must not hold back an answer already made: with the
+ * longest window (1 s), each of 3 read round trips is answered well
+ * within it (800 ms each, the window's end being the failure).
+ */
+START_TEST(test_run_polling_window_does_not_delay_the_answer)
+{
+	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
+	int status;
+	pid_t pid;
+
+	dev.mem[8] = 0x42;
+	ior_assert_int_eq(ioregion_ctx_set_poll_us(ctx, IOREGION_POLL_US_MAX), 0);
+	pid = fork();
+	ior_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* the peer (the kernel's part); the context is the parent's */
+		uint8_t resp[32] = { 0 };
+		int late = 0;
+
+		for (int i = 0; i < 3; i++) {
+			send_cmd(peer, 0, 0, true, ud(r), 8, 0);
+			if (ior_read_timeout(peer, resp, 32, 800) != 32) {
+				late++;	/* then wait it out: no EPIPE */
+				ior_read_timeout(peer, resp, 32, 3000);
+			}
+			late += resp[0] != 0x42;
+		}
+		_exit(late);
+	}
+	close(peer);		/* the child's copy alone: its exit is the EOF */
+	peer = -1;
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
+	ior_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ior_assert(WIFEXITED(status));
+	/* how many of the 3 came late (or wrong) */
+	ior_assert_int_eq(WEXITSTATUS(status), 0);
 }
 END_TEST
 
@@ -289,6 +330,7 @@ run_suite(void)
 	tcase_add_test(tc, test_run_serves_until_eof_answers_in_order);
 	tcase_add_test(tc, test_run_answers_a_stream_channel_too);
 	tcase_add_test(tc, test_run_deferred_read_times_out_within_bound);
+	tcase_add_test(tc, test_run_polling_window_does_not_delay_the_answer);
 	tcase_add_test(tc, test_run_refuses_inside_a_callback);
 	tcase_add_test(tc, test_run_returns_when_the_close_handler_destroys_the_channel);
 	tcase_add_test(tc, test_run_io_uring_enosys_falls_back_to_epoll_one_log_line);
