@@ -104,22 +104,26 @@ reap(struct ioregion_ctx *ctx)
 	u->reaping--;
 }
 
-/* Adaptive polling: watch the completion queue without sleeping, the
- * window re-armed by each completion. */
+/* Adaptive polling: submit what is queued first (the answers just made:
+ * the peer waits for them; under ioregion_ctx_run() nothing else would
+ * before the window ends), then watch the completion queue without
+ * sleeping, the window re-armed by each completion. */
 static void
 poll_window(struct ioregion_ctx *ctx)
 {
 	struct ctx_uring *u = ctx->uring;
 	uint64_t deadline = now_ns() + ctx->poll_ns;
 
-	while (now_ns() < deadline && !ctx->dead) {
+	while (!ctx->dead) {
+		if (io_uring_sq_ready(&u->ring))
+			uring_submit(u);
+		if (now_ns() >= deadline)
+			break;
 		if (!io_uring_cq_ready(&u->ring)) {
 			cpu_relax();
 			continue;
 		}
 		reap(ctx);
-		if (io_uring_sq_ready(&u->ring))
-			uring_submit(u);
 		deadline = now_ns() + ctx->poll_ns;
 	}
 }
