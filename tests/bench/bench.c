@@ -595,13 +595,14 @@ bridge_round_trips(struct ioregion_bridge *b, int n)
 struct poll_cfg {
 	unsigned poll_us;
 	int n;
+	enum device_kind kind;	/* DEV_SERVER or DEV_URING_RUN */
 };
 
 static double
 polling_trial(const void *p)
 {
 	const struct poll_cfg *c = p;
-	struct device_opts o = { .kind = DEV_SERVER, .cpu = 1, .poll_us = c->poll_us };
+	struct device_opts o = { .kind = c->kind, .cpu = 1, .poll_us = c->poll_us };
 	struct ioregion_bridge *b;
 	struct device dev;
 	double t;
@@ -661,10 +662,30 @@ raw_spin_trial(const void *p)
 	return t;
 }
 
+/* The same polling round trip to the server on io_uring under
+ * ioregion_ctx_run() (its polling is ioregion_ctx_set_poll_us() too),
+ * against the same raw floor; nothing without io_uring. */
+static void
+polling_uring(int n)
+{
+	struct poll_cfg on = { 200, n, DEV_URING_RUN };
+	struct comparison u;
+
+	if (!have_uring()) {
+		printf("polling: no io_uring backend, no io_uring lines\n");
+		return;
+	}
+	u = compare(raw_spin_trial, &n, polling_trial, &on);
+	printf("%-40s %10.2f\n", "adaptive polling 200 us, io_uring (run)", u.b);
+	printf("%-40s %10.2f\n", "reference again: raw sockets, busy-poll", u.a);
+	printf("RESULT polling-on-uring %.2f us\n", u.b);
+	printf("RATIO polling-uring-vs-raw-spin %.3f\n", u.ratio);
+}
+
 static void
 bench_polling(void)
 {
-	struct poll_cfg off = { 0, 4000 }, on = { 200, 40000 };
+	struct poll_cfg off = { 0, 4000, DEV_SERVER }, on = { 200, 40000, DEV_SERVER };
 	struct comparison c, floor;
 	int n = 40000;
 
@@ -684,6 +705,7 @@ bench_polling(void)
 	printf("RESULT polling-on %.2f us\n", c.b);
 	printf("RESULT polling-speedup %.2f x\n", 1 / c.ratio);
 	printf("RATIO polling %.3f\n", c.ratio);
+	polling_uring(n);
 }
 
 /* ---- bridge without KVM ------------------------------------------------ */
@@ -726,7 +748,8 @@ bench_bridge_nokvm(void)
 {
 	struct nokvm_cfg raw = { false, DEV_RAW, 30000 },
 		srv = { false, DEV_SERVER, 30000 },
-		br = { true, DEV_SERVER, 30000 };
+		br = { true, DEV_SERVER, 30000 },
+		ur = { true, DEV_URING_RUN, 30000 };
 	struct comparison c = compare(nokvm_trial, &raw, nokvm_trial, &br);
 	struct comparison s = compare(nokvm_trial, &srv, nokvm_trial, &br);
 
@@ -739,6 +762,15 @@ bench_bridge_nokvm(void)
 	printf("RESULT bridge-nokvm-bridge %.2f us\n", c.b);
 	printf("RATIO bridge-nokvm %.3f\n", c.ratio);
 	printf("RATIO bridge-nokvm-vs-raw-client %.3f\n", s.ratio);
+	if (!have_uring()) {
+		printf("bridge-nokvm: no io_uring backend, no io_uring lines\n");
+		return;
+	}
+	c = compare(nokvm_trial, &raw, nokvm_trial, &ur);
+	printf("%-40s %10.2f\n", "bridge to the device on io_uring (run)", c.b);
+	printf("%-40s %10.2f\n", "raw client to a raw device, again", c.a);
+	printf("RESULT bridge-nokvm-bridge-uring %.2f us\n", c.b);
+	printf("RATIO bridge-nokvm-uring %.3f\n", c.ratio);
 }
 
 /* ---- bridge (real KVM) ------------------------------------------------ */
@@ -883,13 +915,14 @@ vm_run(uint32_t n, enum vmm_mode mode, struct device *dev,
 struct vm_cfg {
 	enum vmm_mode mode;
 	uint32_t n;
+	enum device_kind kind;	/* VMM_BRIDGE's device: DEV_SERVER or DEV_URING_RUN */
 };
 
 static double
 vm_trial(const void *p)
 {
 	const struct vm_cfg *c = p;
-	struct device_opts o = { .kind = c->mode == VMM_RAW ? DEV_RAW : DEV_SERVER, .cpu = 0 };
+	struct device_opts o = { .kind = c->mode == VMM_RAW ? DEV_RAW : c->kind, .cpu = 0 };
 	struct ioregion_bridge *b = NULL;
 	struct device dev;
 	double t;
@@ -916,7 +949,8 @@ bench_bridge(void)
 {
 	uint32_t n = emulated ? 2000 : 20000;
 	const char *tag = emulated ? "bridge-emulated" : "bridge";
-	struct vm_cfg local = { VMM_LOCAL, n }, raw = { VMM_RAW, n }, br = { VMM_BRIDGE, n };
+	struct vm_cfg local = { VMM_LOCAL, n, DEV_SERVER }, raw = { VMM_RAW, n, DEV_RAW },
+		br = { VMM_BRIDGE, n, DEV_SERVER }, ur = { VMM_BRIDGE, n, DEV_URING_RUN };
 	struct comparison c = compare(vm_trial, &raw, vm_trial, &br);
 	struct comparison l = compare(vm_trial, &local, vm_trial, &br);
 
@@ -930,6 +964,15 @@ bench_bridge(void)
 	printf("RESULT %s-bridge %.2f us\n", tag, c.b);
 	printf("RATIO %s %.3f\n", tag, c.ratio);
 	printf("RATIO %s-vs-local %.3f\n", tag, l.ratio);
+	if (!have_uring()) {
+		printf("%s: no io_uring backend, no io_uring lines\n", tag);
+		return;
+	}
+	c = compare(vm_trial, &raw, vm_trial, &ur);
+	printf("%-40s %10.2f\n", "bridge to the device on io_uring (run)", c.b);
+	printf("%-40s %10.2f\n", "raw forwarding loop, again", c.a);
+	printf("RESULT %s-bridge-uring %.2f us\n", tag, c.b);
+	printf("RATIO %s-uring %.3f\n", tag, c.ratio);
 }
 
 int
