@@ -6,8 +6,9 @@
  * server's side and on the bridge's side, on a channel and on its
  * fallback channel (a second bridge plays the VMM's fallback path); and
  * raising interrupt lines, with the EOIs of a level line heard in the loop;
- * round trips on the io_uring backend under ioregion_ctx_run() (and, as
- * test noalloc-uring, all of the above with IOREGION_SERVER_BACKEND set);
+ * round trips on the io_uring backend under ioregion_ctx_run(), with and
+ * without adaptive polling (and, as test noalloc-uring, all of the above
+ * with IOREGION_SERVER_BACKEND set);
  * and guest memory: translating a guest range, DMA-sized copies in and
  * out, and the refusals of bad ranges; and virtio: register accesses,
  * popping and pushing chains, used-buffer interrupts and their ACK, and a
@@ -348,10 +349,11 @@ wr_go(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t val)
 	return wr(r, off, size, val);
 }
 
-/* The io_uring backend under ioregion_ctx_run(): serves until EOF; exit
- * status as device() has it, 98 when io_uring cannot be had. */
+/* The io_uring backend under ioregion_ctx_run(), adaptive polling of
+ * @poll_us: serves until EOF; exit status as device() has it, 98 when
+ * io_uring cannot be had. */
 static void
-run_device(int sock)
+run_device(int sock, unsigned poll_us)
 {
 	static const struct ioregion_region_ops ops = { .read = rd, .write = wr_go };
 	struct ioregion_ctx *ctx;
@@ -363,7 +365,7 @@ run_device(int sock)
 	if (ioregion_ctx_get_backend(ctx) != IOREGION_BACKEND_IO_URING)
 		_exit(98);
 	if (ioregion_channel_new_from_fds(ctx, sock, sock, IOREGION_WIRE_V3, &ch) < 0 ||
-	    add_regions(ch, &ops) < 0)
+	    add_regions(ch, &ops) < 0 || ioregion_ctx_set_poll_us(ctx, poll_us) < 0)
 		_exit(100);
 	if (ioregion_ctx_run(ctx) < 0)
 		_exit(101);
@@ -386,7 +388,9 @@ raw_cmd(int fd, uint8_t cmd, bool resp, uint32_t slot, uint64_t off,
 	ior_write_all(fd, b, sizeof(b));
 }
 
-START_TEST(test_noalloc_10k_round_trips_io_uring_run_allocate_nothing)
+/* 10,000 of each kind to run_device(@poll_us). */
+static void
+run_round_trips(unsigned poll_us)
 {
 	uint8_t resp[32];
 	unsigned long bad = 0;
@@ -398,7 +402,7 @@ START_TEST(test_noalloc_10k_round_trips_io_uring_run_allocate_nothing)
 	ior_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(sv[1]);
-		run_device(sv[0]);
+		run_device(sv[0], poll_us);
 	}
 	close(sv[0]);
 	/* warm-up: one of each kind, then the go */
@@ -423,6 +427,18 @@ START_TEST(test_noalloc_10k_round_trips_io_uring_run_allocate_nothing)
 	if (WEXITSTATUS(status) == 98)
 		return;		/* no io_uring here: nothing to measure */
 	ior_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
+START_TEST(test_noalloc_10k_round_trips_io_uring_run_allocate_nothing)
+{
+	run_round_trips(0);
+}
+END_TEST
+
+/* The same with a polling window: the answers go out from inside it. */
+START_TEST(test_noalloc_10k_round_trips_io_uring_run_polling_allocate_nothing)
+{
+	run_round_trips(200);
 }
 END_TEST
 
@@ -657,6 +673,7 @@ noalloc_suite(void)
 
 	ior_add_test_timeout(s, test_noalloc_10k_accesses_of_each_kind_allocate_nothing, 120);
 	ior_add_test_timeout(s, test_noalloc_10k_round_trips_io_uring_run_allocate_nothing, 120);
+	ior_add_test_timeout(s, test_noalloc_10k_round_trips_io_uring_run_polling_allocate_nothing, 120);
 	ior_add_test_timeout(s, test_noalloc_10k_interrupts_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_guest_memory_accesses_allocate_nothing, 60);
 	ior_add_test_timeout(s, test_noalloc_10k_virtqueue_chains_allocate_nothing, 60);
