@@ -120,7 +120,13 @@ poll_window(struct ioregion_ctx *ctx)
 		if (now_ns() >= deadline)
 			break;
 		if (!io_uring_cq_ready(&u->ring)) {
-			cpu_relax();
+			/* A receive that completed waits as task work until
+			 * this task enters the kernel (COOP_TASKRUN: no IPI
+			 * for it); the flag says when: enter only then. */
+			if (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN)
+				io_uring_get_events(&u->ring);
+			else
+				cpu_relax();
 			continue;
 		}
 		reap(ctx);
@@ -170,7 +176,19 @@ uring_ctx_init(struct ioregion_ctx *ctx)
 
 	if (!u)
 		return -ENOMEM;
-	rc = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
+	/*
+	 * COOP_TASKRUN: a completion's task work does not interrupt this
+	 * task with an IPI; it runs when the task next enters the kernel
+	 * (its wait in io_uring_enter() or epoll_wait() still wakes).
+	 * TASKRUN_FLAG marks pending work in the SQ ring's flags, so that a
+	 * polling window, which never enters the kernel by itself, fetches
+	 * it (poll_window()) and liburing's peek does too. Kernels before
+	 * 5.19 refuse the flags: a plain ring then.
+	 */
+	rc = io_uring_queue_init(RING_ENTRIES, &u->ring, IORING_SETUP_COOP_TASKRUN |
+				 IORING_SETUP_TASKRUN_FLAG);
+	if (rc == -EINVAL)
+		rc = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
 	if (rc < 0) {
 		free(u);
 		return rc;
