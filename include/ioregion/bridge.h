@@ -123,15 +123,15 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
  * shared by mistake) would be taken for the next access's answer, and
  * every answer after it would be one behind. What each mode catches:
  *
- * - Always (the default): the receive takes up to two packets
+ * - Always (the default mode is this alone): the receive takes up to two packets
  *   (SEQPACKET) or up to 64 bytes (stream) and fails with -EBADMSG when it
  *   finds more than one answer: a stray that is in the fd together with
  *   an answer (a second packet, a too-long answer on a stream, a peer
  *   that writes into the fd while accesses flow). A stray that came while
  *   the fd was idle, alone, is taken for the next access's answer, as the
  *   kernel's KVM_SET_IOREGION path does (it reads exactly one answer and
- *   never checks); the answer it displaced then comes together with the
- *   following access's, which fails.
+ *   never checks); the answers after it are then one behind until a
+ *   receive finds two at once (-EBADMSG).
  * - Strict (@p on): that idle stray too, before anything is sent
  *   (-EBADMSG, the command is not sent).
  *
@@ -224,11 +224,13 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
  *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
  * @retval -ECONNRESET the device hung up (EOF, EPIPE) or the fd failed;
  *         the fd is marked failed as for -ETIMEDOUT
- * @retval -EBADMSG a response of the wrong size (SEQPACKET), or data
- *         already waiting in the fd before a command that expects a
- *         response (an answer nobody asked for: there is no request id,
- *         so it would be taken for this one); fd marked failed. Posted
- *         writes do not look; the next read does.
+ * @retval -EBADMSG a response of the wrong size (SEQPACKET), or more
+ *         than one answer in the fd when the response is received (a
+ *         second packet, more than 32 bytes on a stream: an answer nobody
+ *         asked for), or, in the strict mode
+ *         (ioregion_bridge_set_idle_check()), data already waiting before
+ *         a command that expects a response (nothing is sent then); fd
+ *         marked failed. Posted writes receive nothing and do not look.
  * @retval -ENOTCONN the fd failed earlier
  * @retval -EOPNOTSUPP an access size other than 1, 2, 4, 8 in a region
  *         (MMIO length or PIO size)
