@@ -372,6 +372,36 @@ START_TEST(test_bridge_answer_with_more_in_the_fd_returns_ebadmsg)
 }
 END_TEST
 
+/* An answer, then the device hangs up (the receive sees the packet and
+ * then EOF): the answer stands, the next access finds the hang-up. */
+static void
+answer_then_eof_case(int type)
+{
+	uint8_t cmd[32];
+	uint64_t v = 0;
+	int dev;
+	struct ioregion_bridge *b = bridge_on_pair(type, &dev);
+
+	put_answer(dev, 0x7171, 32);
+	ior_assert_int_eq(shutdown(dev, SHUT_WR), 0);
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						 &v), 1);
+	ior_assert_uint_eq(v, 0x7171);
+	ior_assert_uint_eq(ior_read_timeout(dev, cmd, 32, 2000), 32);
+	ior_assert_errno(ioregion_bridge_access(b, false, MMIO_BASE, false, 4,
+						&v), -ECONNRESET);
+	ior_assert_uint_eq(v, 0xffffffffull);
+	close(dev);
+	ioregion_bridge_unref(b);
+}
+
+START_TEST(test_bridge_answer_then_eof_is_an_answer_then_econnreset)
+{
+	answer_then_eof_case(SOCK_SEQPACKET);
+	answer_then_eof_case(SOCK_STREAM);
+}
+END_TEST
+
 START_TEST(test_bridge_idle_check_setter_null_einval_toggles_both_ways)
 {
 	uint8_t cmd[32];
@@ -618,6 +648,7 @@ bridge_failures_suite(void)
 	ior_add_test(s, test_bridge_data_waiting_before_read_returns_ebadmsg_unsent);
 	ior_add_test(s, test_bridge_stray_while_idle_is_taken_then_fails_the_next_read);
 	ior_add_test(s, test_bridge_answer_with_more_in_the_fd_returns_ebadmsg);
+	ior_add_test(s, test_bridge_answer_then_eof_is_an_answer_then_econnreset);
 	ior_add_test(s, test_bridge_idle_check_setter_null_einval_toggles_both_ways);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);

@@ -307,8 +307,6 @@ may_block(struct chan *c, uint64_t deadline, uint64_t timeout_ns)
 static int
 recv_try(struct chan *c, uint8_t *buf, size_t *got, int flags)
 {
-	ssize_t n;
-
 	if (c->is_message) {
 		struct iovec iov[2] = {
 			{ .iov_base = buf, .iov_len = IOREGION_WIRE_MSG_SIZE },
@@ -322,16 +320,18 @@ recv_try(struct chan *c, uint8_t *buf, size_t *got, int flags)
 		int k = recvmmsg(c->fd, m, 2,
 				 flags | MSG_TRUNC | MSG_WAITFORONE, NULL);
 
-		if (k < 0)
-			n = -1;
-		else if (m[0].msg_len == 0)
-			return -ECONNRESET;	/* EOF */
-		else if (m[0].msg_len != IOREGION_WIRE_MSG_SIZE)
-			return -EBADMSG;
-		else	/* a second empty read is EOF after the answer */
+		if (k >= 0) {
+			if (m[0].msg_len == 0)
+				return -ECONNRESET;	/* EOF */
+			if (m[0].msg_len != IOREGION_WIRE_MSG_SIZE)
+				return -EBADMSG;
+			/* a second read of 0 is EOF after the answer */
 			return k == 2 && m[1].msg_len != 0 ? -EBADMSG : 1;
+		}
 	} else {
-		n = recv(c->fd, buf + *got, BRIDGE_RESP_BUF - *got, flags);
+		ssize_t n = recv(c->fd, buf + *got, BRIDGE_RESP_BUF - *got,
+				 flags);
+
 		if (n == 0)
 			return -ECONNRESET;
 		if (n > 0) {
