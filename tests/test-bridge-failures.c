@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -402,6 +403,58 @@ START_TEST(test_bridge_answer_then_eof_is_an_answer_then_econnreset)
 }
 END_TEST
 
+/* The vCPU thread held up past its deadline (a stopped or starved VMM),
+ * played by a signal handler: the device answers meanwhile, then the
+ * handler sleeps three timeouts. */
+static int stall_dev = -1;
+static pthread_t stall_target;
+
+static void
+stall(int sig)
+{
+	uint8_t resp[32] = { 0x5e };
+
+	(void)sig;
+	if (write(stall_dev, resp, sizeof(resp)) != (ssize_t)sizeof(resp))
+		_exit(3);
+	sleep_ms(300);
+}
+
+static void *
+stall_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(10);
+	pthread_kill(stall_target, SIGUSR1);
+	return NULL;
+}
+
+START_TEST(test_bridge_answer_waiting_past_the_deadline_is_taken)
+{
+	struct sigaction sa = { .sa_handler = stall }, old;
+	uint8_t cmd[32];
+	uint64_t v = 0;
+	pthread_t t;
+	struct ioregion_bridge *b = bridge_on_pair(SOCK_SEQPACKET, &stall_dev);
+
+	ior_assert_int_eq(ioregion_bridge_set_timeout(b, 100), 0);
+	ior_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+	stall_target = pthread_self();
+	ior_assert_int_eq(pthread_create(&t, NULL, stall_later, NULL), 0);
+	/* the answer is in the fd when the thread comes back after the
+	 * deadline: the device was not late, the bridge takes it */
+	ior_assert_int_eq(ioregion_bridge_access(b, false, MMIO_BASE, false, 1,
+						 &v), 1);
+	ior_assert_uint_eq(v, 0x5e);
+	ior_assert_uint_eq(log_count, 0);
+	pthread_join(t, NULL);
+	ior_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
+	ior_assert_uint_eq(ior_read_timeout(stall_dev, cmd, 32, 2000), 32);
+	close(stall_dev);
+	ioregion_bridge_unref(b);
+}
+END_TEST
+
 START_TEST(test_bridge_idle_check_setter_null_einval_toggles_both_ways)
 {
 	uint8_t cmd[32];
@@ -650,6 +703,7 @@ bridge_failures_suite(void)
 	ior_add_test(s, test_bridge_answer_with_more_in_the_fd_returns_ebadmsg);
 	ior_add_test(s, test_bridge_answer_then_eof_is_an_answer_then_econnreset);
 	ior_add_test(s, test_bridge_idle_check_setter_null_einval_toggles_both_ways);
+	ior_add_test(s, test_bridge_answer_waiting_past_the_deadline_is_taken);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_waits_for_pollout);
 	ior_add_test(s, test_bridge_nonblocking_full_socket_times_out);
 	ior_add_test(s, test_bridge_poll_window_stops_at_the_deadline);

@@ -221,7 +221,9 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
  * @return 1 handled, 0 not in any registered range (or another exit reason)
  * @retval -ETIMEDOUT no response within the timeout; the fd is then marked
  *         failed (a late answer would be taken for the next one) and later
- *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
+ *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd().
+ *         A thread held up past the deadline (the VMM stopped or starved)
+ *         that finds the answer already there takes it instead.
  * @retval -ECONNRESET the device hung up (EOF, EPIPE) or the fd failed;
  *         the fd is marked failed as for -ETIMEDOUT
  * @retval -EBADMSG a response of the wrong size (SEQPACKET), or more

@@ -347,6 +347,22 @@ recv_try(struct chan *c, uint8_t *buf, size_t *got, int flags)
 }
 
 /*
+ * At the deadline, one last non-blocking look: a thread held up past it
+ * (the VMM stopped or starved, a long signal handler) may find the answer
+ * already there, and failing the fd of a device that was not late would
+ * be wrong. Only on the timeout path: one syscall there, none per access.
+ */
+static int
+last_try(struct chan *c, uint8_t *buf, size_t *got)
+{
+	int rc = recv_try(c, buf, got, MSG_DONTWAIT);
+
+	if (rc == 1)
+		return 0;
+	return rc == 0 || rc == -EAGAIN || rc == -EINTR ? -ETIMEDOUT : rc;
+}
+
+/*
  * Until @p spin_until (adaptive polling) the socket is retried without
  * sleeping (one receive per turn); after it, a blocking receive where
  * may_block() allows, else each try first waits in poll() up to
@@ -373,6 +389,8 @@ bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 		} else {
 			block = false;
 			rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc == -ETIMEDOUT)
+				return last_try(c, buf, &got);
 			if (rc < 0)
 				return rc;
 		}
