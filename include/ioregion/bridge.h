@@ -114,6 +114,39 @@ int ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge,
 				unsigned int us);
 
 /**
+ * The strict mode: look for data waiting in the fd before each command
+ * that wants an answer (one non-blocking peek, one syscall more per
+ * access). Off by default.
+ *
+ * The wire has no request id: an answer nobody asked for (a buggy or
+ * hostile device, the bytes after a too-long answer on a stream, an fd
+ * shared by mistake) would be taken for the next access's answer, and
+ * every answer after it would be one behind. What each mode catches:
+ *
+ * - Always (the default mode is this alone): the receive takes up to two packets
+ *   (SEQPACKET) or up to 64 bytes (stream) and fails with -EBADMSG when it
+ *   finds more than one answer: a stray that is in the fd together with
+ *   an answer (a second packet, a too-long answer on a stream, a peer
+ *   that writes into the fd while accesses flow). A stray that came while
+ *   the fd was idle, alone, is taken for the next access's answer, as the
+ *   kernel's KVM_SET_IOREGION path does (it reads exactly one answer and
+ *   never checks); the answers after it are then one behind until a
+ *   receive finds two at once (-EBADMSG).
+ * - Strict (@p on): that idle stray too, before anything is sent
+ *   (-EBADMSG, the command is not sent).
+ *
+ * Neither can tell a stray sent between a command and its answer from the
+ * answer: only the device can cause that, and it can lie in its answer
+ * anyway. Either way a caught stray fails the fd (-ENOTCONN until
+ * ioregion_bridge_replace_fd()).
+ *
+ * @param on true: strict; false: the default
+ * @return 0
+ * @retval -EINVAL bridge is NULL
+ */
+int ioregion_bridge_set_idle_check(struct ioregion_bridge *bridge, bool on);
+
+/**
  * Route the range of @p desc to @p fd. The bridge duplicates @p fd with
  * F_DUPFD_CLOEXEC (the caller keeps its own). @p fd must be a socket end
  * that carries both directions: SOCK_SEQPACKET (one response per packet;
@@ -188,14 +221,18 @@ int ioregion_bridge_replace_fd(struct ioregion_bridge *bridge,
  * @return 1 handled, 0 not in any registered range (or another exit reason)
  * @retval -ETIMEDOUT no response within the timeout; the fd is then marked
  *         failed (a late answer would be taken for the next one) and later
- *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd()
+ *         accesses to it return -ENOTCONN until ioregion_bridge_replace_fd().
+ *         A thread held up past the deadline (the VMM stopped or starved)
+ *         that finds the answer already there takes it instead.
  * @retval -ECONNRESET the device hung up (EOF, EPIPE) or the fd failed;
  *         the fd is marked failed as for -ETIMEDOUT
- * @retval -EBADMSG a response of the wrong size (SEQPACKET), or data
- *         already waiting in the fd before a command that expects a
- *         response (an answer nobody asked for: there is no request id,
- *         so it would be taken for this one); fd marked failed. Posted
- *         writes do not look; the next read does.
+ * @retval -EBADMSG a response of the wrong size (SEQPACKET), or more
+ *         than one answer in the fd when the response is received (a
+ *         second packet, more than 32 bytes on a stream: an answer nobody
+ *         asked for), or, in the strict mode
+ *         (ioregion_bridge_set_idle_check()), data already waiting before
+ *         a command that expects a response (nothing is sent then); fd
+ *         marked failed. Posted writes receive nothing and do not look.
  * @retval -ENOTCONN the fd failed earlier
  * @retval -EOPNOTSUPP an access size other than 1, 2, 4, 8 in a region
  *         (MMIO length or PIO size)

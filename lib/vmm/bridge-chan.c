@@ -5,9 +5,10 @@
  * that serializes accesses as the kernel serializes them per fd. A channel
  * that timed out, hung up or sent a malformed response is marked failed: a
  * late answer would be taken for the next one, so every later access on it
- * returns -ENOTCONN until its regions get a new fd (replace_fd). Before a
- * command that expects an answer the fd must be empty (check_idle): data
- * already there is an answer nobody asked for and fails the channel too.
+ * returns -ENOTCONN until its regions get a new fd (replace_fd). The
+ * receive of an answer takes room for two (recv_try): more than one
+ * answer in hand is data nobody asked for and fails the channel too; the
+ * strict mode also looks before each command (check_idle).
  *
  * I/O: sockets only, driven with MSG_DONTWAIT and poll(), so the fd may
  * be blocking or not (O_NONBLOCK is shared with the caller's fd and may
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 
@@ -223,15 +225,16 @@ bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline)
 }
 
 /*
- * Before a command that expects an answer, nothing may be waiting in the
- * fd. The wire has no request id: an answer nobody asked for (a buggy or
- * hostile device, or the bytes after a too-long answer on a stream) would
- * be taken for this command's, and every later answer would be one behind,
- * silently. One non-blocking peek finds it: -EBADMSG (the caller marks the
- * fd failed). EOF seen here is -ECONNRESET before anything is sent. Posted
- * writes skip this (they read nothing); the next read finds what came in
- * meanwhile. Data that arrives between this check and the answer cannot
- * be told apart from the answer: only the device can cause that.
+ * The strict mode (ioregion_bridge_set_idle_check()), before a command
+ * that expects an answer: nothing may be waiting in the fd. The wire has
+ * no request id: an answer nobody asked for that came while the fd was
+ * idle would be taken for this command's, and every later answer would
+ * be one behind (the receive finds it only once a second answer comes
+ * with it). One non-blocking peek finds it: -EBADMSG (the caller marks
+ * the fd failed). EOF seen here is -ECONNRESET before anything is sent.
+ * Posted writes skip this (they read nothing). Data that arrives between
+ * this check and the answer cannot be told apart from the answer: only
+ * the device can cause that.
  */
 int
 bridge_check_idle(struct chan *c)
@@ -293,24 +296,91 @@ may_block(struct chan *c, uint64_t deadline, uint64_t timeout_ns)
 }
 
 /*
+ * One try at the answer, with the check for data nobody asked for folded
+ * in: SEQPACKET takes up to two packets in one recvmmsg() (MSG_WAITFORONE:
+ * only the first may wait; MSG_TRUNC: each packet's real length), a stream
+ * up to BRIDGE_RESP_BUF bytes. A second packet, or more than one answer's
+ * bytes on a stream, is -EBADMSG. A stream answer may come in pieces:
+ * @p got counts what is in @p buf so far. 1: the answer is in @p buf; 0:
+ * not all of it yet; -EAGAIN: nothing there; -EINTR; or the error.
+ */
+static int
+recv_try(struct chan *c, uint8_t *buf, size_t *got, int flags)
+{
+	if (c->is_message) {
+		struct iovec iov[2] = {
+			{ .iov_base = buf, .iov_len = IOREGION_WIRE_MSG_SIZE },
+			{ .iov_base = buf + IOREGION_WIRE_MSG_SIZE,
+			  .iov_len = BRIDGE_RESP_BUF - IOREGION_WIRE_MSG_SIZE },
+		};
+		struct mmsghdr m[2] = {
+			{ .msg_hdr = { .msg_iov = &iov[0], .msg_iovlen = 1 } },
+			{ .msg_hdr = { .msg_iov = &iov[1], .msg_iovlen = 1 } },
+		};
+		int k = recvmmsg(c->fd, m, 2,
+				 flags | MSG_TRUNC | MSG_WAITFORONE, NULL);
+
+		if (k >= 0) {
+			if (m[0].msg_len == 0)
+				return -ECONNRESET;	/* EOF */
+			if (m[0].msg_len != IOREGION_WIRE_MSG_SIZE)
+				return -EBADMSG;
+			/* a second read of 0 is EOF after the answer */
+			return k == 2 && m[1].msg_len != 0 ? -EBADMSG : 1;
+		}
+	} else {
+		ssize_t n = recv(c->fd, buf + *got, BRIDGE_RESP_BUF - *got,
+				 flags);
+
+		if (n == 0)
+			return -ECONNRESET;
+		if (n > 0) {
+			*got += (size_t)n;
+			if (*got < IOREGION_WIRE_MSG_SIZE)
+				return 0;
+			return *got == IOREGION_WIRE_MSG_SIZE ? 1 : -EBADMSG;
+		}
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -EAGAIN;
+	return errno == EINTR ? -EINTR : -ECONNRESET;
+}
+
+/*
+ * At the deadline, one last non-blocking look: a thread held up past it
+ * (the VMM stopped or starved, a long signal handler) may find the answer
+ * already there, and failing the fd of a device that was not late would
+ * be wrong. Only on the timeout path: one syscall there, none per access.
+ */
+static int
+last_try(struct chan *c, uint8_t *buf, size_t *got)
+{
+	int rc = recv_try(c, buf, got, MSG_DONTWAIT);
+
+	if (rc == 1)
+		return 0;
+	return rc == 0 || rc == -EAGAIN || rc == -EINTR ? -ETIMEDOUT : rc;
+}
+
+/*
  * Until @p spin_until (adaptive polling) the socket is retried without
- * sleeping; after it, a blocking recv() where may_block() allows, else
- * each try first waits in poll() up to @p deadline. The spin ends at the
- * deadline too: a poll window longer than the timeout must not stretch
- * it. @p timeout_ns is the bridge's timeout (SO_RCVTIMEO follows it).
+ * sleeping (one receive per turn); after it, a blocking receive where
+ * may_block() allows, else each try first waits in poll() up to
+ * @p deadline. The spin ends at the deadline too: a poll window longer
+ * than the timeout must not stretch it. @p timeout_ns is the bridge's
+ * timeout (SO_RCVTIMEO follows it).
  */
 int
 bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 		 uint64_t spin_until, uint64_t timeout_ns)
 {
 	size_t got = 0;
-	bool block = true;	/* until a blocking recv() came back empty */
+	bool block = true;	/* until a blocking receive came back empty */
 
 	spin_until = MIN(spin_until, deadline);
 
-	while (got < IOREGION_WIRE_MSG_SIZE) {
+	for (;;) {
 		int flags = MSG_DONTWAIT, rc;
-		ssize_t n;
 
 		if (spin_until && now_ns() < spin_until) {
 			cpu_relax();
@@ -319,31 +389,17 @@ bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 		} else {
 			block = false;
 			rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc == -ETIMEDOUT)
+				return last_try(c, buf, &got);
 			if (rc < 0)
 				return rc;
 		}
-		if (c->is_message)
-			/* MSG_TRUNC: the packet's real length */
-			n = recv(c->fd, buf, IOREGION_WIRE_MSG_SIZE,
-				 flags | MSG_TRUNC);
-		else
-			n = recv(c->fd, buf + got,
-				 IOREGION_WIRE_MSG_SIZE - got, flags);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (!flags)
-					block = false;
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			return -ECONNRESET;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		if (c->is_message)
-			return n == IOREGION_WIRE_MSG_SIZE ? 0 : -EBADMSG;
-		got += (size_t)n;
+		rc = recv_try(c, buf, &got, flags);
+		if (rc == -EAGAIN && !flags)
+			block = false;
+		if (rc == 1)
+			return 0;
+		if (rc < 0 && rc != -EAGAIN && rc != -EINTR)
+			return rc;
 	}
-	return 0;
 }

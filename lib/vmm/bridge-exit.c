@@ -122,7 +122,7 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 {
 	const struct ioregion_desc *d = &x->desc;
 	struct ioregion_wire_cmd cmd;
-	uint8_t buf[IOREGION_WIRE_MSG_SIZE];
+	uint8_t buf[BRIDGE_RESP_BUF];
 	uint64_t spin;
 	int rc;
 
@@ -142,7 +142,9 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 	if (rc < 0)
 		return rc;	/* cannot happen: desc and size were checked */
 
-	rc = cmd.resp ? bridge_check_idle(x->c) : 0;
+	rc = cmd.resp && __atomic_load_n(&x->bridge->idle_check,
+					   __ATOMIC_RELAXED) ?
+		bridge_check_idle(x->c) : 0;
 	if (rc == -EBADMSG)
 		x->why = "data nobody asked for waits in the fd";
 	if (rc < 0)
@@ -153,6 +155,9 @@ xfer_one(struct xfer *x, uint64_t addr, bool is_write, unsigned size,
 		spin = __atomic_load_n(&x->bridge->poll_ns, __ATOMIC_RELAXED);
 		rc = bridge_recv_resp(x->c, buf, deadline,
 				      spin ? now_ns() + spin : 0, x->timeout_ns);
+		if (rc == -EBADMSG)
+			x->why = "an answer of the wrong size, or data "
+				 "nobody asked for with it";
 	}
 	if (rc < 0)
 		return rc;

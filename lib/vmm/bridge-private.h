@@ -20,6 +20,9 @@
 #include "ioregion/wire.h"
 
 #define DEFAULT_TIMEOUT_MS 1000u
+/* The receive buffer: one answer and as much again, so that one receive
+ * also sees data nobody asked for (bridge_recv_resp). */
+#define BRIDGE_RESP_BUF (2 * IOREGION_WIRE_MSG_SIZE)
 /* The PIO data area of kvm_run is one page (KVM_PIO_PAGE_OFFSET). */
 #define PIO_DATA_MAX 4096u
 
@@ -66,6 +69,7 @@ struct ioregion_bridge {
 	unsigned int refcount;
 	unsigned int timeout_ms;	/* atomic */
 	uint64_t poll_ns;		/* atomic; adaptive polling, 0 = off */
+	bool idle_check;		/* atomic; the strict mode's peek */
 	pthread_rwlock_t table_lock;
 	struct space mmio, pio;
 	pthread_mutex_t chans_lock;	/* the list of channels */
@@ -85,6 +89,7 @@ void bridge_chan_ref(struct chan *c);
 void bridge_chan_unref(struct ioregion_bridge *bridge, struct chan *c);
 int bridge_send_cmd(struct chan *c, const uint8_t *buf, uint64_t deadline);
 int bridge_check_idle(struct chan *c);
+/* @p buf: BRIDGE_RESP_BUF bytes; the answer in its first 32 */
 int bridge_recv_resp(struct chan *c, uint8_t *buf, uint64_t deadline,
 		     uint64_t spin_until, uint64_t timeout_ns);
 

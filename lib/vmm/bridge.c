@@ -155,6 +155,15 @@ ioregion_bridge_set_timeout(struct ioregion_bridge *bridge, unsigned int ms)
 }
 
 IOREGION_EXPORT int
+ioregion_bridge_set_idle_check(struct ioregion_bridge *bridge, bool on)
+{
+	if (!bridge)
+		return -EINVAL;
+	__atomic_store_n(&bridge->idle_check, on, __ATOMIC_RELAXED);
+	return 0;
+}
+
+IOREGION_EXPORT int
 ioregion_bridge_set_poll_us(struct ioregion_bridge *bridge, unsigned int us)
 {
 	if (!bridge || us > IOREGION_BRIDGE_POLL_US_MAX)

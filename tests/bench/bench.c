@@ -1004,6 +1004,16 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "indep-roundtrips") == 0 && argc >= 3)
 		return indep_roundtrips_main(argc, argv);
+	if (strcmp(argv[1], "bridge-roundtrips") == 0 && argc >= 3) {
+		/* one trial, for `strace -c -f`: N bridge accesses to a
+		 * libioregion device on CPU 0 (bench bridge-roundtrips N) */
+		struct nokvm_cfg c = { true, DEV_SERVER, atoi(argv[2]) };
+
+		if (c.n <= 0)
+			return 2;
+		printf("bridge: %.2f us per access\n", nokvm_trial(&c));
+		return 0;
+	}
 	if (strcmp(argv[1], "dispatch") == 0)
 		bench_dispatch();
 	else if (strcmp(argv[1], "independent") == 0)
