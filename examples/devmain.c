@@ -27,6 +27,7 @@ enum {
 	OPT_VERBOSE,
 	OPT_CPU,
 	OPT_POLL_US,
+	OPT_BACKEND,
 	OPT_HELP,
 };
 
@@ -38,6 +39,7 @@ static const struct option common_options[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "help", no_argument, NULL, OPT_HELP },
 };
 
@@ -58,6 +60,10 @@ usage(const struct devmain *dm, const struct devmain_extra *extra, FILE *f)
 		"  --verbose           library debug messages to stderr\n"
 		"  --cpu N             run on CPU N (put it on or next to the vCPU's)\n"
 		"  --poll-us US        adaptive polling window (0 = off, default)\n"
+		"  --backend NAME      the server's I/O: epoll (default) or io_uring\n"
+		"                      (one syscall per answered access; the device's\n"
+		"                      own timers and fds run only between accesses;\n"
+		"                      default: $IOREGION_SERVER_BACKEND)\n"
 		"  --help              this text\n",
 		dm->prog);
 	if (extra && extra->help)
@@ -87,6 +93,7 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 	memset(dm, 0, sizeof(*dm));
 	dm->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	dm->opts.cpu = -1;
+	dm->opts.backend = -1;
 
 	memcpy(options, common_options, sizeof(common_options));
 	n = N_COMMON;
@@ -140,6 +147,17 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 			}
 			dm->opts.poll_us = (unsigned int)v;
 			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "epoll") == 0) {
+				dm->opts.backend = IOREGION_BACKEND_EPOLL;
+			} else if (strcmp(optarg, "io_uring") == 0) {
+				dm->opts.backend = IOREGION_BACKEND_IO_URING;
+			} else {
+				fprintf(stderr, "%s: bad --backend '%s' (epoll or "
+					"io_uring)\n", dm->prog, optarg);
+				return -1;
+			}
+			break;
 		case OPT_HELP:
 			usage(dm, extra, stdout);
 			return 1;
@@ -188,6 +206,11 @@ devmain_init(struct devmain *dm)
 	rc = ioregion_ctx_set_poll_us(dm->ctx, dm->opts.poll_us);
 	if (rc < 0)
 		return rc;
+	if (dm->opts.backend >= 0) {
+		rc = ioregion_ctx_set_backend(dm->ctx, dm->opts.backend);
+		if (rc < 0)
+			return rc;
+	}
 	if (dm->opts.cpu >= 0) {
 		cpu_set_t set;
 
@@ -300,7 +323,10 @@ devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg)
 int
 devmain_run(struct devmain *dm)
 {
-	ev_run(dm->loop, 0);
+	if (ioregion_ctx_get_backend(dm->ctx) == IOREGION_BACKEND_IO_URING)
+		ioregion_ctx_run(dm->ctx);
+	else
+		ev_run(dm->loop, 0);
 	if (dm->stopped_by_signal)
 		return 0;
 	if (dm->gone_error < 0 && dm->gone_error != -ECONNRESET) {

@@ -30,6 +30,8 @@ struct devmain_opts {
 	bool verbose;			/* --verbose: library debug log */
 	int cpu;			/* --cpu: pin the loop there, -1 = no */
 	unsigned int poll_us;		/* --poll-us: adaptive polling */
+	int backend;			/* --backend: an ioregion_backend,
+					 * -1 = the context's default */
 };
 
 /* One program run: the loop, the library context, the regions to serve
@@ -87,8 +89,10 @@ int devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg
 /* The trigger of the device's lines: level with --irq-level, else edge. */
 uint32_t devmain_line_trigger(const struct devmain *dm);
 
-/* Run the loop until the VMM ends the session or closes the channel, or a
- * signal arrives. Returns the program's exit status (0 clean, 1 error). */
+/* Serve until the VMM ends the session or closes the channel, or a
+ * signal arrives: ioregion_ctx_run() on the context's backend (--backend,
+ * or $IOREGION_SERVER_BACKEND). Returns the program's exit status (0
+ * clean, 1 error). */
 int devmain_run(struct devmain *dm);
 
 /* Print the region and channel counters to stderr (unless --quiet). */
