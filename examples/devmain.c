@@ -179,21 +179,30 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 	return 0;
 }
 
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct devmain *dm = w->data;
+/* The program's one devmain, for the signal handler. */
+static struct devmain *signal_dm;
 
-	dm->stopped_by_signal = true;
-	ev_break(loop, EVBREAK_ALL);
+/* SIGTERM, SIGINT: the run ends (ioregion_ctx_stop() is
+ * async-signal-safe). A plain handler rather than libev's watchers: on the
+ * io_uring backend the run does not sleep in the loop that would see
+ * them. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (!signal_dm)
+		return;
+	signal_dm->stopped_by_signal = 1;
+	ioregion_ctx_stop(signal_dm->ctx);
 }
 
 int
 devmain_init(struct devmain *dm)
 {
+	struct sigaction sa = { 0 };
 	int rc;
 
-	/* The default loop: it is the one that can take signal watchers. */
+	/* The default loop (the device models may add watchers to it). */
 	dm->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!dm->loop)
 		return -ENOMEM;
@@ -222,12 +231,12 @@ devmain_init(struct devmain *dm)
 
 	/* A SIGPIPE must not kill a device writing to a closed stdout. */
 	signal(SIGPIPE, SIG_IGN);
-	ev_signal_init(&dm->sigterm, on_signal, SIGTERM);
-	dm->sigterm.data = dm;
-	ev_signal_start(dm->loop, &dm->sigterm);
-	ev_signal_init(&dm->sigint, on_signal, SIGINT);
-	dm->sigint.data = dm;
-	ev_signal_start(dm->loop, &dm->sigint);
+	signal_dm = dm;
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -266,7 +275,7 @@ on_gone(struct ioregion_device *dev, int error, void *data)
 
 	(void)dev;
 	dm->gone_error = error;
-	ev_break(dm->loop, EVBREAK_ALL);
+	ioregion_ctx_stop(dm->ctx);
 }
 
 /* The VMM closed the device's channel (or it failed): nothing left to
@@ -278,7 +287,7 @@ on_close(struct ioregion_channel *ch, int error, void *data)
 
 	(void)ch;
 	dm->close_error = error;
-	ev_break(dm->loop, EVBREAK_ALL);
+	ioregion_ctx_stop(dm->ctx);
 }
 
 /* The VMM resets the device: the model's own callback, with its data. */
@@ -323,10 +332,8 @@ devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg)
 int
 devmain_run(struct devmain *dm)
 {
-	if (ioregion_ctx_get_backend(dm->ctx) == IOREGION_BACKEND_IO_URING)
-		ioregion_ctx_run(dm->ctx);
-	else
-		ev_run(dm->loop, 0);
+	int rc = ioregion_ctx_run(dm->ctx);
+
 	if (dm->stopped_by_signal)
 		return 0;
 	if (dm->gone_error < 0 && dm->gone_error != -ECONNRESET) {
@@ -337,6 +344,10 @@ devmain_run(struct devmain *dm)
 	if (dm->close_error < 0) {
 		fprintf(stderr, "%s: device channel failed: %s\n", dm->prog,
 			strerror(-dm->close_error));
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: serving: %s\n", dm->prog, strerror(-rc));
 		return 1;
 	}
 	return 0;
@@ -373,9 +384,10 @@ devmain_print_stats(struct devmain *dm)
 void
 devmain_fini(struct devmain *dm)
 {
-	if (dm->loop) {
-		ev_signal_stop(dm->loop, &dm->sigterm);
-		ev_signal_stop(dm->loop, &dm->sigint);
+	if (signal_dm == dm) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal_dm = NULL;
 	}
 	ioregion_device_destroy(dm->dev);
 	dm->dev = NULL;

@@ -10,6 +10,7 @@
 #ifndef EXAMPLES_DEVMAIN_H
 #define EXAMPLES_DEVMAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <getopt.h>
@@ -46,11 +47,9 @@ struct devmain {
 	unsigned int nregions;
 	ioregion_device_reset_fn *reset;	/* the model's, from the config */
 	void *reset_data;			/* the config's userdata */
-	ev_signal sigterm;
-	ev_signal sigint;
 	int gone_error;			/* why the session ended (0 SHUTDOWN) */
 	int close_error;		/* why the channel closed (0 = EOF) */
-	bool stopped_by_signal;
+	volatile sig_atomic_t stopped_by_signal;
 };
 
 /* A device's own options: getopt_long entries (val >= 0x100) and the

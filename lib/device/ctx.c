@@ -256,6 +256,10 @@ ioregion_ctx_run(struct ioregion_ctx *ctx)
 			ctx->running = 1;
 			if (ctx->uring) {
 				rc = uring_ctx_run(ctx);
+				/* A stop from a callback leaves that pass's
+				 * answers queued in the ring: send them. */
+				if (!ctx->dead && ctx->uring)
+					uring_commit(ctx);
 			} else {
 				while (!ctx->dead && ctx_any_open(ctx))
 					ev_run(ctx->loop, EVRUN_ONCE);
