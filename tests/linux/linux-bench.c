@@ -10,6 +10,7 @@
  *   linux-bench --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *               --initrd CPIO [--seq-mib N] [--rand-ops N] [--poll-us N]
  *               [--uring] [--only CFG,...] [--vmm-cpu N] [--device-cpu N]
+ *               [--idle-spin N]...
  *               [--rounds N] [--timeout S] [--show] [--emulated]
  *
  * The disks: "in-vmm", the virtio-blk model linked into tinyvmm and served
@@ -25,7 +26,11 @@
  * named. They take turns, --rounds times (default 2). --vmm-cpu pins
  * tinyvmm (its vCPU threads, and so the in-VMM disk) to a CPU and
  * --device-cpu the device process (virtio-blk --cpu), for an L1 with
- * more than one. Both disks of a configuration share every boot, and
+ * more than one. --idle-spin N (repeatable) keeps CPU N from going idle
+ * during the boots: a SCHED_IDLE process spins there, which any other
+ * task preempts at once. Under TCG an idle L1 CPU halts its host thread,
+ * so a wake-up across CPUs waits for the host's scheduler; the spinner
+ * plays a CPU that wakes at once, as real ones do. Both disks of a configuration share every boot, and
  * take turns every 4 MiB and every 100 random reads inside it, so load
  * that comes and goes on the machine weighs on both alike.
  *
@@ -50,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "example-test.h"
@@ -69,6 +75,7 @@ struct opts {
 	const char *only;		/* NULL: every configuration */
 	unsigned int seq_mib, rand_ops, poll_us, timeout_s, rounds;
 	int vmm_cpu, device_cpu;	/* -1: not pinned */
+	uint64_t idle_spin;		/* CPUs that get a spinner */
 	bool show, emulated, uring;
 };
 
@@ -299,6 +306,30 @@ print_ratio(const struct result *res)
 	       (double)res->oop.rand_ns / (double)res->invmm.rand_ns);
 }
 
+/* A SCHED_IDLE busy loop on @cpu until SIGKILLed: pid, or -1. */
+static pid_t
+spinner(int cpu)
+{
+	struct sched_param sp = { 0 };
+	cpu_set_t set;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0 ||
+	    sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+		_exit(1);
+	for (;;) {
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ volatile("pause");
+#else
+		__asm__ volatile("" ::: "memory");
+#endif
+	}
+}
+
 /* Whether @name is in the comma-separated @list (NULL: everything). */
 static bool
 listed(const char *list, const char *name)
@@ -343,6 +374,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "only", required_argument, NULL, 'O' },
 		{ "vmm-cpu", required_argument, NULL, 'V' },
 		{ "device-cpu", required_argument, NULL, 'D' },
+		{ "idle-spin", required_argument, NULL, 'I' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "rounds", required_argument, NULL, 'N' },
 		{ "show", no_argument, NULL, 's' },
@@ -374,6 +406,11 @@ parse(int argc, char **argv, struct opts *o)
 				     CPU_SETSIZE - 1, &cpu))
 				return -1;
 			*(c == 'V' ? &o->vmm_cpu : &o->device_cpu) = (int)cpu;
+			break;
+		case 'I':
+			if (uint_opt("idle-spin", optarg, 63, &cpu))
+				return -1;
+			o->idle_spin |= 1ull << cpu;
 			break;
 		case 'S':
 			if (uint_opt("seq-mib", optarg, 4096, &o->seq_mib))
@@ -407,8 +444,9 @@ parse(int argc, char **argv, struct opts *o)
 			"--virtio-blk P --kernel VMLINUX --initrd CPIO\n"
 			"       [--seq-mib N] [--rand-ops N] [--poll-us N] "
 			"[--uring] [--only CFG,...]\n"
-			"       [--vmm-cpu N] [--device-cpu N] [--rounds N] "
-			"[--timeout S] [--show] [--emulated]\n");
+			"       [--vmm-cpu N] [--device-cpu N] [--idle-spin N]... "
+			"[--rounds N]\n"
+			"       [--timeout S] [--show] [--emulated]\n");
 		return -1;
 	}
 	return 0;
@@ -422,7 +460,8 @@ main(int argc, char **argv)
 	struct figures base = { 0 };
 	char dir[256], oop_img[300], invmm_img[300], names[160] = "";
 	const char *path;
-	unsigned int ncfg = 0;
+	pid_t spinners[64];
+	unsigned int ncfg = 0, nspin = 0;
 	int rc, failed = 0;
 
 	if (parse(argc, argv, &o))
@@ -490,10 +529,23 @@ main(int argc, char **argv)
 		o.emulated ? "; emulated (nested KVM under TCG): only the "
 			     "ratios mean anything" : "");
 
+	for (int cpu = 0; cpu < 64; cpu++)
+		if (o.idle_spin & (1ull << cpu)) {
+			spinners[nspin] = spinner(cpu);
+			if (spinners[nspin] < 0) {
+				perror("linux-bench: fork");
+				return 1;
+			}
+			nspin++;
+		}
 	for (unsigned int i = 0; i < o.rounds; i++) {
 		fprintf(stderr, "linux-bench: round %u of %u\n", i + 1, o.rounds);
 		for (unsigned int c = 0; c < ncfg; c++)
 			boot(&o, oop_img, invmm_img, &cfg[c]);
+	}
+	for (unsigned int i = 0; i < nspin; i++) {
+		kill(spinners[i], SIGKILL);
+		waitpid(spinners[i], NULL, 0);
 	}
 	for (unsigned int c = 0; c < ncfg; c++) {
 		failed += cfg[c].failed || !cfg[c].rounds;
