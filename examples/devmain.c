@@ -27,6 +27,7 @@ enum {
 	OPT_VERBOSE,
 	OPT_CPU,
 	OPT_POLL_US,
+	OPT_BACKEND,
 	OPT_HELP,
 };
 
@@ -38,6 +39,7 @@ static const struct option common_options[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "help", no_argument, NULL, OPT_HELP },
 };
 
@@ -58,6 +60,10 @@ usage(const struct devmain *dm, const struct devmain_extra *extra, FILE *f)
 		"  --verbose           library debug messages to stderr\n"
 		"  --cpu N             run on CPU N (put it on or next to the vCPU's)\n"
 		"  --poll-us US        adaptive polling window (0 = off, default)\n"
+		"  --backend NAME      the server's I/O: epoll (default) or io_uring\n"
+		"                      (one syscall per answered access; the device's\n"
+		"                      own timers and fds run only between accesses;\n"
+		"                      default: $IOREGION_SERVER_BACKEND)\n"
 		"  --help              this text\n",
 		dm->prog);
 	if (extra && extra->help)
@@ -87,6 +93,7 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 	memset(dm, 0, sizeof(*dm));
 	dm->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	dm->opts.cpu = -1;
+	dm->opts.backend = -1;
 
 	memcpy(options, common_options, sizeof(common_options));
 	n = N_COMMON;
@@ -140,6 +147,17 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 			}
 			dm->opts.poll_us = (unsigned int)v;
 			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "epoll") == 0) {
+				dm->opts.backend = IOREGION_BACKEND_EPOLL;
+			} else if (strcmp(optarg, "io_uring") == 0) {
+				dm->opts.backend = IOREGION_BACKEND_IO_URING;
+			} else {
+				fprintf(stderr, "%s: bad --backend '%s' (epoll or "
+					"io_uring)\n", dm->prog, optarg);
+				return -1;
+			}
+			break;
 		case OPT_HELP:
 			usage(dm, extra, stdout);
 			return 1;
@@ -161,21 +179,30 @@ devmain_parse(struct devmain *dm, int argc, char **argv,
 	return 0;
 }
 
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct devmain *dm = w->data;
+/* The program's one devmain, for the signal handler. */
+static struct devmain *signal_dm;
 
-	dm->stopped_by_signal = true;
-	ev_break(loop, EVBREAK_ALL);
+/* SIGTERM, SIGINT: the run ends (ioregion_ctx_stop() is
+ * async-signal-safe). A plain handler rather than libev's watchers: on the
+ * io_uring backend the run does not sleep in the loop that would see
+ * them. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (!signal_dm)
+		return;
+	signal_dm->stopped_by_signal = 1;
+	ioregion_ctx_stop(signal_dm->ctx);
 }
 
 int
 devmain_init(struct devmain *dm)
 {
+	struct sigaction sa = { 0 };
 	int rc;
 
-	/* The default loop: it is the one that can take signal watchers. */
+	/* The default loop (the device models may add watchers to it). */
 	dm->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!dm->loop)
 		return -ENOMEM;
@@ -188,6 +215,11 @@ devmain_init(struct devmain *dm)
 	rc = ioregion_ctx_set_poll_us(dm->ctx, dm->opts.poll_us);
 	if (rc < 0)
 		return rc;
+	if (dm->opts.backend >= 0) {
+		rc = ioregion_ctx_set_backend(dm->ctx, dm->opts.backend);
+		if (rc < 0)
+			return rc;
+	}
 	if (dm->opts.cpu >= 0) {
 		cpu_set_t set;
 
@@ -199,12 +231,12 @@ devmain_init(struct devmain *dm)
 
 	/* A SIGPIPE must not kill a device writing to a closed stdout. */
 	signal(SIGPIPE, SIG_IGN);
-	ev_signal_init(&dm->sigterm, on_signal, SIGTERM);
-	dm->sigterm.data = dm;
-	ev_signal_start(dm->loop, &dm->sigterm);
-	ev_signal_init(&dm->sigint, on_signal, SIGINT);
-	dm->sigint.data = dm;
-	ev_signal_start(dm->loop, &dm->sigint);
+	signal_dm = dm;
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -243,7 +275,7 @@ on_gone(struct ioregion_device *dev, int error, void *data)
 
 	(void)dev;
 	dm->gone_error = error;
-	ev_break(dm->loop, EVBREAK_ALL);
+	ioregion_ctx_stop(dm->ctx);
 }
 
 /* The VMM closed the device's channel (or it failed): nothing left to
@@ -255,7 +287,7 @@ on_close(struct ioregion_channel *ch, int error, void *data)
 
 	(void)ch;
 	dm->close_error = error;
-	ev_break(dm->loop, EVBREAK_ALL);
+	ioregion_ctx_stop(dm->ctx);
 }
 
 /* The VMM resets the device: the model's own callback, with its data. */
@@ -300,7 +332,8 @@ devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg)
 int
 devmain_run(struct devmain *dm)
 {
-	ev_run(dm->loop, 0);
+	int rc = ioregion_ctx_run(dm->ctx);
+
 	if (dm->stopped_by_signal)
 		return 0;
 	if (dm->gone_error < 0 && dm->gone_error != -ECONNRESET) {
@@ -311,6 +344,10 @@ devmain_run(struct devmain *dm)
 	if (dm->close_error < 0) {
 		fprintf(stderr, "%s: device channel failed: %s\n", dm->prog,
 			strerror(-dm->close_error));
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: serving: %s\n", dm->prog, strerror(-rc));
 		return 1;
 	}
 	return 0;
@@ -347,9 +384,10 @@ devmain_print_stats(struct devmain *dm)
 void
 devmain_fini(struct devmain *dm)
 {
-	if (dm->loop) {
-		ev_signal_stop(dm->loop, &dm->sigterm);
-		ev_signal_stop(dm->loop, &dm->sigint);
+	if (signal_dm == dm) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal_dm = NULL;
 	}
 	ioregion_device_destroy(dm->dev);
 	dm->dev = NULL;

@@ -10,6 +10,7 @@
 #ifndef EXAMPLES_DEVMAIN_H
 #define EXAMPLES_DEVMAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <getopt.h>
@@ -30,6 +31,8 @@ struct devmain_opts {
 	bool verbose;			/* --verbose: library debug log */
 	int cpu;			/* --cpu: pin the loop there, -1 = no */
 	unsigned int poll_us;		/* --poll-us: adaptive polling */
+	int backend;			/* --backend: an ioregion_backend,
+					 * -1 = the context's default */
 };
 
 /* One program run: the loop, the library context, the regions to serve
@@ -44,11 +47,9 @@ struct devmain {
 	unsigned int nregions;
 	ioregion_device_reset_fn *reset;	/* the model's, from the config */
 	void *reset_data;			/* the config's userdata */
-	ev_signal sigterm;
-	ev_signal sigint;
 	int gone_error;			/* why the session ended (0 SHUTDOWN) */
 	int close_error;		/* why the channel closed (0 = EOF) */
-	bool stopped_by_signal;
+	volatile sig_atomic_t stopped_by_signal;
 };
 
 /* A device's own options: getopt_long entries (val >= 0x100) and the
@@ -87,8 +88,10 @@ int devmain_connect(struct devmain *dm, const struct ioregion_device_config *cfg
 /* The trigger of the device's lines: level with --irq-level, else edge. */
 uint32_t devmain_line_trigger(const struct devmain *dm);
 
-/* Run the loop until the VMM ends the session or closes the channel, or a
- * signal arrives. Returns the program's exit status (0 clean, 1 error). */
+/* Serve until the VMM ends the session or closes the channel, or a
+ * signal arrives: ioregion_ctx_run() on the context's backend (--backend,
+ * or $IOREGION_SERVER_BACKEND). Returns the program's exit status (0
+ * clean, 1 error). */
 int devmain_run(struct devmain *dm);
 
 /* Print the region and channel counters to stderr (unless --quiet). */

@@ -14,12 +14,14 @@
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,6 +211,98 @@ START_TEST(test_run_returns_when_the_close_handler_destroys_the_channel)
 }
 END_TEST
 
+/* ---- ioregion_ctx_stop() ---------------------------------------------- */
+
+static int stop_reads;
+
+/* The first read stops the run. */
+static int
+stop_in_read(struct ioregion_region *r, uint64_t off, unsigned size, uint64_t *val)
+{
+	if (stop_reads++ == 0)
+		ior_assert_int_eq(ioregion_ctx_stop(ctx), 0);
+	*val = 9;
+	return 0;
+}
+
+START_TEST(test_run_stop_from_a_callback_leaves_the_channel_open)
+{
+	static const struct ioregion_region_ops ops = { .read = stop_in_read };
+	struct ioregion_region_config cfg = {
+		.addr = 0x4000, .size = 8, .ops = &ops,
+	};
+	struct ioregion_region *r;
+
+	ior_assert_errno(ioregion_ctx_stop(NULL), -EINVAL);
+	ior_assert_int_eq(ioregion_region_new(ch, &cfg, &r), 0);
+	send_cmd(peer, 0, 0, true, ud(r), 0, 0);
+	/* no EOF: only the stop ends this run */
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+	ior_assert(ior_readable(peer, 5000));
+	ior_assert_uint_eq(response(peer), 9);
+	/* the stop was used up: the next run serves until EOF */
+	send_cmd(peer, 0, 0, true, ud(r), 0, 0);
+	ior_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 0);
+	ior_assert_uint_eq(response(peer), 9);
+	ior_assert_int_eq(stop_reads, 2);
+}
+END_TEST
+
+START_TEST(test_run_stop_before_the_run_returns_at_once_once)
+{
+	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
+
+	ior_assert_int_eq(ioregion_ctx_stop(ctx), 0);
+	ior_assert_int_eq(ioregion_ctx_stop(ctx), 0);	/* the same one stop */
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);	/* at once */
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+	dev.mem[8] = 0x31;
+	send_cmd(peer, 0, 0, true, ud(r), 8, 0);
+	ior_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);	/* serves again */
+	ior_assert_uint_eq(response(peer), 0x31);
+}
+END_TEST
+
+static volatile sig_atomic_t alarm_rc = 1, alarm_errno;
+
+static void
+stop_on_alarm(int sig)
+{
+	(void)sig;
+	errno = 0;
+	alarm_rc = ioregion_ctx_stop(ctx);
+	alarm_errno = errno;	/* kept: 0 */
+}
+
+/* A SIGALRM handler stops the run that sleeps with nothing to do; then
+ * the run serves as before. */
+START_TEST(test_run_stop_from_a_signal_handler_ends_a_sleeping_run)
+{
+	struct sigaction sa = { .sa_handler = stop_on_alarm };
+	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
+	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
+
+	sa.sa_flags = SA_RESTART;	/* as most programs have it */
+	sigemptyset(&sa.sa_mask);
+	ior_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ior_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
+	signal(SIGALRM, SIG_DFL);
+	ior_assert_int_eq(alarm_rc, 0);
+	ior_assert_int_eq(alarm_errno, 0);
+	ior_assert_int_eq(ioregion_channel_is_open(ch), 1);
+	dev.mem[0] = 0x5a;
+	send_cmd(peer, 0, 0, true, ud(r), 0, 0);
+	ior_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	ior_assert_int_eq(ioregion_ctx_run(ctx), 0);
+	ior_assert_uint_eq(response(peer), 0x5a);
+}
+END_TEST
+
 /* ---- fallback --------------------------------------------------------- */
 
 static int info_lines, fallback_lines;
@@ -333,6 +427,9 @@ run_suite(void)
 	tcase_add_test(tc, test_run_polling_window_does_not_delay_the_answer);
 	tcase_add_test(tc, test_run_refuses_inside_a_callback);
 	tcase_add_test(tc, test_run_returns_when_the_close_handler_destroys_the_channel);
+	tcase_add_test(tc, test_run_stop_from_a_callback_leaves_the_channel_open);
+	tcase_add_test(tc, test_run_stop_before_the_run_returns_at_once_once);
+	tcase_add_test(tc, test_run_stop_from_a_signal_handler_ends_a_sleeping_run);
 	tcase_add_test(tc, test_run_io_uring_enosys_falls_back_to_epoll_one_log_line);
 	tcase_add_test(tc, test_run_io_uring_eperm_falls_back_to_epoll_one_log_line);
 	suite_add_tcase(s, tc);

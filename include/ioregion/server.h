@@ -243,12 +243,31 @@ enum ioregion_backend ioregion_ctx_get_backend(struct ioregion_ctx *ctx);
  * IOREGION_BACKEND_EPOLL: the same as ev_run() on the context's loop,
  * until no channel is open.
  *
+ * ioregion_ctx_stop() ends the run early, the channels still open.
+ *
  * @return 0
  * @retval -EINVAL ctx is NULL
  * @retval -EBUSY called from inside one of the context's callbacks
+ * @retval -EMFILE, -ENFILE, -ENOMEM no eventfd for ioregion_ctx_stop()'s
+ *         wake-up, or (io_uring) no epoll fd for ioregion_ctx_get_fd()'s
+ *         set (made by the first run)
  * @return other negative errno from io_uring_enter()
  */
 int ioregion_ctx_run(struct ioregion_ctx *ctx);
+
+/**
+ * Make ioregion_ctx_run() return 0 with the channels still open: the run
+ * in progress, once the callback or signal handler that calls this has
+ * returned, or else the next run, at once. A run after that serves again.
+ *
+ * Async-signal-safe (a flag and, while a run is on, one write() to an
+ * eventfd; errno is kept): a SIGTERM handler may call it. Call it from the
+ * thread that runs the context, or from a signal handler on it.
+ *
+ * @return 0
+ * @retval -EINVAL ctx is NULL
+ */
+int ioregion_ctx_stop(struct ioregion_ctx *ctx);
 
 /** @return the loop the context runs on, NULL if @p ctx is NULL */
 struct ev_loop *ioregion_ctx_get_loop(struct ioregion_ctx *ctx);

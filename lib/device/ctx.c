@@ -21,6 +21,8 @@ ctx_free(struct ioregion_ctx *ctx)
 		close(ctx->notify_fd);
 	if (ctx->kick_fd >= 0)
 		close(ctx->kick_fd);
+	if (ctx->stop_fd >= 0)
+		close(ctx->stop_fd);
 	if (ctx->own_loop)
 		ev_loop_destroy(ctx->loop);
 	log_fini(&ctx->log);
@@ -56,6 +58,7 @@ ioregion_ctx_new(struct ev_loop *loop, struct ioregion_ctx **ctxp)
 	ctx->refcount = 1;
 	ctx->notify_fd = -1;
 	ctx->kick_fd = -1;
+	ctx->stop_fd = -1;
 	ctx->deferred_timeout_ms = IOREGION_DEFERRED_TIMEOUT_MS_DEFAULT;
 	log_init(&ctx->log);
 	if (loop) {
@@ -181,25 +184,113 @@ ioregion_ctx_get_backend(struct ioregion_ctx *ctx)
 bool
 ctx_any_open(const struct ioregion_ctx *ctx)
 {
+	if (ctx->stop)
+		return false;
 	for (const struct ioregion_channel *ch = ctx->channels; ch; ch = ch->next)
 		if (ch->open)
 			return true;
 	return false;
 }
 
+/* Empty the stop eventfd (it was written only while a run was on). */
+static void
+stop_drain(struct ioregion_ctx *ctx)
+{
+	uint64_t n;
+
+	if (read(ctx->stop_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug(&ctx->log, "stop eventfd: %s\n", strerror(errno));
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	stop_drain(w->data);
+}
+
+/*
+ * The run's wake-up for ioregion_ctx_stop(): an eventfd, watched by the
+ * loop (the epoll backend sleeps in ev_run()) and by get_fd's epoll fd
+ * (the io_uring backend's wait covers it). Made once; a syscall or two
+ * per run, none per access.
+ */
+static int
+stop_watch(struct ioregion_ctx *ctx)
+{
+	int fd;
+
+	if (ctx->stop_fd < 0) {
+		ctx->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (ctx->stop_fd < 0)
+			return -errno;
+		ev_io_init(&ctx->stop_io, stop_cb, ctx->stop_fd, EV_READ);
+		ctx->stop_io.data = ctx;
+	}
+	if (ctx->uring) {
+		fd = ioregion_ctx_get_fd(ctx);
+		if (fd < 0)
+			return fd;
+		ctx_notify_add(ctx, ctx->stop_fd, EPOLLIN);
+	}
+	ev_io_start(ctx->loop, &ctx->stop_io);
+	return 0;
+}
+
 IOREGION_EXPORT int
 ioregion_ctx_run(struct ioregion_ctx *ctx)
 {
+	int rc = 0;
+
 	if (!ctx)
 		return -EINVAL;
 	if (ctx->busy)
 		return -EBUSY;
-	if (ctx->uring)
-		return uring_ctx_run(ctx);
+	/* Our own hold: the context outlives a last unref in a callback
+	 * until the stop watcher is put away. */
 	ctx_enter(ctx);
-	while (!ctx->dead && ctx_any_open(ctx))
-		ev_run(ctx->loop, EVRUN_ONCE);
+	if (!ctx->stop) {
+		rc = stop_watch(ctx);
+		if (rc == 0) {
+			ctx->running = 1;
+			if (ctx->uring) {
+				rc = uring_ctx_run(ctx);
+				/* A stop from a callback leaves that pass's
+				 * answers queued in the ring: send them. */
+				if (!ctx->dead && ctx->uring)
+					uring_commit(ctx);
+			} else {
+				while (!ctx->dead && ctx_any_open(ctx))
+					ev_run(ctx->loop, EVRUN_ONCE);
+			}
+			ctx->running = 0;
+			ev_io_stop(ctx->loop, &ctx->stop_io);
+			if (ctx->stop)
+				stop_drain(ctx);
+		}
+	}
+	ctx->stop = 0;
 	ctx_leave(ctx);
+	return rc;
+}
+
+IOREGION_EXPORT int
+ioregion_ctx_stop(struct ioregion_ctx *ctx)
+{
+	uint64_t one = 1;
+	int saved = errno;
+
+	if (!ctx)
+		return -EINVAL;
+	ctx->stop = 1;
+	/* Only a running run watches the eventfd: outside of one, the flag
+	 * alone makes the next run return at once. */
+	if (ctx->running && ctx->stop_fd >= 0 &&
+	    write(ctx->stop_fd, &one, sizeof(one)) != sizeof(one)) {
+		/* never: the counter is drained after each run */
+	}
+	errno = saved;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "ioregion-private.h"
 
 #include <ev.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,12 @@ struct ioregion_ctx {
 	unsigned int busy;			/* inside a callback */
 	bool dead;				/* last unref while busy */
 	struct ctx_uring *uring;		/* io_uring backend, else NULL */
+	/* ioregion_ctx_stop(), maybe from a signal handler: the flag, and
+	 * the eventfd that wakes a run (made by the first run). */
+	volatile sig_atomic_t stop;
+	volatile sig_atomic_t running;		/* in ioregion_ctx_run() */
+	int stop_fd;
+	ev_io stop_io;
 };
 
 struct ioregion_region {
@@ -180,6 +187,8 @@ void uring_channel_resume(struct ioregion_channel *ch);
 void uring_reading_stop(struct ioregion_channel *ch);
 
 /* ctx.c */
+/* Whether ioregion_ctx_run() goes on: a channel open and no
+ * ioregion_ctx_stop() since the run began. */
 bool ctx_any_open(const struct ioregion_ctx *ctx);
 void ctx_notify_add(struct ioregion_ctx *ctx, int fd, uint32_t events);
 void ctx_notify_del(struct ioregion_ctx *ctx, int fd);

@@ -9,6 +9,8 @@
  *
  *   linux-bench --tinyvmm P --uart P --virtio-blk P --kernel VMLINUX
  *               --initrd CPIO [--seq-mib N] [--rand-ops N] [--poll-us N]
+ *               [--uring] [--only CFG,...] [--vmm-cpu N] [--device-cpu N]
+ *               [--idle-spin N]...
  *               [--rounds N] [--timeout S] [--show] [--emulated]
  *
  * The disks: "in-vmm", the virtio-blk model linked into tinyvmm and served
@@ -17,8 +19,18 @@
  * the path this kernel offers, "fast" (KVM_SET_IOREGION) or "bridge". The
  * guest tells them apart by their GET_ID serials (the images' names). One
  * boot per configuration: PATH, and on the fast path with --poll-us also
- * PATH-poll (the device's adaptive polling). They take turns, --rounds
- * times (default 2). Both disks of a configuration share every boot, and
+ * PATH-poll (the device's adaptive polling); with --uring also
+ * PATH-uring (and PATH-uring-poll): the device process on the server's
+ * io_uring backend (virtio-blk --backend io_uring: one syscall per
+ * answered access instead of three). --only keeps the configurations
+ * named. They take turns, --rounds times (default 2). --vmm-cpu pins
+ * tinyvmm (its vCPU threads, and so the in-VMM disk) to a CPU and
+ * --device-cpu the device process (virtio-blk --cpu), for an L1 with
+ * more than one. --idle-spin N (repeatable) keeps CPU N from going idle
+ * during the boots: a SCHED_IDLE process spins there, which any other
+ * task preempts at once. Under TCG an idle L1 CPU halts its host thread,
+ * so a wake-up across CPUs waits for the host's scheduler; the spinner
+ * plays a CPU that wakes at once, as real ones do. Both disks of a configuration share every boot, and
  * take turns every 4 MiB and every 100 random reads inside it, so load
  * that comes and goes on the machine weighs on both alike.
  *
@@ -34,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -42,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "example-test.h"
@@ -58,8 +72,11 @@
 
 struct opts {
 	const char *tinyvmm, *uart, *vblk, *kernel, *initrd;
+	const char *only;		/* NULL: every configuration */
 	unsigned int seq_mib, rand_ops, poll_us, timeout_s, rounds;
-	bool show, emulated;
+	int vmm_cpu, device_cpu;	/* -1: not pinned */
+	uint64_t idle_spin;		/* CPUs that get a spinner */
+	bool show, emulated, uring;
 };
 
 /* One disk's sums over the rounds. */
@@ -70,8 +87,9 @@ struct figures {
 
 /* One configuration: the device process's disk and the in-VMM one. */
 struct result {
-	const char *name;
+	char name[32];
 	unsigned int poll_us;
+	bool uring;			/* virtio-blk --backend io_uring */
 	struct figures oop, invmm;
 	unsigned int rounds;		/* boots that gave numbers */
 	bool failed;			/* a boot did not */
@@ -201,7 +219,7 @@ boot(const struct opts *o, const char *oop_img, const char *invmm_img,
      struct result *res)
 {
 	struct run r = { 0 };
-	char cmdline[640], vblk_args[400], timeout_ms[16];
+	char cmdline[640], vblk_args[400], timeout_ms[16], extra[96];
 	const char *fail_line;
 	struct figures oop = { 0 }, invmm = { 0 };
 	bool ok;
@@ -209,12 +227,15 @@ boot(const struct opts *o, const char *oop_img, const char *invmm_img,
 	snprintf(cmdline, sizeof(cmdline), "%s linuxtest.bench=%u:%u:2",
 		 LINUX_BASE_CMDLINE, o->seq_mib, o->rand_ops);
 	snprintf(timeout_ms, sizeof(timeout_ms), "%u", o->timeout_s * 1000u);
+	snprintf(extra, sizeof(extra), "%s", res->uring ? " --backend io_uring" : "");
 	if (res->poll_us)
-		snprintf(vblk_args, sizeof(vblk_args), "--image %s --base "
-			 OOP_BASE " --poll-us %u", oop_img, res->poll_us);
-	else
-		snprintf(vblk_args, sizeof(vblk_args), "--image %s --base "
-			 OOP_BASE, oop_img);
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 " --poll-us %u", res->poll_us);
+	if (o->device_cpu >= 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 " --cpu %d", o->device_cpu);
+	snprintf(vblk_args, sizeof(vblk_args), "--image %s --base " OOP_BASE
+		 "%s", oop_img, extra);
 	linux_args_boot(&r, o->tinyvmm, o->kernel, o->initrd, cmdline, o->uart);
 	linux_args_spawn(&r, o->vblk, vblk_args);
 	linux_args_vblk(&r, "virtio-blk=" OOP_GSI);
@@ -227,7 +248,8 @@ boot(const struct opts *o, const char *oop_img, const char *invmm_img,
 	r.tee = o->show;
 	r.limit_ms = (long)o->timeout_s * 1000 + 15000;
 
-	fprintf(stderr, "linux-bench: %s: booting\n", res->name);
+	fprintf(stderr, "linux-bench: %s: booting (virtio-blk %s)\n", res->name,
+		vblk_args);
 	if (run_vmm(&r)) {
 		res->failed = true;
 		return;
@@ -284,6 +306,42 @@ print_ratio(const struct result *res)
 	       (double)res->oop.rand_ns / (double)res->invmm.rand_ns);
 }
 
+/* A SCHED_IDLE busy loop on @cpu until SIGKILLed: pid, or -1. */
+static pid_t
+spinner(int cpu)
+{
+	struct sched_param sp = { 0 };
+	cpu_set_t set;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0 ||
+	    sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+		_exit(1);
+	for (;;) {
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ volatile("pause");
+#else
+		__asm__ volatile("" ::: "memory");
+#endif
+	}
+}
+
+/* Whether @name is in the comma-separated @list (NULL: everything). */
+static bool
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return !list;
+}
+
 static int
 uint_opt(const char *name, const char *s, unsigned int max, unsigned int *out)
 {
@@ -312,14 +370,21 @@ parse(int argc, char **argv, struct opts *o)
 		{ "seq-mib", required_argument, NULL, 'S' },
 		{ "rand-ops", required_argument, NULL, 'R' },
 		{ "poll-us", required_argument, NULL, 'P' },
+		{ "uring", no_argument, NULL, 'U' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "vmm-cpu", required_argument, NULL, 'V' },
+		{ "device-cpu", required_argument, NULL, 'D' },
+		{ "idle-spin", required_argument, NULL, 'I' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "rounds", required_argument, NULL, 'N' },
 		{ "show", no_argument, NULL, 's' },
 		{ "emulated", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned int cpu;
 	int c;
 
+	o->vmm_cpu = o->device_cpu = -1;
 	o->seq_mib = DEFAULT_SEQ_MIB;
 	o->rand_ops = DEFAULT_RAND_OPS;
 	o->timeout_s = DEFAULT_TIMEOUT_S;
@@ -333,6 +398,20 @@ parse(int argc, char **argv, struct opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 's': o->show = true; break;
 		case 'E': o->emulated = true; break;
+		case 'U': o->uring = true; break;
+		case 'O': o->only = optarg; break;
+		case 'V':
+		case 'D':
+			if (uint_opt(c == 'V' ? "vmm-cpu" : "device-cpu", optarg,
+				     CPU_SETSIZE - 1, &cpu))
+				return -1;
+			*(c == 'V' ? &o->vmm_cpu : &o->device_cpu) = (int)cpu;
+			break;
+		case 'I':
+			if (uint_opt("idle-spin", optarg, 63, &cpu))
+				return -1;
+			o->idle_spin |= 1ull << cpu;
+			break;
 		case 'S':
 			if (uint_opt("seq-mib", optarg, 4096, &o->seq_mib))
 				return -1;
@@ -364,7 +443,10 @@ parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "usage: linux-bench --tinyvmm P --uart P "
 			"--virtio-blk P --kernel VMLINUX --initrd CPIO\n"
 			"       [--seq-mib N] [--rand-ops N] [--poll-us N] "
-			"[--rounds N] [--timeout S] [--show] [--emulated]\n");
+			"[--uring] [--only CFG,...]\n"
+			"       [--vmm-cpu N] [--device-cpu N] [--idle-spin N]... "
+			"[--rounds N]\n"
+			"       [--timeout S] [--show] [--emulated]\n");
 		return -1;
 	}
 	return 0;
@@ -374,10 +456,12 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct result cfg[2] = { { 0 } };
+	static struct result cfg[4];
 	struct figures base = { 0 };
-	char dir[256], oop_img[300], invmm_img[300], poll_name[32];
-	unsigned int ncfg = 1;
+	char dir[256], oop_img[300], invmm_img[300], names[160] = "";
+	const char *path;
+	pid_t spinners[64];
+	unsigned int ncfg = 0, nspin = 0;
 	int rc, failed = 0;
 
 	if (parse(argc, argv, &o))
@@ -386,12 +470,38 @@ main(int argc, char **argv)
 	if (linux_kvm_usable("linux-bench"))
 		return SKIP;
 	probe_kernel();
-	cfg[0].name = kpath.fast ? "fast" : "bridge";
-	if (kpath.fast && o.poll_us) {
-		snprintf(poll_name, sizeof(poll_name), "%s-poll", cfg[0].name);
-		cfg[1].name = poll_name;
-		cfg[1].poll_us = o.poll_us;
-		ncfg = 2;
+	path = kpath.fast ? "fast" : "bridge";
+	for (unsigned int u = 0; u < (o.uring ? 2u : 1u); u++)
+		for (unsigned int p = 0; p < (kpath.fast && o.poll_us ? 2u : 1u); p++) {
+			struct result *res = &cfg[ncfg];
+
+			snprintf(res->name, sizeof(res->name), "%s%s%s", path,
+				 u ? "-uring" : "", p ? "-poll" : "");
+			if (!listed(o.only, res->name))
+				continue;
+			res->uring = u;
+			res->poll_us = p ? o.poll_us : 0;
+			snprintf(names + strlen(names), sizeof(names) - strlen(names),
+				 "%s%s", ncfg ? ", " : "", res->name);
+			ncfg++;
+		}
+	if (!ncfg) {
+		fprintf(stderr, "linux-bench: --only %s names no configuration "
+			"of this kernel's path (%s)\n", o.only, path);
+		return 1;
+	}
+	if (o.vmm_cpu >= 0) {
+		/* tinyvmm and its vCPU threads inherit it; the device
+		 * process sets its own (--device-cpu) */
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(o.vmm_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+			fprintf(stderr, "linux-bench: --vmm-cpu %d: %s\n",
+				o.vmm_cpu, strerror(errno));
+			return 1;
+		}
 	}
 
 	if (linux_tmpdir("linux-bench", dir, sizeof(dir)))
@@ -410,17 +520,32 @@ main(int argc, char **argv)
 		rmdir(dir);
 		return 1;
 	}
-	fprintf(stderr, "linux-bench: two %u MiB disks, in-VMM and %s, each "
-		"%u MiB sequential in 256 KiB reads and %u random 4 KiB reads "
-		"per boot, O_DIRECT, one in flight, %u round(s)%s\n", DISK_MIB,
-		cfg[0].name, o.seq_mib, o.rand_ops, o.rounds,
+	fprintf(stderr, "linux-bench: two %u MiB disks, in-VMM and the device "
+		"process (%s), each %u MiB sequential in 256 KiB reads and %u "
+		"random 4 KiB reads per boot, O_DIRECT, one in flight, %u "
+		"round(s), tinyvmm on CPU %d, the device on CPU %d (-1: any)%s\n",
+		DISK_MIB, names, o.seq_mib, o.rand_ops, o.rounds, o.vmm_cpu,
+		o.device_cpu,
 		o.emulated ? "; emulated (nested KVM under TCG): only the "
 			     "ratios mean anything" : "");
 
+	for (int cpu = 0; cpu < 64; cpu++)
+		if (o.idle_spin & (1ull << cpu)) {
+			spinners[nspin] = spinner(cpu);
+			if (spinners[nspin] < 0) {
+				perror("linux-bench: fork");
+				return 1;
+			}
+			nspin++;
+		}
 	for (unsigned int i = 0; i < o.rounds; i++) {
 		fprintf(stderr, "linux-bench: round %u of %u\n", i + 1, o.rounds);
 		for (unsigned int c = 0; c < ncfg; c++)
 			boot(&o, oop_img, invmm_img, &cfg[c]);
+	}
+	for (unsigned int i = 0; i < nspin; i++) {
+		kill(spinners[i], SIGKILL);
+		waitpid(spinners[i], NULL, 0);
 	}
 	for (unsigned int c = 0; c < ncfg; c++) {
 		failed += cfg[c].failed || !cfg[c].rounds;
