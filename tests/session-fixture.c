@@ -23,7 +23,9 @@
 
 struct tdev {
 	struct ioregion_device *dev;
+	struct ioregion_ctx *ctx;
 	struct ev_loop *loop;
+	bool ctx_run;
 	uint64_t scratch, mem_addr, resets;
 	int reset_result;
 	uint8_t pio[TDEV_PIO_SIZE];
@@ -148,7 +150,10 @@ on_gone(struct ioregion_device *dev, int error, void *userdata)
 
 	t->gone = true;
 	t->gone_error = error;
-	ev_break(t->loop, EVBREAK_ALL);
+	if (t->ctx_run)
+		ioregion_ctx_stop(t->ctx);
+	else
+		ev_break(t->loop, EVBREAK_ALL);
 }
 
 static void __attribute__((noreturn))
@@ -193,13 +198,18 @@ run_device(int sock, const char *path, bool use_path,
 		_exit(151);
 	ioregion_ctx_set_log_handler(ctx, NULL, NULL);
 	t.loop = ioregion_ctx_get_loop(ctx);
+	t.ctx = ctx;
+	t.ctx_run = o->ctx_run;
 	if (use_path)
 		rc = ioregion_device_connect(ctx, path, &cfg, &t.dev);
 	else
 		rc = ioregion_device_attach(ctx, sock, &cfg, &t.dev);
 	if (rc < 0)
 		_exit(-rc < TDEV_EXIT_GONE ? -rc : 152);
-	ev_run(t.loop, 0);
+	if (o->ctx_run)
+		ioregion_ctx_run(ctx);
+	else
+		ev_run(t.loop, 0);
 	if (!t.gone)
 		_exit(153);
 	_exit(t.gone_error == 0 ? 0 :

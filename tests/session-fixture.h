@@ -53,6 +53,8 @@ struct tdev_opts {
 	bool keeps_state;	/* IOREGION_DEVICE_F_KEEPS_STATE */
 	bool two_regions;
 	unsigned int timeout_ms;
+	bool ctx_run;		/* serve with ioregion_ctx_run(), gone stops it;
+				 * false: ev_run() */
 };
 
 /* Fork the device on @p sock (the parent's copy is closed). */

@@ -148,6 +148,30 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* A device served by ioregion_ctx_run() hears its session too: a reset
+ * between accesses (nothing else wakes the run then), and the SHUTDOWN
+ * whose gone callback stops the run. On io_uring the run sleeps in the
+ * ring, so the session's fd must be in what that wait covers. */
+START_TEST(test_reset_and_shutdown_under_ctx_run)
+{
+	struct tdev_opts o = { .ctx_run = true };
+	struct ioregion_vmm_device *dev;
+	struct tvmm v;
+	pid_t pid;
+
+	tvmm_init(&v);
+	pid = tvmm_attach(&v, &o, &dev);
+	tvmm_write(&v, TDEV_SCRATCH, 0x99);
+	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), TDEV_SCRATCH_RESET);
+	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 1);
+	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
+	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
+	ioregion_vmm_destroy(dev);
+	tvmm_fini(&v);
+}
+END_TEST
+
 /* A device that keeps its state across restarts says so in its HELLO:
  * the VMM then knows not to reset it after a reconnect. */
 START_TEST(test_keeps_state)
@@ -577,6 +601,7 @@ session_suite(void)
 
 	ior_add_test_timeout(s, test_full_session, 60);
 	ior_add_test_timeout(s, test_reset, 60);
+	ior_add_test_timeout(s, test_reset_and_shutdown_under_ctx_run, 60);
 	ior_add_test_timeout(s, test_keeps_state, 60);
 	ior_add_test_timeout(s, test_memory_updates, 60);
 	ior_add_test_timeout(s, test_no_memory_unless_asked, 60);

@@ -234,11 +234,11 @@ enum ioregion_backend ioregion_ctx_get_backend(struct ioregion_ctx *ctx);
  * also submits the responses and the next receives: one syscall per round
  * trip, where ev_run() needs two (epoll_wait() for the ring's fd, then
  * io_uring_enter()). The wait also ends for what ioregion_ctx_get_fd()
- * reports (interrupt lines' resample fds) and for the library's timers
+ * reports (interrupt lines' resample fds, the control sessions of the
+ * context's devices) and for the library's timers
  * (ioregion_ctx_get_timeout()); then the loop runs once without waiting.
- * Other watchers on the loop (the caller's own, a device control session)
- * are not waited for: they run only at those passes. Programs that need
- * them use ev_run().
+ * The caller's own watchers on the loop are not waited for: they run only
+ * at those passes. Programs that need them use ev_run().
  *
  * IOREGION_BACKEND_EPOLL: the same as ev_run() on the context's loop,
  * until no channel is open.

@@ -319,6 +319,28 @@ ctx_notify_del(struct ioregion_ctx *ctx, int fd)
 		epoll_ctl(ctx->notify_fd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+void
+ctx_watch_add(struct ioregion_ctx *ctx, struct ctx_watch *w, int fd)
+{
+	w->fd = fd;
+	w->next = ctx->watches;
+	ctx->watches = w;
+	ctx_notify_add(ctx, fd, EPOLLIN);
+}
+
+void
+ctx_watch_del(struct ioregion_ctx *ctx, struct ctx_watch *w)
+{
+	struct ctx_watch **pp = &ctx->watches;
+
+	while (*pp && *pp != w)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;		/* not watched */
+	*pp = w->next;
+	ctx_notify_del(ctx, w->fd);
+}
+
 /*
  * Work that is in no fd: commands buffered in a channel behind a deferred
  * read that was completed outside ioregion_ctx_dispatch(). The loop has an
@@ -341,7 +363,8 @@ ctx_kick(struct ioregion_ctx *ctx)
  * libev does not expose its backend fd, so get_fd returns an epoll fd of
  * our own that watches the channels' fds (level-triggered; on the
  * io_uring backend the ring's fd instead), the level
- * interrupt lines' resample fds and the kick eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
+ * interrupt lines' resample fds, the devices' control sessions
+ * (ctx_watch_add()) and the kick eventfd: it is readable whenever ioregion_ctx_dispatch() has input or
  * output work. Made on first use, so contexts that run on libev pay
  * nothing for it.
  */
@@ -380,6 +403,8 @@ ioregion_ctx_get_fd(struct ioregion_ctx *ctx)
 			ctx_notify_add(ctx, ch->wfd, EPOLLOUT);
 	}
 	irq_notify_all(ctx);
+	for (struct ctx_watch *w = ctx->watches; w; w = w->next)
+		ctx_notify_add(ctx, w->fd, EPOLLIN);
 	return ctx->notify_fd;
 }
 

@@ -40,7 +40,21 @@ struct ioregion_ctx {
 	volatile sig_atomic_t running;		/* in ioregion_ctx_run() */
 	int stop_fd;
 	ev_io stop_io;
+	struct ctx_watch *watches;		/* ctx_watch_add() */
 };
+
+/*
+ * A loop watcher of the library's own besides the channels and interrupt
+ * lines (a device's control session): its fd goes into get_fd's epoll fd
+ * too, so that a get_fd caller and ioregion_ctx_run() on io_uring (whose
+ * wait covers that epoll fd) wake for it, not only ev_run().
+ */
+struct ctx_watch {
+	int fd;
+	struct ctx_watch *next;
+};
+void ctx_watch_add(struct ioregion_ctx *ctx, struct ctx_watch *w, int fd);
+void ctx_watch_del(struct ioregion_ctx *ctx, struct ctx_watch *w);
 
 struct ioregion_region {
 	struct ioregion_channel *ch;

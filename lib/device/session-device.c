@@ -22,6 +22,7 @@ struct ioregion_device {
 	struct ioregion_log *log;	/* the context's */
 	int sock;			/* -1 once the session ended */
 	ev_io sio;
+	struct ctx_watch sw;		/* sock in the context's get_fd set */
 	unsigned int busy;		/* inside a callback of ours */
 	bool dead;			/* destroyed while busy */
 
@@ -44,6 +45,7 @@ free_now(struct ioregion_device *dev)
 {
 	if (dev->sock >= 0) {
 		ev_io_stop(dev->ctx->loop, &dev->sio);
+		ctx_watch_del(dev->ctx, &dev->sw);
 		close(dev->sock);
 	}
 	/* Its regions and its fallback go with it. */
@@ -73,6 +75,7 @@ end_session(struct ioregion_device *dev, int error)
 	if (dev->sock < 0)
 		return;
 	ev_io_stop(dev->ctx->loop, &dev->sio);
+	ctx_watch_del(dev->ctx, &dev->sw);
 	close(dev->sock);
 	dev->sock = -1;
 	if (error && error != -ECONNRESET)
@@ -431,6 +434,7 @@ ioregion_device_attach(struct ioregion_ctx *ctx, int sock,
 	ev_io_init(&dev->sio, session_cb, sock, EV_READ);
 	dev->sio.data = dev;
 	ev_io_start(ctx->loop, &dev->sio);
+	ctx_watch_add(ctx, &dev->sw, sock);
 	*devp = dev;
 	return 0;
 
