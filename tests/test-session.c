@@ -122,53 +122,38 @@ START_TEST(test_full_session)
 }
 END_TEST
 
+/*
+ * RESET, on a device served by ev_run() and on one served by
+ * ioregion_ctx_run(): the run hears its session too, though nothing else
+ * wakes it between the accesses (on io_uring it sleeps in the ring, so
+ * the session's fd must be in what that wait covers), and the SHUTDOWN
+ * whose gone callback stops it.
+ */
 START_TEST(test_reset)
 {
-	struct tdev_opts o = { 0 };
-	struct ioregion_vmm_device *dev;
-	struct tvmm v;
-	pid_t pid;
+	for (int run = 0; run < 2; run++) {
+		struct tdev_opts o = { .ctx_run = run == 1 };
+		struct ioregion_vmm_device *dev;
+		struct tvmm v;
+		pid_t pid;
 
-	tvmm_init(&v);
-	pid = tvmm_attach(&v, &o, &dev);
-	tvmm_write(&v, TDEV_SCRATCH, 0x99);
-	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), TDEV_SCRATCH_RESET);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 1);
-	/* The device's callback's error is the VMM's result. */
-	tvmm_write(&v, TDEV_RESET_RESULT, (uint64_t)(int64_t)-EIO);
-	ior_assert_int_eq(ioregion_vmm_reset(dev), -EIO);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 2);
-	/* The session goes on. */
-	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 3);
-	ior_assert_int_eq(ioregion_vmm_reset(NULL), -EINVAL);
-	detach(dev, pid);
-	tvmm_fini(&v);
-}
-END_TEST
-
-/* A device served by ioregion_ctx_run() hears its session too: a reset
- * between accesses (nothing else wakes the run then), and the SHUTDOWN
- * whose gone callback stops the run. On io_uring the run sleeps in the
- * ring, so the session's fd must be in what that wait covers. */
-START_TEST(test_reset_and_shutdown_under_ctx_run)
-{
-	struct tdev_opts o = { .ctx_run = true };
-	struct ioregion_vmm_device *dev;
-	struct tvmm v;
-	pid_t pid;
-
-	tvmm_init(&v);
-	pid = tvmm_attach(&v, &o, &dev);
-	tvmm_write(&v, TDEV_SCRATCH, 0x99);
-	ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), TDEV_SCRATCH_RESET);
-	ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 1);
-	ior_assert_int_eq(ioregion_vmm_shutdown(dev), 0);
-	ior_assert_int_eq(tdev_wait(pid, 10000), 0);
-	ioregion_vmm_destroy(dev);
-	tvmm_fini(&v);
+		tvmm_init(&v);
+		pid = tvmm_attach(&v, &o, &dev);
+		tvmm_write(&v, TDEV_SCRATCH, 0x99);
+		ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
+		ior_assert_uint_eq(tvmm_read(&v, TDEV_SCRATCH), TDEV_SCRATCH_RESET);
+		ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 1);
+		/* The device's callback's error is the VMM's result. */
+		tvmm_write(&v, TDEV_RESET_RESULT, (uint64_t)(int64_t)-EIO);
+		ior_assert_int_eq(ioregion_vmm_reset(dev), -EIO);
+		ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 2);
+		/* The session goes on. */
+		ior_assert_int_eq(ioregion_vmm_reset(dev), 0);
+		ior_assert_uint_eq(tvmm_read(&v, TDEV_RESETS), 3);
+		ior_assert_int_eq(ioregion_vmm_reset(NULL), -EINVAL);
+		detach(dev, pid);
+		tvmm_fini(&v);
+	}
 }
 END_TEST
 
@@ -601,7 +586,6 @@ session_suite(void)
 
 	ior_add_test_timeout(s, test_full_session, 60);
 	ior_add_test_timeout(s, test_reset, 60);
-	ior_add_test_timeout(s, test_reset_and_shutdown_under_ctx_run, 60);
 	ior_add_test_timeout(s, test_keeps_state, 60);
 	ior_add_test_timeout(s, test_memory_updates, 60);
 	ior_add_test_timeout(s, test_no_memory_unless_asked, 60);
