@@ -286,6 +286,15 @@ START_TEST(test_run_stop_from_a_signal_handler_ends_a_sleeping_run)
 	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
 	struct ioregion_region *r = add_region(ch, 0x1000, 0x100, 0, 0);
 
+	/* valgrind 3.19 runs io_uring_enter() with every signal blocked: no
+	 * signal reaches a run sleeping there (not even SIGTERM), so under it
+	 * this case cannot be told apart from a hang. The build without
+	 * valgrind runs it on both backends. */
+	if (getenv("IOR_VALGRIND") &&
+	    ioregion_ctx_get_backend(ctx) == IOREGION_BACKEND_IO_URING) {
+		fprintf(stderr, "# skipped under valgrind on io_uring\n");
+		return;
+	}
 	sa.sa_flags = SA_RESTART;	/* as most programs have it */
 	sigemptyset(&sa.sa_mask);
 	ior_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
